@@ -1,0 +1,84 @@
+"""The durable outbox: every event is committed here before the customer is thanked.
+
+One SQLite file per kiosk, `synchronous=FULL`, so a committed event survives
+power loss. The file also holds the stream id and the last `seq`; a wiped or
+replaced file starts a new stream. Rows leave only when an ack covers them.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+from shared.contract import Event
+
+from .ids import new_event_id, new_stream_id
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('stream', ?), ('last_seq', '0')", (new_stream_id(),)
+            )
+            self._db.execute("COMMIT")
+        self.stream = self._meta("stream")
+
+    def _meta(self, key: str) -> str:
+        return self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+
+    @property
+    def last_seq(self) -> int:
+        with self._lock:
+            return int(self._meta("last_seq"))
+
+    def append(self, **fields) -> Event:
+        """Give the event its id, stream and seq and commit it durably."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                seq = int(self._meta("last_seq")) + 1
+                event = Event(id=fields.pop("id", None) or new_event_id(), stream=self.stream, seq=seq, **fields)
+                self._db.execute("INSERT INTO outbox (seq, payload) VALUES (?, ?)", (seq, event.to_json()))
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (str(seq),))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        log.debug("outbox: stored %s seq %d", event.type, seq)
+        return event
+
+    def pending(self, after_seq: int = 0, limit: int = 100) -> list[tuple[int, bytes]]:
+        """Unacknowledged events with seq > after_seq, oldest first."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT seq, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
+            ).fetchall()
+
+    def ack(self, stream: str, upto_seq: int) -> int:
+        """Delete what the ack covers; return how many rows went."""
+        if stream != self.stream:
+            log.warning("outbox: ack for stream %s, ours is %s; ignored", stream, self.stream)
+            return 0
+        with self._lock:
+            return self._db.execute("DELETE FROM outbox WHERE seq <= ?", (upto_seq,)).rowcount
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,167 @@
+"""The kiosk's MQTT adapter: one thread owns the paho client and drains the outbox.
+
+It publishes unacknowledged events oldest first at QoS 1, deletes them when an
+ack covers them, sends again what stays unacknowledged past `ack_timeout` (and
+everything in flight after a reconnect), keeps a retained status with a Last
+Will, and hands the server's retained config to `on_config`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+import paho.mqtt.client as mqtt
+
+from shared.broker_url import parse_broker_url
+from shared.clock import Clock, SystemClock
+from shared.contract import OFFLINE_STATUS, Config, ContractError, Status, parse_ack, parse_config
+from shared.topics import topic
+
+from .outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class Publisher:
+    def __init__(self, device: str, broker_url: str, outbox: Outbox, status: Callable[[], Status],
+                 on_config: Callable[[Config], None] = lambda config: None, *,
+                 username: str | None = None, password: str | None = None,
+                 ack_timeout: float = 10.0, window: int = 100, clock: Clock | None = None):
+        self.device = device
+        self.broker = parse_broker_url(broker_url)
+        self.outbox = outbox
+        self.status = status
+        self.on_config = on_config
+        self.ack_timeout = ack_timeout
+        self.window = window
+        self.clock = clock or SystemClock()
+        self.connected = False
+        self.acked = 0  # events acknowledged since start
+        self._inflight: dict[int, float] = {}  # seq -> when last sent (monotonic)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._status_due = False
+        self._thread = threading.Thread(target=self._run, name=f"publisher-{device}", daemon=True)
+
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=device,
+                                  protocol=mqtt.MQTTv311, clean_session=True)
+        self.client.username_pw_set(username or device, password)
+        if self.broker.tls:
+            self.client.tls_set()
+        self.client.max_inflight_messages_set(window)
+        self.client.max_queued_messages_set(0)
+        self.client.will_set(topic(device, "status"), OFFLINE_STATUS.to_json(), qos=1, retain=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.message_callback_add(topic(device, "ack"), self._on_ack)
+        self.client.message_callback_add(topic(device, "config"), self._on_config)
+
+    # ------------------------------------------------------------ control
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Something new is in the outbox, or the status changed."""
+        self._status_due = True
+        self._wake.set()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Say offline cleanly and disconnect."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    # ------------------------------------------------------------ the thread
+    def _run(self) -> None:
+        backoff = 0.2
+        while not self._stop.is_set():
+            if not self.connected:
+                try:
+                    self.client.connect(self.broker.host, self.broker.port, keepalive=30)
+                except OSError as exc:
+                    log.info("broker %s unreachable: %s", self.broker, exc)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                backoff = 0.2
+            rc = self.client.loop(timeout=0.05)
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                self.connected = False
+                continue
+            if self.connected:
+                self._pump()
+        self._say_offline()
+
+    def _pump(self) -> None:
+        now = self.clock.monotonic()
+        if self._inflight and now - next(iter(self._inflight.values())) >= self.ack_timeout:
+            log.info("no ack within %.1f s; sending %d events again", self.ack_timeout, len(self._inflight))
+            self._inflight.clear()
+            self._wake.set()
+        room = self.window - len(self._inflight)
+        if room > 0 and (self._wake.is_set() or not self._inflight):
+            self._wake.clear()
+            after = next(reversed(self._inflight)) if self._inflight else 0
+            for seq, payload in self.outbox.pending(after, room):
+                info = self.client.publish(topic(self.device, "event"), payload, qos=1)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    break
+                self._inflight[seq] = now
+        if self._status_due:
+            self._status_due = False
+            self._publish_status()
+
+    def _publish_status(self) -> None:
+        self.client.publish(topic(self.device, "status"), self.status().to_json(), qos=1, retain=True)
+
+    def _say_offline(self) -> None:
+        if self.connected:
+            info = self.client.publish(topic(self.device, "status"), OFFLINE_STATUS.to_json(), qos=1, retain=True)
+            deadline = self.clock.monotonic() + 2.0
+            while not info.is_published() and self.clock.monotonic() < deadline:
+                if self.client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                    break
+            self.client.disconnect()
+        self.connected = False
+
+    # ------------------------------------------------------------ callbacks (this thread)
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            log.warning("broker refused the connection: %s", reason_code)
+            return
+        log.info("connected to %s", self.broker)
+        self.connected = True
+        self._inflight.clear()  # whatever was in flight is sent again, oldest first
+        self._wake.set()
+        client.subscribe([(topic(self.device, "ack"), 1), (topic(self.device, "config"), 1)])
+        self._publish_status()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        if self.connected:
+            log.info("disconnected from %s: %s", self.broker, reason_code)
+        self.connected = False
+
+    def _on_ack(self, client, userdata, message):
+        try:
+            ack = parse_ack(message.payload)
+        except ContractError as exc:
+            log.warning("ignored a bad ack: %s", exc.reason)
+            return
+        removed = self.outbox.ack(ack.stream, ack.upto_seq)
+        if ack.stream == self.outbox.stream:
+            for seq in [s for s in self._inflight if s <= ack.upto_seq]:
+                del self._inflight[seq]
+            self.acked += removed
+            if removed:
+                self._status_due = True
+                self._wake.set()
+
+    def _on_config(self, client, userdata, message):
+        if not message.payload:
+            return
+        try:
+            config = parse_config(message.payload)
+        except ContractError as exc:
+            log.warning("ignored a bad config: %s", exc.reason)
+            return
+        self.on_config(config)

@@ -1,0 +1,87 @@
+"""One kiosk put together: outbox, core and publisher, shared by the screen,
+the GPIO inputs and the simulator so every press takes the same path.
+
+Inputs reach the core through `act()`, which serialises them (the screen, the
+sensor thread and the publisher's config callback may all call it) and wakes
+the publisher once the event is committed.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from typing import Callable, TypeVar
+
+from shared.clock import Clock, SystemClock
+from shared.contract import Config, ContractError, Status, default_title, parse_config
+from shared.timefmt import format_ts
+from shared.version import PRODUCT_VERSION
+
+from .core import Kiosk, Timing
+from .outbox import Outbox
+from .publisher import Publisher
+from .settings import KioskSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class KioskRuntime:
+    def __init__(self, settings: KioskSettings, clock: Clock | None = None):
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self._lock = threading.RLock()
+        self.outbox = Outbox(settings.outbox_path)
+        self.kiosk = Kiosk(_WakingOutbox(self), self.clock, settings.window, self._saved_config(),
+                           Timing(settings.thanks_seconds, settings.reasons_timeout))
+        self.publisher = Publisher(settings.device, settings.broker, self.outbox, self._status, self._config_arrived,
+                                   username=settings.username, password=settings.password,
+                                   ack_timeout=settings.ack_timeout)
+
+    def start(self, presence: str = "present") -> None:
+        self.publisher.start()
+        self.act(self.kiosk.start, presence)
+
+    def stop(self) -> None:
+        self.publisher.stop()
+        self.outbox.close()
+
+    def act(self, action: Callable[..., T], *args) -> T:
+        """Run one input on the core, serialised with every other input."""
+        with self._lock:
+            return action(*args)
+
+    # ------------------------------------------------------------ config from the server
+    def _saved_config(self) -> Config:
+        try:
+            return parse_config(self.settings.config_path.read_bytes())
+        except FileNotFoundError:
+            return Config(title=default_title(self.settings.window))
+        except ContractError as exc:
+            log.warning("saved config %s is unusable (%s); using defaults", self.settings.config_path, exc.reason)
+            return Config(title=default_title(self.settings.window))
+
+    def _config_arrived(self, config: Config) -> None:
+        path = self.settings.config_path
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(config.to_json())
+        os.replace(tmp, path)
+        self.act(self.kiosk.apply_config, config)
+        log.info("applied config from the server: %s", json.dumps(config.title, ensure_ascii=False))
+
+    def _status(self) -> Status:
+        return Status(online=True, ts=format_ts(self.clock.now()), window=self.settings.window,
+                      presence=self.kiosk.presence, outbox=self.outbox.count(), version=PRODUCT_VERSION)
+
+
+class _WakingOutbox:
+    """The outbox as the core sees it: each committed event wakes the publisher."""
+
+    def __init__(self, runtime: KioskRuntime):
+        self._runtime = runtime
+
+    def append(self, **fields):
+        event = self._runtime.outbox.append(**fields)
+        self._runtime.publisher.wake()
+        return event

@@ -1,0 +1,53 @@
+"""The contract's read-only JSON API, behind bearer tokens."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, g, jsonify, request
+
+from .reports import BadRange, parse_range
+from .summary import window_summary
+from .web_db import get_store, local_today, now_ms, server_tz
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.errorhandler(400)
+@bp.errorhandler(401)
+@bp.errorhandler(404)
+@bp.errorhandler(405)
+def json_error(error):
+    response = jsonify({"error": error.description})
+    response.status_code = error.code
+    if error.code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="counter-eval"'
+    return response
+
+
+@bp.before_request
+def require_token():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        abort(401, "a bearer token is required: Authorization: Bearer <token>")
+    name = get_store().token_name(token.strip())
+    if name is None:
+        abort(401, "the token is not valid")
+    g.token_name = name
+
+
+@bp.get("/windows")
+def windows():
+    return jsonify([
+        {**row, "online": bool(row["online"])} for row in get_store().windows()
+    ])
+
+
+@bp.get("/windows/<window>/summary")
+def summary(window: str):
+    store = get_store()
+    if store.window(window) is None:
+        abort(404, f"unknown window {window!r}")
+    try:
+        days = parse_range(request.args.get("from"), request.args.get("to"), server_tz(), local_today())
+    except BadRange as exc:
+        abort(400, str(exc))
+    return jsonify(window_summary(store, window, days, now_ms()))

@@ -1,0 +1,106 @@
+"""A Mosquitto of our own on a loopback port, for the demo, the tests and the benchmarks.
+
+Production brokers are configured from `deploy/`; this one is for a single
+machine: anonymous access on 127.0.0.1 only, persistence in its own folder.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class BrokerError(RuntimeError):
+    pass
+
+
+def find_mosquitto() -> str | None:
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Mosquitto:
+    def __init__(self, workdir: str | Path, port: int | None = None, host: str = "127.0.0.1",
+                 binary: str | None = None):
+        self.workdir = Path(workdir)
+        self.host = host
+        self.port = port or free_port(host)
+        self.binary = binary or find_mosquitto()
+        if not self.binary:
+            raise BrokerError("mosquitto is not installed (Debian: apt-get install mosquitto)")
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def _write_config(self) -> Path:
+        data = self.workdir / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f"listener {self.port} {self.host}",
+            "allow_anonymous true",
+            "persistence true",
+            f"persistence_location {data}/",
+            "max_queued_messages 1000000",
+            "max_inflight_messages 0",
+            f"log_dest file {self.workdir / 'mosquitto.log'}",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")  # a private broker: keep root's access to its own folder
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        return conf
+
+    def start(self, timeout: float = 10.0) -> "Mosquitto":
+        conf = self._write_config()
+        self.process = subprocess.Popen([self.binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not port_open(self.host, self.port):
+            if self.process.poll() is not None:
+                raise BrokerError(f"mosquitto exited: {self.process.stderr.read().decode(errors='replace')}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise BrokerError(f"mosquitto did not listen on {self.port} within {timeout} s")
+            time.sleep(0.05)
+        log.info("mosquitto listening on %s", self.url)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as a power cut or a crash would."""
+        self._end(signal.SIGKILL)
+
+    def stop(self) -> None:
+        self._end(signal.SIGTERM)
+
+    def _end(self, sig: int) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None

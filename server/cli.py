@@ -1,0 +1,192 @@
+"""`ceval`: the one command line for the server, the kiosk and the demo.
+
+Each subcommand imports what it needs only when it runs, so a kiosk without
+the server's libraries (and a server without Kivy) can use the same command.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from shared.version import PRODUCT_VERSION
+
+log = logging.getLogger(__name__)
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{value!r} is not HOST:PORT")
+    return host or "127.0.0.1", int(port)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+
+# ---------------------------------------------------------------- ceval server
+def cmd_server(args) -> int:
+    import os
+
+    from waitress import create_server
+
+    from .app import create_app
+    from .collector import Collector
+
+    app = create_app({"DATABASE": args.db, "TIMEZONE": args.timezone})
+    collector = Collector(args.db, args.broker, strict=args.strict,
+                          username=os.environ.get("CEVAL_MQTT_USERNAME"),
+                          password=os.environ.get("CEVAL_MQTT_PASSWORD"),
+                          client_id=args.client_id, gap_timeout=args.gap_timeout)
+    collector.start()
+    host, port = args.listen
+    web = create_server(app, host=host, port=port, threads=8)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    threading.Thread(target=lambda: (stop.wait(), web.close()), daemon=True).start()
+    print(f"counter-eval server: web on http://{host}:{web.effective_port}/, broker {args.broker}, db {args.db}",
+          flush=True)
+    try:
+        web.run()
+    except OSError:
+        if not stop.is_set():
+            raise
+    finally:
+        collector.stop()
+    return 0
+
+
+# ---------------------------------------------------------------- ceval token create
+def cmd_token_create(args) -> int:
+    from shared.clock import SystemClock
+    from shared.timefmt import to_ms
+
+    from .db import open_db
+    from .store import Store
+
+    db = open_db(args.db)
+    print(Store(db).create_token(args.name, to_ms(SystemClock().now())))
+    return 0
+
+
+# ---------------------------------------------------------------- ceval device add
+def cmd_device_add(args) -> int:
+    from shared.clock import SystemClock
+    from shared.timefmt import to_ms
+
+    from .db import open_db
+    from .store import Store
+
+    Store(open_db(args.db)).register_device(args.device, args.window, to_ms(SystemClock().now()))
+    print(f"device {args.device} registered" + (f" at window {args.window}" if args.window else ""))
+    return 0
+
+
+# ---------------------------------------------------------------- ceval kiosk
+def cmd_kiosk(args) -> int:
+    import random
+
+    from device.runtime import KioskRuntime
+    from device.settings import SettingsError, load_settings
+    from device.simulator import Pace, simulate
+
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        print(f"ceval kiosk: {exc}", file=sys.stderr)
+        return 2
+    runtime = KioskRuntime(settings)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    runtime.start()
+    log.info("kiosk %s at window %s, stream %s", settings.device, settings.window, runtime.outbox.stream)
+    try:
+        if args.simulate:
+            pace = Pace(gap=(args.gap[0], args.gap[1]))
+            given = simulate(runtime, stop, random.Random(args.seed), pace, args.count)
+            log.info("simulation gave %d ratings", given)
+            if args.count is not None and not args.linger:
+                return 0
+        while not stop.wait(0.2):
+            runtime.act(runtime.kiosk.tick)
+    finally:
+        runtime.stop()
+    return 0
+
+
+# ---------------------------------------------------------------- ceval demo
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ceval", description="counter-eval: service window satisfaction kiosks "
+                                     "and the server that collects and reports them.")
+    parser.add_argument("--version", action="version", version=f"counter-eval {PRODUCT_VERSION}")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("server", help="run the collector and the web app together",
+                       description="Run the collector (exactly one) and the web app in one process.")
+    p.add_argument("--db", required=True, help="SQLite database file (created when missing)")
+    p.add_argument("--broker", required=True, help="mqtt://HOST:PORT; user and password from "
+                   "CEVAL_MQTT_USERNAME / CEVAL_MQTT_PASSWORD")
+    p.add_argument("--listen", type=_listen, default=("127.0.0.1", 8080), help="HOST:PORT of the web app")
+    p.add_argument("--strict", action="store_true", help="reject events from devices that are not registered")
+    p.add_argument("--timezone", default="Asia/Shanghai", help="time zone that reports count days in")
+    p.add_argument("--client-id", default="ceval-collector", help="the collector's MQTT client id")
+    p.add_argument("--gap-timeout", type=float, default=600.0,
+                   help="seconds a missing seq may stay missing before it is declared lost")
+    p.set_defaults(func=cmd_server)
+
+    p = sub.add_parser("token", help="API tokens", description="Manage tokens of the read-only HTTP API.")
+    tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    t = tsub.add_parser("create", help="print a new API token", description="Create an API token and print it. "
+                        "Only its hash is stored: keep the printed token.")
+    t.add_argument("name", help="who or what the token is for")
+    t.add_argument("--db", required=True, help="the server's SQLite database file")
+    t.set_defaults(func=cmd_token_create)
+
+    p = sub.add_parser("device", help="registered devices", description="Manage the registry of kiosks.")
+    dsub = p.add_subparsers(dest="device_command", required=True, metavar="ACTION")
+    d = dsub.add_parser("add", help="register a kiosk", description="Register (confirm) a kiosk, so a server "
+                        "running with --strict accepts its events.")
+    d.add_argument("device", help="the kiosk's device id")
+    d.add_argument("--window", help="the window it serves")
+    d.add_argument("--db", required=True, help="the server's SQLite database file")
+    d.set_defaults(func=cmd_device_add)
+
+    p = sub.add_parser("kiosk", help="run a kiosk", description="Run a kiosk from its TOML config.")
+    p.add_argument("--config", required=True, help="the kiosk's TOML config file")
+    p.add_argument("--simulate", action="store_true", help="simulated customers press the buttons")
+    p.add_argument("--count", type=int, help="with --simulate: stop after this many ratings")
+    p.add_argument("--linger", action="store_true", help="with --count: keep running after the last rating")
+    p.add_argument("--seed", type=int, help="with --simulate: random seed")
+    p.add_argument("--gap", type=float, nargs=2, default=(4.0, 15.0), metavar=("MIN", "MAX"),
+                   help="with --simulate: seconds between customers")
+    p.set_defaults(func=cmd_kiosk)
+
+    p = sub.add_parser("demo", help="run broker, server and simulated kiosks on this machine",
+                       description="Start a broker, the server and simulated kiosks, and print the dashboard URL.")
+    p.add_argument("--dir", default="demo-data", help="folder for the demo's database, broker and kiosks")
+    p.add_argument("--listen", type=_listen, default=("127.0.0.1", 8080), help="HOST:PORT of the web app")
+    p.add_argument("--kiosks", type=int, default=6, help="how many simulated kiosks")
+    p.add_argument("--pace", type=float, default=1.0, help="speed of the simulated hall (2 = twice as busy)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The collector's MQTT adapter: exactly one per server, one thread owns the client.
+
+It keeps a persistent broker session (messages for it are queued while it is
+down), batches what arrives, hands each batch to the Ingestor in one
+transaction, and publishes the acks only after that transaction committed.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from shared.broker_url import parse_broker_url
+from shared.clock import Clock, SystemClock
+from shared.topics import PREFIX, topic
+
+from .db import open_db
+from .ingest import Ingestor, Message
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Collector:
+    def __init__(self, db_path: str | Path, broker_url: str, *, clock: Clock | None = None, strict: bool = False,
+                 client_id: str = "ceval-collector", username: str | None = None, password: str | None = None,
+                 batch_max: int = 500, gap_timeout: float = 600.0):
+        self.db_path = db_path
+        self.broker = parse_broker_url(broker_url)
+        self.clock = clock or SystemClock()
+        self.strict = strict
+        self.batch_max = batch_max
+        self.gap_timeout = gap_timeout
+        self.subscribed = threading.Event()
+        self.stored = self.duplicates = self.rejected = 0
+        self._pending: list[Message] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="collector", daemon=True)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  protocol=mqtt.MQTTv311, clean_session=False)
+        if username:
+            self.client.username_pw_set(username, password)
+        if self.broker.tls:
+            self.client.tls_set()
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = lambda *args: self.subscribed.set()
+        self.client.on_message = lambda client, userdata, message: self._pending.append(
+            Message(message.topic, message.payload))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        ingestor = Ingestor(Store(open_db(self.db_path)), self.clock, self.strict, self.gap_timeout)
+        connected = False
+        backoff = 0.2
+        while not self._stop.is_set():
+            if not connected:
+                try:
+                    self.client.connect(self.broker.host, self.broker.port, keepalive=30)
+                    connected, backoff = True, 0.2
+                except OSError as exc:
+                    log.info("broker %s unreachable: %s", self.broker, exc)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+            before = len(self._pending)
+            if self.client.loop(timeout=0.01 if self._pending else 0.1) != mqtt.MQTT_ERR_SUCCESS:
+                connected = False
+                self.subscribed.clear()
+            if self._pending and (len(self._pending) == before or len(self._pending) >= self.batch_max):
+                self._flush(ingestor)
+        if connected:
+            self.client.disconnect()
+
+    def _flush(self, ingestor: Ingestor) -> None:
+        batch, self._pending = self._pending, []
+        try:
+            result = ingestor.handle(batch)
+        except Exception:
+            # Nothing was committed and nothing is acked: the kiosks send these again.
+            log.exception("could not store a batch of %d messages", len(batch))
+            return
+        self.stored += result.stored
+        self.duplicates += result.duplicates
+        self.rejected += result.rejected
+        for device, ack in result.acks:
+            self.client.publish(topic(device, "ack"), ack.to_json(), qos=1)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            log.error("broker refused the collector: %s", reason_code)
+            return
+        log.info("collector connected to %s (session present: %s)", self.broker, flags.session_present)
+        client.subscribe(f"{PREFIX.split('/')[0]}/#", qos=1)

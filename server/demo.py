@@ -1,0 +1,119 @@
+"""`ceval demo`: a whole hall on one machine — broker, server and simulated kiosks."""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from shared.contract import Config, default_title
+from shared.topics import topic
+
+from .broker import BrokerError, Mosquitto, find_mosquitto, free_port
+from .cli import _stop_on_signals
+
+log = logging.getLogger(__name__)
+
+CLERKS = [("1024", "张敏"), ("1031", "王磊"), ("1046", "李娜"), ("1052", "刘洋"), ("1068", "陈静"),
+          ("1075", "杨帆"), ("1089", "赵丽"), ("1093", "黄伟")]
+
+
+def ensure_mosquitto() -> str:
+    """Mosquitto where installed, installed with apt-get where we may, else a clear error."""
+    found = find_mosquitto()
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing mosquitto with apt-get ...", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-q", "mosquitto"], check=False,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        found = find_mosquitto()
+        if found:
+            return found
+    raise BrokerError("the demo needs Mosquitto: apt-get install mosquitto")
+
+
+def _python(*args: str) -> list[str]:
+    return [sys.executable, "-m", "server.cli", *args]
+
+
+def _wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not answer at {url} within {timeout:.0f} s") from None
+            time.sleep(0.2)
+
+
+def _publish_configs(broker: Mosquitto, windows: list[str]) -> None:
+    """What the server's registry will publish (step 5); here the demo names the clerks itself."""
+    import paho.mqtt.publish as publish
+
+    msgs = []
+    for i, window in enumerate(windows):
+        staff_id, name = CLERKS[i % len(CLERKS)]
+        config = Config(title=default_title(window), staff={"id": staff_id, "name": name})
+        msgs.append({"topic": topic(f"k-{window}", "config"), "payload": config.to_json(), "qos": 1, "retain": True})
+    publish.multiple(msgs, hostname=broker.host, port=broker.port, client_id="ceval-demo-setup")
+
+
+def run_demo(args) -> int:
+    base = Path(args.dir).resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    broker = Mosquitto(base / "broker", port=free_port(), binary=ensure_mosquitto()).start()
+    db = base / "ceval.sqlite3"
+    host, port = args.listen
+    logs = base / "logs"
+    logs.mkdir(exist_ok=True)
+    procs: list[subprocess.Popen] = []
+
+    def spawn(name: str, *argv: str) -> None:
+        out = open(logs / f"{name}.log", "ab")
+        procs.append(subprocess.Popen(_python(*argv), stdout=out, stderr=subprocess.STDOUT))
+
+    try:
+        spawn("server", "server", "--db", str(db), "--broker", broker.url, "--listen", f"{host}:{port}")
+        url = f"http://{host}:{port}/"
+        _wait_http(url)
+        token = subprocess.run(_python("token", "create", "demo", "--db", str(db)), check=True,
+                               capture_output=True, text=True).stdout.strip()
+        windows = [f"w{n:02d}" for n in range(1, args.kiosks + 1)]
+        _publish_configs(broker, windows)
+        gap = (4.0 / args.pace, 15.0 / args.pace)
+        for window in windows:
+            kiosk_dir = base / "kiosks" / window
+            kiosk_dir.mkdir(parents=True, exist_ok=True)
+            conf = kiosk_dir / "kiosk.toml"
+            conf.write_text(f'device = "k-{window}"\nwindow = "{window}"\nbroker = "{broker.url}"\n'
+                            f'data_dir = "."\n', encoding="utf-8")
+            spawn(f"kiosk-{window}", "kiosk", "--config", str(conf), "--simulate", "--gap", str(gap[0]), str(gap[1]))
+        print(f"\ncounter-eval demo is running: {len(windows)} simulated kiosks, broker {broker.url}\n"
+              f"  dashboard: {url}\n"
+              f"  API:       curl -H 'Authorization: Bearer {token}' {url}api/v1/windows\n"
+              f"  data and logs in {base}\nPress Ctrl-C to stop.\n", flush=True)
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        while not stop.wait(1.0):
+            for proc in procs:
+                if proc.poll() is not None:
+                    print(f"a demo process exited ({' '.join(proc.args[3:5])}); see {logs}", file=sys.stderr)
+                    return 1
+        return 0
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        broker.stop()

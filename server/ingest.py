@@ -1,0 +1,170 @@
+"""From raw MQTT messages to stored rows and acks: validation, de-duplication,
+re-timing, per-stream progress and absences. No MQTT here: the collector hands
+in (topic, payload) pairs, tests hand in the same.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from shared.clock import Clock
+from shared.contract import Ack, ContractError, Event, parse_event, parse_status
+from shared.timefmt import parse_ts, to_ms
+from shared.topics import TopicError, parse_topic
+
+from .store import Store, StoredEvent
+
+log = logging.getLogger(__name__)
+
+FUTURE_LIMIT_MS = 5 * 60 * 1000
+EARLIEST_MS = to_ms(datetime(2024, 1, 1, tzinfo=timezone.utc))
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    payload: bytes
+
+
+@dataclass
+class BatchResult:
+    acks: list[tuple[str, Ack]] = field(default_factory=list)  # (device, ack)
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str, stream: str | None = None, seq: int | None = None):
+        super().__init__(reason)
+        self.reason, self.stream, self.seq = reason, stream, seq
+
+
+class Ingestor:
+    def __init__(self, store: Store, clock: Clock, strict: bool = False, gap_timeout: float = 600.0):
+        self.store = store
+        self.clock = clock
+        self.strict = strict
+        self.gap_timeout_ms = int(gap_timeout * 1000)
+
+    def handle(self, messages: list[Message]) -> BatchResult:
+        """Handle a batch in one transaction; acks are only valid once it committed."""
+        result = BatchResult()
+        touched: dict[str, str] = {}  # stream -> device
+        now = to_ms(self.clock.now())
+        with self.store.db.atomic():
+            for message in messages:
+                self._one(message, now, result, touched)
+            for stream, device in touched.items():
+                result.acks.append((device, Ack(stream, self._advance(stream, device, now))))
+        return result
+
+    # ------------------------------------------------------------ one message
+    def _one(self, message: Message, now: int, result: BatchResult, touched: dict[str, str]) -> None:
+        device = None
+        try:
+            try:
+                device, kind = parse_topic(message.topic)
+            except TopicError as exc:
+                raise Rejected(str(exc)) from None
+            if kind in ("ack", "config"):
+                return  # the server's own messages, echoed back by the wildcard subscription
+            self.store.seen_device(device, now)
+            if kind == "status":
+                self._status(device, message.payload)
+                return
+            try:
+                event = parse_event(message.payload)
+            except ContractError as exc:
+                raise Rejected(exc.reason, exc.stream, exc.seq) from None
+            outcome = self._event(device, event, message.payload, now)
+            if outcome == "stored":
+                result.stored += 1
+            else:
+                result.duplicates += 1
+            touched[event.stream] = device
+        except Rejected as exc:
+            result.rejected += 1
+            log.warning("rejected a message from %s on %s: %s", device or "?", message.topic, exc.reason)
+            self.store.record_reject(now, device, message.topic, exc.reason, exc.stream, exc.seq, message.payload)
+            if device and exc.stream and exc.seq:
+                if self._owns(exc.stream, device):
+                    self.store.mark_handled(exc.stream, exc.seq)
+                    touched[exc.stream] = device
+
+    def _status(self, device: str, payload: bytes) -> None:
+        if not payload:
+            return  # a retained status being cleared
+        try:
+            status = parse_status(payload)
+        except ContractError as exc:
+            raise Rejected(f"bad status: {exc.reason}") from None
+        self.store.update_status(device, status.online, status.window, status.presence, status.outbox,
+                                 status.version)
+
+    def _owns(self, stream: str, device: str) -> bool:
+        return self.store.stream(stream, device)["device"] == device
+
+    def _event(self, device: str, event: Event, payload: bytes, now: int) -> str:
+        if self.strict and not self.store.device_confirmed(device):
+            raise Rejected(f"device {device} is not registered (server runs --strict)", event.stream, event.seq)
+        if not self._owns(event.stream, device):
+            raise Rejected(f"stream {event.stream} belongs to another device")
+        at, retimed = self._effective_time(event.ts, now)
+        self.store.ensure_window(event.window, device)
+        outcome = self.store.insert_event(StoredEvent(event, device, at, now, retimed, payload.decode()))
+        if outcome not in ("stored", "duplicate"):
+            raise Rejected(f"seq {event.seq} of stream {event.stream} already belongs to event {outcome}")
+        self.store.mark_handled(event.stream, event.seq)
+        return outcome
+
+    @staticmethod
+    def _effective_time(ts: str, now: int) -> tuple[int, bool]:
+        at = to_ms(parse_ts(ts))
+        if at > now + FUTURE_LIMIT_MS or at < EARLIEST_MS:
+            return now, True
+        return at, False
+
+    # ------------------------------------------------------------ stream progress
+    def _advance(self, stream: str, device: str, now: int) -> int:
+        """Move the stream's contiguous mark, apply what became contiguous, return the new mark."""
+        row = self.store.stream(stream, device)
+        upto = old = row["upto_seq"]
+        ahead = self.store.ahead(stream)
+        for seq in ahead:
+            if seq == upto + 1:
+                upto = seq
+            elif seq > upto:
+                break
+        gap_since = None
+        waiting = [s for s in ahead if s > upto]
+        if waiting:
+            gap_since = row["gap_since"] or now
+            if now - gap_since >= self.gap_timeout_ms:
+                log.error("stream %s of %s: seq %d..%d never arrived in %.0f s; declared lost",
+                          stream, device, upto + 1, waiting[0] - 1, self.gap_timeout_ms / 1000)
+                self.store.declare_gap(stream, device, upto + 1, waiting[0] - 1, now)
+                self.store.advance(stream, waiting[0] - 1, None)
+                return self._advance(stream, device, now)
+        self.store.advance(stream, upto, gap_since)
+        if upto > old:
+            self._apply_in_order(stream, old, upto)
+        return upto
+
+    def _apply_in_order(self, stream: str, after: int, upto: int) -> None:
+        """Presence and the clerk on duty follow the stream's order, not arrival order."""
+        on_duty: dict[str, str | None] = {}
+        for event_id, _seq, kind, window, staff, at, payload in self.store.events_between(stream, after, upto):
+            on_duty[window] = staff
+            if kind != "presence":
+                continue
+            presence, absence = self.store.window_presence(window)
+            state = json.loads(payload)["state"]
+            if state == "away" and presence != "away":
+                self.store.open_absence(window, staff, at, event_id)
+            elif state == "present" and presence == "away":
+                self.store.close_absence(window, absence, at, event_id)
+        for window, staff in on_duty.items():
+            self.store.set_staff(window, staff)

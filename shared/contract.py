@@ -1,0 +1,310 @@
+"""Contract v1 as types, with strict validation that names what is wrong.
+
+`parse_event(payload)` turns the bytes of an MQTT message into an `Event` or
+raises `ContractError` with a reason a person can read. Unknown fields are
+ignored, as the contract says.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .timefmt import parse_ts
+from .topics import DEVICE_PATTERN
+
+VERSION = 1
+MAX_EVENT_BYTES = 4096
+MAX_TEXT_CHARS = 500
+EVENT_TYPES = ("rating", "presence", "feedback", "staff")
+PRESENCE_STATES = ("away", "present")
+SCALES = (3, 4, 5)
+MAX_REASONS = 16
+MAX_REASON_CHARS = 32
+
+WINDOW_PATTERN = DEVICE_PATTERN
+STAFF_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,16}$")
+
+
+class ContractError(ValueError):
+    """A message that breaks the contract.
+
+    `stream` and `seq` are set when the message still named them validly, so
+    the server can count the rejected event as handled for the ack.
+    """
+
+    def __init__(self, reason: str, stream: str | None = None, seq: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.stream = stream
+        self.seq = seq
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    stream: str
+    seq: int
+    ts: str
+    window: str
+    type: str
+    staff: str | None = None
+    # rating
+    score: int | None = None
+    scale: int | None = None
+    reasons: tuple[str, ...] = ()
+    # presence
+    state: str | None = None
+    # feedback
+    text: str | None = None
+    rating: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "v": VERSION, "id": self.id, "stream": self.stream, "seq": self.seq,
+            "ts": self.ts, "window": self.window, "type": self.type,
+        }
+        if self.staff is not None:
+            out["staff"] = self.staff
+        if self.type == "rating":
+            out["score"] = self.score
+            out["scale"] = self.scale
+            if self.reasons:
+                out["reasons"] = list(self.reasons)
+        elif self.type == "presence":
+            out["state"] = self.state
+        elif self.type == "feedback":
+            out["text"] = self.text
+            if self.rating is not None:
+                out["rating"] = self.rating
+        return out
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Ack:
+    stream: str
+    upto_seq: int
+
+    def to_json(self) -> bytes:
+        return json.dumps({"v": VERSION, "stream": self.stream, "upto_seq": self.upto_seq}).encode()
+
+
+@dataclass(frozen=True)
+class Status:
+    online: bool
+    ts: str | None = None
+    window: str | None = None
+    presence: str | None = None
+    outbox: int | None = None
+    version: str | None = None
+
+    def to_json(self) -> bytes:
+        data = {"v": VERSION, **{k: v for k, v in asdict(self).items() if v is not None}}
+        return json.dumps(data).encode()
+
+
+OFFLINE_STATUS = Status(online=False)
+
+DEFAULT_LABELS = {
+    5: {"5": "非常满意", "4": "满意", "3": "基本满意", "2": "不满意", "1": "非常不满意"},
+    4: {"4": "非常满意", "3": "满意", "2": "不满意", "1": "非常不满意"},
+    3: {"3": "满意", "2": "基本满意", "1": "不满意"},
+}
+DEFAULT_REASONS = (
+    {"code": "slow", "label": "办理时间长"},
+    {"code": "attitude", "label": "态度不好"},
+    {"code": "skill", "label": "业务不熟练"},
+    {"code": "unclear", "label": "一次性告知不清"},
+    {"code": "wait", "label": "等候时间长"},
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """What a kiosk shows and how it behaves; the server publishes it retained."""
+
+    title: str = ""
+    staff: dict[str, str] | None = None  # {"id": ..., "name": ...}
+    scale: int = 5
+    labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS[5]))
+    reasons: tuple[dict[str, str], ...] = DEFAULT_REASONS
+    language: str = "zh"
+    away_text: str = "暂停服务，请稍候"
+
+    def to_json(self) -> bytes:
+        data = {"v": VERSION, **asdict(self)}
+        data["reasons"] = list(self.reasons)
+        return json.dumps(data, ensure_ascii=False).encode()
+
+
+def default_title(window: str) -> str:
+    """The title a window has until a manager names it: `w03` -> 3号窗口."""
+    digits = window[1:]
+    return f"{int(digits)}号窗口" if window.startswith("w") and digits.isdigit() else window
+
+
+# ---------------------------------------------------------------- validation
+
+def _load_object(payload: bytes, limit: int = MAX_EVENT_BYTES) -> dict[str, Any]:
+    if len(payload) > limit:
+        raise ContractError(f"message is {len(payload)} bytes, more than {limit}")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ContractError("message is not UTF-8") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"message is not JSON: {exc.msg} at position {exc.pos}") from None
+    if not isinstance(data, dict):
+        raise ContractError("message is not a JSON object")
+    if data.get("v") != VERSION or isinstance(data.get("v"), bool):
+        raise ContractError(f"unsupported contract version {data.get('v')!r}, expected {VERSION}")
+    return data
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _id_field(data: dict[str, Any], name: str, required: bool = True) -> str | None:
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ContractError(f"{name} is missing or not a string")
+    if not 8 <= len(value) <= 64:
+        raise ContractError(f"{name} must be 8 to 64 characters, got {len(value)}")
+    return value
+
+
+def _pattern_field(data: dict[str, Any], name: str, pattern: re.Pattern, required: bool) -> str | None:
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ContractError(f"{name} {value!r} does not match {pattern.pattern}")
+    return value
+
+
+def parse_event(payload: bytes) -> Event:
+    """Validate one event message; raise ContractError with the reason."""
+    data = _load_object(payload)
+    stream = seq = None
+    try:
+        stream = _id_field(data, "stream")
+        seq = data.get("seq")
+        if not _is_int(seq) or seq < 1:
+            seq = None
+            raise ContractError("seq must be an integer >= 1")
+        return _event_fields(data, stream, seq)
+    except ContractError as exc:
+        raise ContractError(exc.reason, stream, seq) from None
+
+
+def _event_fields(data: dict[str, Any], stream: str, seq: int) -> Event:
+    event_id = _id_field(data, "id")
+    ts = data.get("ts")
+    try:
+        parse_ts(ts)
+    except ValueError:
+        raise ContractError(f"ts {ts!r} is not an RFC 3339 timestamp with offset") from None
+    window = _pattern_field(data, "window", WINDOW_PATTERN, required=True)
+    staff = _pattern_field(data, "staff", STAFF_PATTERN, required=False)
+    kind = data.get("type")
+    if kind not in EVENT_TYPES:
+        raise ContractError(f"unknown event type {kind!r}")
+    common = dict(id=event_id, stream=stream, seq=seq, ts=ts, window=window, type=kind, staff=staff)
+    if kind == "rating":
+        return Event(**common, **_rating_fields(data))
+    if kind == "presence":
+        state = data.get("state")
+        if state not in PRESENCE_STATES:
+            raise ContractError(f"presence state {state!r} is not 'away' or 'present'")
+        return Event(**common, state=state)
+    if kind == "feedback":
+        text = data.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ContractError("feedback text is missing or empty")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ContractError(f"feedback text is {len(text)} characters, more than {MAX_TEXT_CHARS}")
+        return Event(**common, text=text, rating=_id_field(data, "rating", required=False))
+    return Event(**common)  # staff change: `staff` is the new clerk, absent for nobody
+
+
+def _rating_fields(data: dict[str, Any]) -> dict[str, Any]:
+    score, scale = data.get("score"), data.get("scale")
+    if not _is_int(scale) or scale not in SCALES:
+        raise ContractError(f"scale {scale!r} is not 3, 4 or 5")
+    if not _is_int(score) or not 1 <= score <= scale:
+        raise ContractError(f"score {score!r} is not an integer from 1 to {scale}")
+    reasons = data.get("reasons", [])
+    if reasons is None:
+        reasons = []
+    if not isinstance(reasons, list) or len(reasons) > MAX_REASONS:
+        raise ContractError(f"reasons must be a list of at most {MAX_REASONS} codes")
+    for code in reasons:
+        if not isinstance(code, str) or not 1 <= len(code) <= MAX_REASON_CHARS:
+            raise ContractError(f"reason {code!r} is not a code of 1 to {MAX_REASON_CHARS} characters")
+    return {"score": score, "scale": scale, "reasons": tuple(reasons)}
+
+
+def parse_ack(payload: bytes) -> Ack:
+    data = _load_object(payload)
+    stream = _id_field(data, "stream")
+    upto = data.get("upto_seq")
+    if not _is_int(upto) or upto < 0:
+        raise ContractError("upto_seq must be an integer >= 0")
+    return Ack(stream, upto)
+
+
+def parse_status(payload: bytes) -> Status:
+    data = _load_object(payload)
+    online = data.get("online")
+    if not isinstance(online, bool):
+        raise ContractError("status online must be true or false")
+    outbox = data.get("outbox")
+    return Status(
+        online=online,
+        ts=data.get("ts") if isinstance(data.get("ts"), str) else None,
+        window=data.get("window") if isinstance(data.get("window"), str) else None,
+        presence=data.get("presence") if data.get("presence") in PRESENCE_STATES else None,
+        outbox=outbox if _is_int(outbox) and outbox >= 0 else None,
+        version=str(data["version"])[:64] if data.get("version") is not None else None,
+    )
+
+
+def parse_config(payload: bytes) -> Config:
+    data = _load_object(payload, limit=64 * 1024)
+    scale = data.get("scale", 5)
+    if not _is_int(scale) or scale not in SCALES:
+        raise ContractError(f"config scale {scale!r} is not 3, 4 or 5")
+    labels = data.get("labels") or DEFAULT_LABELS[scale]
+    if not isinstance(labels, dict) or set(labels) != {str(s) for s in range(1, scale + 1)}:
+        raise ContractError(f"config labels must name every score from 1 to {scale}")
+    if not all(isinstance(v, str) and v for v in labels.values()):
+        raise ContractError("config labels must be non-empty strings")
+    reasons = data.get("reasons", list(DEFAULT_REASONS))
+    if not isinstance(reasons, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("code"), str) and isinstance(r.get("label"), str)
+        and 1 <= len(r["code"]) <= MAX_REASON_CHARS for r in reasons
+    ):
+        raise ContractError("config reasons must be a list of {code, label}")
+    staff = data.get("staff")
+    if staff is not None and not (
+        isinstance(staff, dict) and isinstance(staff.get("id"), str) and STAFF_PATTERN.match(staff["id"])
+    ):
+        raise ContractError("config staff must be {id, name} with a valid staff id")
+    return Config(
+        title=str(data.get("title") or ""),
+        staff={"id": staff["id"], "name": str(staff.get("name") or "")} if staff else None,
+        scale=scale,
+        labels={k: labels[k] for k in sorted(labels)},
+        reasons=tuple({"code": r["code"], "label": r["label"]} for r in reasons),
+        language=data.get("language") if data.get("language") in ("zh", "en") else "zh",
+        away_text=str(data.get("away_text") or Config.away_text),
+    )

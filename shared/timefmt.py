@@ -1,0 +1,32 @@
+"""RFC 3339 timestamps as the contract writes them: milliseconds and an offset."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
+)
+
+
+def format_ts(moment: datetime) -> str:
+    """`2026-11-23T09:15:02.481+08:00`; a naive datetime is refused."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamp needs a time zone")
+    return moment.isoformat(timespec="milliseconds")
+
+
+def parse_ts(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp that carries an offset; ValueError otherwise."""
+    if not isinstance(text, str) or not _RFC3339.match(text):
+        raise ValueError("not an RFC 3339 timestamp with offset")
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def to_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch."""
+    return int(moment.timestamp() * 1000)
+
+
+def from_ms(ms: int, tz=timezone.utc) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz)

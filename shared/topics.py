@@ -1,0 +1,38 @@
+"""MQTT topics of contract v1: `ceval/v1/{device}/{kind}`."""
+from __future__ import annotations
+
+import re
+
+PREFIX = "ceval/v1"
+KINDS = ("event", "status", "ack", "config")
+DEVICE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+
+class TopicError(ValueError):
+    """A topic outside the contract."""
+
+
+def topic(device: str, kind: str) -> str:
+    if kind not in KINDS:
+        raise TopicError(f"unknown topic kind {kind!r}")
+    if not DEVICE_PATTERN.match(device):
+        raise TopicError(f"bad device id {device!r}")
+    return f"{PREFIX}/{device}/{kind}"
+
+
+def subscription(kind: str) -> str:
+    """The wildcard that matches `kind` for every device."""
+    return f"{PREFIX}/+/{kind}"
+
+
+def parse_topic(name: str) -> tuple[str, str]:
+    """Return (device, kind) of a contract topic, or raise TopicError."""
+    parts = name.split("/")
+    if len(parts) != 4 or "/".join(parts[:2]) != PREFIX:
+        raise TopicError(f"topic {name!r} is outside the contract")
+    device, kind = parts[2], parts[3]
+    if not DEVICE_PATTERN.match(device):
+        raise TopicError(f"topic {name!r} names a bad device id")
+    if kind not in KINDS:
+        raise TopicError(f"topic {name!r} has an unknown kind")
+    return device, kind
