@@ -68,6 +68,9 @@ class Ingestor:
             try:
                 device, kind = parse_topic(message.topic)
             except TopicError as exc:
+                device = exc.device
+                if device:
+                    self.store.seen_device(device, now)
                 raise Rejected(str(exc)) from None
             if kind in ("ack", "config"):
                 return  # the server's own messages, echoed back by the wildcard subscription

@@ -193,6 +193,9 @@ def _pattern_field(data: dict[str, Any], name: str, pattern: re.Pattern, require
 
 def parse_event(payload: bytes) -> Event:
     """Validate one event message; raise ContractError with the reason."""
+    if len(payload) > MAX_EVENT_BYTES:
+        stream, seq = _stream_and_seq_of_oversize(payload)
+        raise ContractError(f"message is {len(payload)} bytes, more than {MAX_EVENT_BYTES}", stream, seq)
     data = _load_object(payload)
     stream = seq = None
     try:
@@ -204,6 +207,20 @@ def parse_event(payload: bytes) -> Event:
         return _event_fields(data, stream, seq)
     except ContractError as exc:
         raise ContractError(exc.reason, stream, seq) from None
+
+
+def _stream_and_seq_of_oversize(payload: bytes) -> tuple[str | None, int | None]:
+    """An oversize event is still rejected, but where it names its stream and seq
+    the server can count it as handled, so it does not block the kiosk's stream."""
+    if len(payload) > 16 * MAX_EVENT_BYTES:
+        return None, None
+    try:
+        data = _load_object(payload, limit=16 * MAX_EVENT_BYTES)
+        stream = _id_field(data, "stream")
+    except ContractError:
+        return None, None
+    seq = data.get("seq")
+    return (stream, seq) if _is_int(seq) and seq >= 1 else (None, None)
 
 
 def _event_fields(data: dict[str, Any], stream: str, seq: int) -> Event:

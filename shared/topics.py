@@ -9,7 +9,11 @@ DEVICE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 
 
 class TopicError(ValueError):
-    """A topic outside the contract."""
+    """A topic outside the contract; `device` is set when the topic still names a valid one."""
+
+    def __init__(self, reason: str, device: str | None = None):
+        super().__init__(reason)
+        self.device = device
 
 
 def topic(device: str, kind: str) -> str:
@@ -34,5 +38,5 @@ def parse_topic(name: str) -> tuple[str, str]:
     if not DEVICE_PATTERN.match(device):
         raise TopicError(f"topic {name!r} names a bad device id")
     if kind not in KINDS:
-        raise TopicError(f"topic {name!r} has an unknown kind")
+        raise TopicError(f"topic {name!r} has an unknown kind", device)
     return device, kind

@@ -1,0 +1,114 @@
+"""The kiosk's pure core, driven with a fake clock and an in-memory sink."""
+from __future__ import annotations
+
+import pytest
+
+from device.core import Kiosk, Timing
+from shared.clock import FakeClock
+from shared.contract import DEFAULT_LABELS, Config, Event
+
+
+class MemorySink:
+    def __init__(self):
+        self.events: list[Event] = []
+
+    def append(self, **fields) -> Event:
+        event = Event(id=f"event-{len(self.events) + 1:04d}", stream="stream-01", seq=len(self.events) + 1, **fields)
+        self.events.append(event)
+        return event
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def sink():
+    return MemorySink()
+
+
+@pytest.fixture
+def kiosk(sink, clock):
+    k = Kiosk(sink, clock, "w03", Config(title="3号窗口", staff={"id": "1024", "name": "张敏"}),
+              Timing(thanks_seconds=3, reasons_timeout=15))
+    k.start()
+    return k
+
+
+def test_start_states_presence(kiosk, sink):
+    assert [(e.type, e.state, e.staff) for e in sink.events] == [("presence", "present", "1024")]
+    assert kiosk.shown == "ready"
+
+
+def test_a_good_score_is_recorded_then_thanked(kiosk, sink, clock):
+    assert kiosk.press(5)
+    rating = sink.events[-1]
+    assert (rating.type, rating.score, rating.scale, rating.reasons, rating.window) == ("rating", 5, 5, (), "w03")
+    assert kiosk.shown == "thanks"
+    assert not kiosk.press(4), "no second rating while the thank-you shows"
+    clock.advance(2.9)
+    kiosk.tick()
+    assert kiosk.shown == "thanks"
+    clock.advance(0.2)
+    kiosk.tick()
+    assert kiosk.shown == "ready"
+
+
+def test_a_low_score_asks_why_and_records_the_reasons(kiosk, sink):
+    assert kiosk.press(2)
+    assert kiosk.shown == "rated" and sink.events[-1].type == "presence", "nothing recorded before the answer"
+    kiosk.choose_reasons(["slow", "not-offered"])
+    assert sink.events[-1].reasons == ("slow",)
+    assert kiosk.shown == "thanks"
+
+
+def test_the_reason_question_times_out_into_a_rating_without_reasons(kiosk, sink, clock):
+    kiosk.press(1)
+    clock.advance(14.9)
+    kiosk.tick()
+    assert kiosk.shown == "rated"
+    clock.advance(0.2)
+    kiosk.tick()
+    assert (sink.events[-1].score, sink.events[-1].reasons) == (1, ())
+    assert kiosk.shown == "thanks"
+
+
+def test_presses_do_not_count_while_away(kiosk, sink):
+    kiosk.sign(True)
+    assert kiosk.shown == "away"
+    assert not kiosk.press(5)
+    kiosk.sign(True)  # the same level again is no change
+    kiosk.sign(False)
+    assert [(e.type, e.state) for e in sink.events[1:]] == [("presence", "away"), ("presence", "present")]
+    assert kiosk.press(5)
+
+
+def test_away_during_the_reason_question_keeps_the_rating(kiosk, sink):
+    kiosk.press(1)
+    kiosk.sign(True)
+    assert [e.type for e in sink.events[1:]] == ["rating", "presence"]
+    assert kiosk.shown == "away"
+
+
+def test_a_comment_belongs_to_the_rating_just_made(kiosk, sink):
+    kiosk.press(4)
+    rating = sink.events[-1]
+    comment = kiosk.comment("很好")
+    assert (comment.type, comment.text, comment.rating) == ("feedback", "很好", rating.id)
+
+
+def test_a_new_clerk_from_the_config_is_recorded(kiosk, sink):
+    kiosk.apply_config(Config(title="3号窗口", staff={"id": "2048", "name": "王磊"}))
+    assert (sink.events[-1].type, sink.events[-1].staff) == ("staff", "2048")
+    kiosk.apply_config(Config(title="三号窗口", staff={"id": "2048", "name": "王磊"}))
+    assert sink.events[-1].type == "staff" and len(sink.events) == 2, "a title change is no staff change"
+    kiosk.apply_config(Config(title="3号窗口", staff=None, scale=3, labels=DEFAULT_LABELS[3]))
+    assert (sink.events[-1].type, sink.events[-1].staff) == ("staff", None)
+    kiosk.press(3)
+    assert (sink.events[-1].score, sink.events[-1].scale) == (3, 3)
+
+
+def test_a_score_outside_the_scale_is_a_programming_error(kiosk):
+    with pytest.raises(ValueError):
+        kiosk.press(6)

@@ -1,0 +1,135 @@
+"""Helpers the tests share: waiting with a deadline, real server and kiosk processes."""
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from device.runtime import KioskRuntime
+from device.settings import KioskSettings
+from server.broker import free_port, port_open
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_for(condition, timeout: float = 15.0, what: str = "the condition", interval: float = 0.02):
+    """Poll until `condition()` is truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def ceval(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, **kwargs)
+
+
+def query(db: Path, sql: str, params=()) -> list[tuple]:
+    """Read the server's database as an outsider would."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+class ServerProcess:
+    """`ceval server` as a real process that tests can kill."""
+
+    def __init__(self, db: Path, broker_url: str, *extra: str):
+        self.db = db
+        self.broker_url = broker_url
+        self.extra = extra
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.log = db.with_suffix(".server.log")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ServerProcess":
+        out = open(self.log, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "server", "--db", str(self.db), "--broker", self.broker_url,
+             "--listen", f"127.0.0.1:{self.port}", "--client-id", f"collector-{self.port}", *self.extra], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        wait_for(lambda: port_open("127.0.0.1", self.port) or self.process.poll() is not None, 30,
+                 "the server to listen")
+        assert self.process.poll() is None, self.log.read_text()
+        wait_for(lambda: "collector connected" in self.log.read_text(), 15, "the collector to connect")
+        return self
+
+    def signal(self, sig: int) -> None:
+        self.process.send_signal(sig)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def token(self) -> str:
+        result = ceval("token", "create", "tests", "--db", str(self.db))
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, object]:
+        request = urllib.request.Request(self.url + path)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+
+def kiosk_settings(data_dir: Path, broker_url: str, device: str, window: str, **kw) -> KioskSettings:
+    defaults = dict(ack_timeout=1.0, thanks_seconds=0.001, reasons_timeout=5.0)
+    return KioskSettings(device=device, window=window, broker=broker_url, data_dir=data_dir, **{**defaults, **kw})
+
+
+def write_kiosk_config(path: Path, broker_url: str, device: str, window: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'device = "{device}"\nwindow = "{window}"\nbroker = "{broker_url}"\ndata_dir = "."\n'
+                    'ack_timeout = 1\nthanks_seconds = 0.01\n', encoding="utf-8")
+    return path
+
+
+def rate(runtime: KioskRuntime, score: int, reasons=()) -> str:
+    """A customer rates: wait out the thank-you, press, answer the reason question. Returns the event id."""
+    kiosk = runtime.kiosk
+    wait_for(lambda: runtime.act(kiosk.tick) or kiosk.screen == "ready", 5, "the rating screen")
+    assert runtime.act(kiosk.press, score)
+    if kiosk.screen == "rated":
+        runtime.act(kiosk.choose_reasons, list(reasons))
+    assert kiosk.screen == "thanks"
+    return kiosk.last_rating.id
+
+
+def outbox_rows(data_dir: Path) -> list[tuple[int, bytes]]:
+    conn = sqlite3.connect(str(data_dir / "outbox.sqlite3"))
+    try:
+        return conn.execute("SELECT seq, payload FROM outbox ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+

@@ -1,0 +1,134 @@
+"""The contract's HTTP API through Flask's test client, on a real SQLite file."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from server.app import create_app
+from server.db import open_db
+from server.ingest import Ingestor
+from server.store import Store
+from shared.clock import FakeClock
+from shared.timefmt import to_ms
+
+from .events import event, msg
+
+NOW = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)  # 14:00 in Shanghai
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    return create_app({"DATABASE": str(tmp_path / "server.sqlite3"), "CLOCK": clock, "TESTING": True})
+
+
+@pytest.fixture
+def store(app):
+    return Store(open_db(app.config["DATABASE"]))
+
+
+@pytest.fixture
+def token(store):
+    return store.create_token("tests", to_ms(NOW))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def seed(store, clock):
+    """w01: ratings either side of local midnight, absences (one still open), feedback."""
+    def rating(seq, score, ts, scale=5):
+        return msg(event(seq, score=score, scale=scale, ts=ts))
+
+    Ingestor(store, clock).handle([
+        rating(1, 5, "2026-11-22T23:59:59.000+08:00"),   # the 22nd in the hall
+        rating(2, 1, "2026-11-22T16:00:00.000Z"),        # 00:00 on the 23rd in the hall
+        rating(3, 4, "2026-11-23T09:00:00.000+08:00"),
+        rating(4, 3, "2026-11-23T09:05:00.000+08:00"),
+        rating(5, 2, "2026-11-23T09:10:00.000+08:00"),
+        msg(event(6, type="presence", state="away", ts="2026-11-23T10:00:00.000+08:00")),
+        msg(event(7, type="presence", state="present", ts="2026-11-23T10:15:00.000+08:00")),
+        msg(event(8, type="feedback", text="<b>很好</b>", ts="2026-11-23T10:20:00.000+08:00")),
+        msg(event(9, type="presence", state="away", ts="2026-11-23T13:50:00.000+08:00")),  # still away
+    ])
+
+
+def test_no_token_wrong_token_wrong_scheme_are_401(client, token):
+    for headers in ({}, auth("not-a-token"), {"Authorization": f"Basic {token}"}, {"Authorization": "Bearer "}):
+        response = client.get("/api/v1/windows", headers=headers)
+        assert response.status_code == 401
+        assert response.is_json and "error" in response.json
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_unknown_window_is_404(client, token):
+    response = client.get("/api/v1/windows/w99/summary", headers=auth(token))
+    assert response.status_code == 404 and "w99" in response.json["error"]
+
+
+@pytest.mark.parametrize("query", ["from=2026-13-01&to=2026-11-30", "from=20261101&to=2026-11-30",
+                                   "from=2026-11-30&to=2026-11-01", "from=yesterday", "to=2026-02-30"])
+def test_bad_dates_are_400(client, token, store, clock, query):
+    seed(store, clock)
+    response = client.get(f"/api/v1/windows/w01/summary?{query}", headers=auth(token))
+    assert response.status_code == 400 and response.json["error"]
+
+
+def test_windows_lists_state(client, token, store, clock):
+    seed(store, clock)
+    store.update_status("k1", True, "w01", "away", 0, "0.1.0")
+    response = client.get("/api/v1/windows", headers=auth(token))
+    assert response.status_code == 200
+    assert response.json == [{"window": "w01", "title": "1号窗口", "device": "k1", "online": True,
+                              "presence": "away", "staff": None}]
+
+
+def test_summary_counts_local_days_and_open_absences(client, token, store, clock):
+    seed(store, clock)
+    body = client.get("/api/v1/windows/w01/summary?from=2026-11-23&to=2026-11-23", headers=auth(token)).json
+    assert body["window"] == "w01" and body["from"] == body["to"] == "2026-11-23"
+    assert body["ratings"] == {"total": 4, "by_score": {"1": 1, "2": 1, "3": 1, "4": 1, "5": 0},
+                               "satisfied_rate": 0.25, "index": 37.5}
+    # 15 minutes, and one open since 13:50 counted up to the request at 14:00
+    assert body["absences"] == {"count": 2, "total_seconds": 1500, "longest_seconds": 900}
+    assert body["feedback"] == {"count": 1}
+    clock.advance(60)
+    later = client.get("/api/v1/windows/w01/summary?from=2026-11-23&to=2026-11-23", headers=auth(token)).json
+    assert later["absences"]["total_seconds"] == 1560
+
+    both = client.get("/api/v1/windows/w01/summary?from=2026-11-22&to=2026-11-23", headers=auth(token)).json
+    assert both["ratings"]["total"] == 5 and both["ratings"]["satisfied_rate"] == 0.4
+
+
+def test_summary_defaults_to_today_and_empty_is_null(client, token, store, clock):
+    seed(store, clock)
+    clock.advance(86400 * 3)
+    body = client.get("/api/v1/windows/w01/summary", headers=auth(token)).json
+    assert body["from"] == "2026-11-26"
+    assert body["ratings"] == {"total": 0, "by_score": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0},
+                               "satisfied_rate": None, "index": None}
+
+
+def test_the_board_page_shows_todays_figures(client, store, clock):
+    seed(store, clock)
+    page = client.get("/").get_data(as_text=True)
+    assert "1号窗口" in page and "25.0%" in page and "37.5" in page
+
+
+def test_token_create_command_makes_a_working_token(tmp_path, app, client):
+    from ..helpers import ceval
+
+    result = ceval("token", "create", "integration", "--db", app.config["DATABASE"])
+    assert result.returncode == 0, result.stderr
+    assert client.get("/api/v1/windows", headers=auth(result.stdout.strip())).status_code == 200

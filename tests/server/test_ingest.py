@@ -1,0 +1,191 @@
+"""The collector's handler, fed hand-built messages, on a real SQLite file."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from server.db import open_db
+from server.ingest import Ingestor, Message
+from server.store import Store
+from shared.clock import FakeClock
+from shared.contract import Ack
+from shared.timefmt import to_ms
+
+from .events import STREAM, event, msg
+
+NOW = datetime(2026, 11, 23, 1, 30, tzinfo=timezone.utc)  # 09:30 in the hall
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(open_db(tmp_path / "server.sqlite3"))
+
+
+@pytest.fixture
+def ingest(store, clock):
+    return Ingestor(store, clock)
+
+
+def rows(store, sql, params=()):
+    return store.db.execute(sql, params).fetchall()
+
+
+def test_the_same_event_five_times_is_stored_once(ingest, store):
+    for _ in range(5):
+        result = ingest.handle([msg(event(1))])
+        assert result.acks == [("k1", Ack(STREAM, 1))]
+    assert rows(store, "SELECT count(*) FROM events") == [(1,)]
+    assert rows(store, "SELECT count(*) FROM ratings") == [(1,)]
+    result = ingest.handle([msg(event(1))] * 5)
+    assert (result.stored, result.duplicates) == (0, 5)
+
+
+BAD = [
+    (msg(b"{not json"), "not JSON"),
+    (msg(b"\xff\xfe"), "not UTF-8"),
+    (msg({k: v for k, v in event(2).items() if k != "ts"}), "ts"),
+    (msg(event(3, score="5")), "score"),
+    (msg(event(4, score=6)), "score"),
+    (msg(event(5, type="complaint")), "unknown event type"),
+    (msg(event(6, type="feedback", text="x" * 4100)), "bytes"),
+    (msg(event(7, window="W 7")), "window"),
+    (Message("ceval/v1/k1/evnt", b"{}"), "unknown kind"),
+    (Message("ceval/v2/k1/event", b"{}"), "outside the contract"),
+    (Message("other/thing", b"{}"), "outside the contract"),
+    (Message("ceval/v1/K_1/event", b"{}"), "bad device"),
+]
+
+
+def test_malformed_messages_are_rejected_counted_and_do_not_block(ingest, store):
+    result = ingest.handle([msg(event(1)), *[m for m, _ in BAD], msg(event(8))])
+    assert (result.stored, result.rejected) == (2, len(BAD))
+    reasons = [r[0] for r in rows(store, "SELECT reason FROM rejects ORDER BY id")]
+    for (_, expected), reason in zip(BAD, reasons):
+        assert expected in reason
+    assert rows(store, "SELECT device, count(*) FROM rejects WHERE device IS NOT NULL GROUP BY device") == [("k1", 9)]
+    assert rows(store, "SELECT rejected FROM devices WHERE device = 'k1'") == [(9,)]
+    # seq 2..7 were rejected but named their stream: the ack passes them (one bad message never blocks)
+    assert result.acks == [("k1", Ack(STREAM, 8))]
+    assert rows(store, "SELECT seq FROM events ORDER BY seq") == [(1,), (8,)]
+
+
+def test_ack_is_the_highest_contiguous_seq(ingest):
+    assert ingest.handle([msg(event(1)), msg(event(2)), msg(event(4))]).acks == [("k1", Ack(STREAM, 2))]
+    assert ingest.handle([msg(event(5))]).acks == [("k1", Ack(STREAM, 2))]
+    assert ingest.handle([msg(event(3))]).acks == [("k1", Ack(STREAM, 5))]
+
+
+def test_a_gap_that_never_fills_is_declared_lost_after_the_timeout(ingest, store, clock):
+    ingest.handle([msg(event(1)), msg(event(4))])
+    clock.advance(599)
+    assert ingest.handle([msg(event(5))]).acks == [("k1", Ack(STREAM, 1))]
+    assert rows(store, "SELECT gap_since FROM streams") == [(to_ms(NOW),)]
+    clock.advance(2)
+    assert ingest.handle([msg(event(5))]).acks == [("k1", Ack(STREAM, 5))]
+    assert rows(store, "SELECT from_seq, to_seq FROM gaps") == [(2, 3)]
+    assert rows(store, "SELECT gap_since FROM streams") == [(None,)]
+
+
+def test_a_seq_used_again_by_another_event_is_rejected(ingest, store):
+    ingest.handle([msg(event(1))])
+    result = ingest.handle([msg(event(1, id="another-event-id"))])
+    assert result.rejected == 1
+    assert "already belongs" in rows(store, "SELECT reason FROM rejects")[0][0]
+    assert rows(store, "SELECT id FROM events") == [(f"{STREAM}-000001",)]
+
+
+def test_a_stream_belongs_to_the_device_that_first_used_it(ingest, store):
+    ingest.handle([msg(event(1), device="k1")])
+    result = ingest.handle([msg(event(2), device="k2")])
+    assert result.rejected == 1 and result.acks == []
+    assert rows(store, "SELECT count(*) FROM events") == [(1,)]
+
+
+@pytest.mark.parametrize("ts, retimed", [
+    ("2026-11-23T09:36:00.000+08:00", True),    # 6 minutes ahead of the receive time
+    ("2026-11-23T09:34:00.000+08:00", False),   # 4 minutes ahead: a clock a little fast
+    ("2023-12-31T23:59:59.000+08:00", True),    # before 2024: an unsynchronised Pi
+    ("1970-01-01T00:00:10.000Z", True),
+    ("2026-11-20T15:00:00.000+08:00", False),   # queued offline for days: keeps its own time
+])
+def test_implausible_times_are_retimed_and_flagged(ingest, store, ts, retimed):
+    ingest.handle([msg(event(1, ts=ts))])
+    [(at, flag, kept_ts)] = rows(store, "SELECT at, retimed, ts FROM events")
+    assert kept_ts == ts
+    assert flag == int(retimed)
+    expected = to_ms(NOW) if retimed else to_ms(datetime.fromisoformat(ts.replace("Z", "+00:00")))
+    assert at == expected
+    assert rows(store, "SELECT at FROM ratings") == [(expected,)]
+
+
+def test_strict_mode_rejects_unknown_devices_but_keeps_the_stream_moving(store, clock):
+    strict = Ingestor(store, clock, strict=True)
+    result = strict.handle([msg(event(1), device="stranger")])
+    assert result.rejected == 1 and result.acks == [("stranger", Ack(STREAM, 1))]
+    assert "not registered" in rows(store, "SELECT reason FROM rejects")[0][0]
+    assert rows(store, "SELECT payload FROM rejects")[0][0], "the refused event is kept for a manager"
+    store.register_device("k1", "w01", to_ms(NOW))
+    assert strict.handle([msg(event(1, stream="stream-0002"))]).stored == 1
+
+
+def test_unregistered_devices_are_accepted_and_listed(ingest, store):
+    ingest.handle([msg(event(1), device="newcomer")])
+    assert rows(store, "SELECT device, confirmed FROM devices") == [("newcomer", 0)]
+    assert rows(store, "SELECT count(*) FROM events") == [(1,)]
+
+
+def _presence(seq, state, hhmmss, **kw):
+    return msg(event(seq, type="presence", state=state, ts=f"2026-11-23T{hhmmss}.000+08:00", staff="1024", **kw))
+
+
+def _absences(store):
+    return rows(store, "SELECT window, staff, (end_at - start_at) / 1000 FROM absences ORDER BY start_at")
+
+
+def test_away_and_present_pair_into_absences(ingest, store):
+    ingest.handle([_presence(1, "present", "08:00:00"), _presence(2, "away", "08:10:00"),
+                   _presence(3, "present", "08:15:30"), _presence(4, "away", "09:00:00"),
+                   _presence(5, "present", "09:00:45")])
+    assert _absences(store) == [("w01", "1024", 330), ("w01", "1024", 45)]
+    assert rows(store, "SELECT presence, open_absence FROM windows") == [("present", None)]
+
+
+def test_presence_follows_seq_order_not_arrival_order(ingest, store):
+    ingest.handle([_presence(2, "present", "08:20:00")])
+    assert _absences(store) == []
+    ingest.handle([_presence(1, "away", "08:10:00")])
+    assert _absences(store) == [("w01", "1024", 600)]
+
+
+def test_an_absence_open_across_a_kiosk_restart_still_closes(ingest, store):
+    ingest.handle([_presence(1, "away", "08:00:00")])
+    # the kiosk reboots: a new stream, and its first event states the sign is still out
+    ingest.handle([_presence(1, "away", "08:07:00", stream="stream-0002"),
+                   _presence(2, "present", "08:12:00", stream="stream-0002")])
+    assert _absences(store) == [("w01", "1024", 720)]
+
+
+def test_status_and_staff_update_the_window(ingest, store):
+    ingest.handle([msg({"v": 1, "online": True, "window": "w01", "presence": "present", "outbox": 3,
+                        "version": "0.1.0"}, kind="status")])
+    assert rows(store, "SELECT online, window, outbox, version FROM devices") == [(1, "w01", 3, "0.1.0")]
+    ingest.handle([msg(event(1, type="staff", staff="2048"))])
+    assert store.windows()[0]["staff"] == "2048"
+    ingest.handle([msg(event(2, type="staff"))])
+    assert store.windows()[0]["staff"] is None
+    ingest.handle([msg({"v": 1, "online": False}, kind="status")])
+    assert store.windows()[0]["online"] == 0
+    assert ingest.handle([msg(b"", kind="status")]).rejected == 0, "a cleared retained status is no error"
+    assert ingest.handle([msg(b'{"v":1}', kind="status")]).rejected == 1
+
+
+def test_the_servers_own_topics_are_ignored(ingest, store):
+    result = ingest.handle([msg(b'{"v":1,"stream":"x","upto_seq":1}', kind="ack"), msg(b"{}", kind="config")])
+    assert (result.stored, result.rejected) == (0, 0)
+    assert rows(store, "SELECT count(*) FROM devices") == [(0,)]
