@@ -22,6 +22,8 @@ from .outbox import Outbox
 
 log = logging.getLogger(__name__)
 
+STATUS_INTERVAL = 1.0  # seconds: the retained status follows the outbox, at most this often
+
 
 class Publisher:
     def __init__(self, device: str, broker_url: str, outbox: Outbox, status: Callable[[], Status],
@@ -42,6 +44,7 @@ class Publisher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._status_due = False
+        self._status_sent = float("-inf")
         self._thread = threading.Thread(target=self._run, name=f"publisher-{device}", daemon=True)
 
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=device,
@@ -62,7 +65,7 @@ class Publisher:
         self._thread.start()
 
     def wake(self) -> None:
-        """Something new is in the outbox, or the status changed."""
+        """Something new is in the outbox (and so the status changed)."""
         self._status_due = True
         self._wake.set()
 
@@ -84,12 +87,15 @@ class Publisher:
                     backoff = min(backoff * 2, 5.0)
                     continue
                 backoff = 0.2
-            rc = self.client.loop(timeout=0.05)
-            if rc != mqtt.MQTT_ERR_SUCCESS:
-                self.connected = False
-                continue
-            if self.connected:
-                self._pump()
+            try:
+                if self.client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                    self.connected = False
+                    continue
+                if self.connected:
+                    self._pump()
+            except Exception:  # a fault here must never end delivery: log, wait, carry on
+                log.exception("publisher fault; retrying")
+                self._stop.wait(1.0)
         self._say_offline()
 
     def _pump(self) -> None:
@@ -107,11 +113,12 @@ class Publisher:
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     break
                 self._inflight[seq] = now
-        if self._status_due:
+        if self._status_due and now - self._status_sent >= STATUS_INTERVAL:
             self._status_due = False
             self._publish_status()
 
     def _publish_status(self) -> None:
+        self._status_sent = self.clock.monotonic()
         self.client.publish(topic(self.device, "status"), self.status().to_json(), qos=1, retain=True)
 
     def _say_offline(self) -> None:

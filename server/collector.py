@@ -33,7 +33,6 @@ class Collector:
         self.strict = strict
         self.batch_max = batch_max
         self.gap_timeout = gap_timeout
-        self.subscribed = threading.Event()
         self.stored = self.duplicates = self.rejected = 0
         self._pending: list[Message] = []
         self._stop = threading.Event()
@@ -47,7 +46,6 @@ class Collector:
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
-        self.client.on_subscribe = lambda *args: self.subscribed.set()
         self.client.on_message = lambda client, userdata, message: self._pending.append(
             Message(message.topic, message.payload))
 
@@ -73,9 +71,12 @@ class Collector:
                     backoff = min(backoff * 2, 5.0)
                     continue
             before = len(self._pending)
-            if self.client.loop(timeout=0.01 if self._pending else 0.1) != mqtt.MQTT_ERR_SUCCESS:
+            try:
+                if self.client.loop(timeout=0.01 if self._pending else 0.1) != mqtt.MQTT_ERR_SUCCESS:
+                    connected = False
+            except Exception:  # never let one fault end collection
+                log.exception("collector fault; reconnecting")
                 connected = False
-                self.subscribed.clear()
             if self._pending and (len(self._pending) == before or len(self._pending) >= self.batch_max):
                 self._flush(ingestor)
         if connected:

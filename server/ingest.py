@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -50,7 +51,50 @@ class Ingestor:
         self.gap_timeout_ms = int(gap_timeout * 1000)
 
     def handle(self, messages: list[Message]) -> BatchResult:
-        """Handle a batch in one transaction; acks are only valid once it committed."""
+        """Handle a batch in one transaction; acks are only valid once it committed.
+
+        A message the store cannot take (a bug, not a passing fault such as a
+        locked or full disk) must not block the others: the batch is then
+        handled one message at a time, and that one is recorded as rejected.
+        """
+        try:
+            return self._handle(messages)
+        except sqlite3.OperationalError:
+            raise  # passing: nothing is acked, the kiosks send again
+        except Exception as exc:
+            if len(messages) > 1:
+                log.exception("a batch of %d failed; handling its messages one by one", len(messages))
+                return self._one_by_one(messages)
+            return self._poison(messages[0], exc)
+
+    def _one_by_one(self, messages: list[Message]) -> BatchResult:
+        total = BatchResult()
+        for message in messages:
+            result = self.handle([message])
+            total.acks += result.acks
+            total.stored += result.stored
+            total.duplicates += result.duplicates
+            total.rejected += result.rejected
+        return total
+
+    def _poison(self, message: Message, exc: Exception) -> BatchResult:
+        log.error("could not store a message on %s: %r", message.topic, exc)
+        try:
+            device = parse_topic(message.topic)[0]
+            event = parse_event(message.payload)
+            stream, seq = event.stream, event.seq
+        except (TopicError, ContractError):
+            device = stream = seq = None
+        result = BatchResult(rejected=1)
+        with self.store.db.atomic():
+            self.store.record_reject(to_ms(self.clock.now()), device, message.topic,
+                                     f"the server could not store it: {exc!r}"[:500], stream, seq, message.payload)
+            if device and stream and self._owns(stream, device):
+                self.store.mark_handled(stream, seq)
+                result.acks.append((device, Ack(stream, self._advance(stream, device, to_ms(self.clock.now())))))
+        return result
+
+    def _handle(self, messages: list[Message]) -> BatchResult:
         result = BatchResult()
         touched: dict[str, str] = {}  # stream -> device
         now = to_ms(self.clock.now())

@@ -21,7 +21,11 @@ def parse_broker_url(url: str) -> BrokerAddress:
         raise ValueError(f"broker URL {url!r} is not mqtt://HOST:PORT or mqtts://HOST:PORT")
     tls = parts.scheme == "mqtts"
     try:
-        port = parts.port or (8883 if tls else 1883)
+        port = parts.port
     except ValueError:
-        raise ValueError(f"broker URL {url!r} has a bad port") from None
+        port = 0
+    if port is None:
+        port = 8883 if tls else 1883
+    if not 1 <= port <= 65535:
+        raise ValueError(f"broker URL {url!r} has a bad port")
     return BrokerAddress(parts.hostname, port, tls)

@@ -22,9 +22,10 @@ PRESENCE_STATES = ("away", "present")
 SCALES = (3, 4, 5)
 MAX_REASONS = 16
 MAX_REASON_CHARS = 32
+MAX_SEQ = 2**53 - 1  # the largest integer every JSON implementation keeps exactly
 
 WINDOW_PATTERN = DEVICE_PATTERN
-STAFF_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,16}$")
+STAFF_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,16}\Z")
 
 
 class ContractError(ValueError):
@@ -150,6 +151,17 @@ def default_title(window: str) -> str:
 # ---------------------------------------------------------------- validation
 
 def _load_object(payload: bytes, limit: int = MAX_EVENT_BYTES) -> dict[str, Any]:
+    data = _load_json(payload, limit)
+    _check_version(data)
+    return data
+
+
+def _check_version(data: dict[str, Any]) -> None:
+    if not (_is_int(data.get("v")) and data["v"] == VERSION):
+        raise ContractError(f"unsupported contract version {data.get('v')!r}, expected {VERSION}")
+
+
+def _load_json(payload: bytes, limit: int) -> dict[str, Any]:
     if len(payload) > limit:
         raise ContractError(f"message is {len(payload)} bytes, more than {limit}")
     try:
@@ -162,8 +174,10 @@ def _load_object(payload: bytes, limit: int = MAX_EVENT_BYTES) -> dict[str, Any]
         raise ContractError(f"message is not JSON: {exc.msg} at position {exc.pos}") from None
     if not isinstance(data, dict):
         raise ContractError("message is not a JSON object")
-    if data.get("v") != VERSION or isinstance(data.get("v"), bool):
-        raise ContractError(f"unsupported contract version {data.get('v')!r}, expected {VERSION}")
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ContractError("message is not UTF-8 text: it has an unpaired surrogate escape") from None
     return data
 
 
@@ -196,14 +210,15 @@ def parse_event(payload: bytes) -> Event:
     if len(payload) > MAX_EVENT_BYTES:
         stream, seq = _stream_and_seq_of_oversize(payload)
         raise ContractError(f"message is {len(payload)} bytes, more than {MAX_EVENT_BYTES}", stream, seq)
-    data = _load_object(payload)
+    data = _load_json(payload, MAX_EVENT_BYTES)
     stream = seq = None
     try:
         stream = _id_field(data, "stream")
         seq = data.get("seq")
-        if not _is_int(seq) or seq < 1:
+        if not _is_int(seq) or not 1 <= seq <= MAX_SEQ:
             seq = None
-            raise ContractError("seq must be an integer >= 1")
+            raise ContractError(f"seq must be an integer from 1 to {MAX_SEQ}")
+        _check_version(data)
         return _event_fields(data, stream, seq)
     except ContractError as exc:
         raise ContractError(exc.reason, stream, seq) from None
@@ -215,12 +230,12 @@ def _stream_and_seq_of_oversize(payload: bytes) -> tuple[str | None, int | None]
     if len(payload) > 16 * MAX_EVENT_BYTES:
         return None, None
     try:
-        data = _load_object(payload, limit=16 * MAX_EVENT_BYTES)
+        data = _load_json(payload, 16 * MAX_EVENT_BYTES)
         stream = _id_field(data, "stream")
     except ContractError:
         return None, None
     seq = data.get("seq")
-    return (stream, seq) if _is_int(seq) and seq >= 1 else (None, None)
+    return (stream, seq) if _is_int(seq) and 1 <= seq <= MAX_SEQ else (None, None)
 
 
 def _event_fields(data: dict[str, Any], stream: str, seq: int) -> Event:
@@ -274,8 +289,8 @@ def parse_ack(payload: bytes) -> Ack:
     data = _load_object(payload)
     stream = _id_field(data, "stream")
     upto = data.get("upto_seq")
-    if not _is_int(upto) or upto < 0:
-        raise ContractError("upto_seq must be an integer >= 0")
+    if not _is_int(upto) or not 0 <= upto <= MAX_SEQ:
+        raise ContractError(f"upto_seq must be an integer from 0 to {MAX_SEQ}")
     return Ack(stream, upto)
 
 

@@ -5,7 +5,7 @@ import re
 
 PREFIX = "ceval/v1"
 KINDS = ("event", "status", "ack", "config")
-DEVICE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+DEVICE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}\Z")
 
 
 class TopicError(ValueError):

@@ -168,3 +168,25 @@ def test_kiosk_killed_right_after_thanking_delivers_that_rating(tmp_path, broker
     finally:
         kiosk.kill()
         server.stop()
+
+
+def test_ratings_queued_in_a_broker_that_dies_are_sent_again(tmp_path, own_broker, kiosks):
+    """The broker took the ratings (PUBACK) for a collector that was down, then died before saving
+    them: only the kiosks' outboxes still hold them, and they send them again."""
+    db = tmp_path / "ceval.sqlite3"
+    server = ServerProcess(db, own_broker.url).start()
+    runtimes = [kiosks(own_broker.url, f"q{i}", f"w3{i}") for i in (1, 2)]
+    try:
+        before = [rate(runtimes[i % 2], 5) for i in range(10)]
+        wait_for(lambda: all_acked(runtimes), 20, "the first ratings to be acknowledged")
+        server.kill()
+        queued = [rate(runtimes[i % 2], 4) for i in range(20)]
+        wait_for(lambda: len(query(db, "SELECT 1 FROM ratings")) == 10 and
+                 all(r.publisher.connected for r in runtimes), 5, "the kiosks to stay connected")
+        own_broker.kill()
+        own_broker.start()
+        server.start()
+        wait_for(lambda: all_acked(runtimes), 30, "every rating to be acknowledged")
+        _assert_exactly_once(db, before + queued)
+    finally:
+        server.stop()

@@ -189,3 +189,31 @@ def test_the_servers_own_topics_are_ignored(ingest, store):
     result = ingest.handle([msg(b'{"v":1,"stream":"x","upto_seq":1}', kind="ack"), msg(b"{}", kind="config")])
     assert (result.stored, result.rejected) == (0, 0)
     assert rows(store, "SELECT count(*) FROM devices") == [(0,)]
+
+
+def test_a_message_the_store_cannot_take_does_not_block_the_batch(ingest, store, monkeypatch):
+    original = store.insert_event
+
+    def insert_event(item):
+        if item.event.seq == 2:
+            raise ValueError("a bug in storing this one")
+        return original(item)
+
+    monkeypatch.setattr(store, "insert_event", insert_event)
+    result = ingest.handle([msg(event(1)), msg(event(2)), msg(event(3))])
+    assert (result.stored, result.rejected) == (2, 1)
+    assert result.acks[-1] == ("k1", Ack(STREAM, 3))
+    assert "could not store" in rows(store, "SELECT reason FROM rejects")[0][0]
+    assert rows(store, "SELECT seq FROM events ORDER BY seq") == [(1,), (3,)]
+
+
+def test_a_passing_database_fault_acks_nothing(ingest, store, monkeypatch):
+    import sqlite3
+
+    def locked(item):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(store, "insert_event", locked)
+    with pytest.raises(sqlite3.OperationalError):
+        ingest.handle([msg(event(1))])
+    assert rows(store, "SELECT count(*) FROM rejects") == [(0,)]
