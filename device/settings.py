@@ -3,6 +3,7 @@
     device = "k-w03"                # MQTT client id and user name
     window = "w03"                  # the window this kiosk serves
     broker = "mqtt://10.0.0.2:1883"
+    username = "k-w03"              # defaults to the device id, as the contract wants
     password = "..."                # or CEVAL_MQTT_PASSWORD in the environment
     data_dir = "/var/lib/ceval-kiosk"
     ack_timeout = 10                # seconds before unacknowledged events go again
@@ -68,7 +69,6 @@ def load_settings(path: str | Path) -> KioskSettings:
     except ValueError as exc:
         raise SettingsError(f"kiosk config {path}: {exc}") from None
     raw["data_dir"] = (path.parent / raw["data_dir"]).resolve()
-    raw.setdefault("username", os.environ.get("CEVAL_MQTT_USERNAME"))
     raw.setdefault("password", os.environ.get("CEVAL_MQTT_PASSWORD"))
     for key in ("ack_timeout", "thanks_seconds", "reasons_timeout"):
         if key in raw and (not isinstance(raw[key], (int, float)) or raw[key] <= 0):

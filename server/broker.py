@@ -6,11 +6,13 @@ machine: anonymous access on 127.0.0.1 only, persistence in its own folder.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -40,52 +42,38 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
-class Mosquitto:
-    def __init__(self, workdir: str | Path, port: int | None = None, host: str = "127.0.0.1",
-                 binary: str | None = None):
+class BrokerProcess(ABC):
+    """A broker in a process of its own on a loopback port: start, SIGKILL, stop."""
+
+    name = "broker"
+
+    def __init__(self, workdir: str | Path, port: int | None = None, host: str = "127.0.0.1"):
         self.workdir = Path(workdir)
         self.host = host
         self.port = port or free_port(host)
-        self.binary = binary or find_mosquitto()
-        if not self.binary:
-            raise BrokerError("mosquitto is not installed (Debian: apt-get install mosquitto)")
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
-    def _write_config(self) -> Path:
-        data = self.workdir / "data"
-        data.mkdir(parents=True, exist_ok=True)
-        lines = [
-            f"listener {self.port} {self.host}",
-            "allow_anonymous true",
-            "persistence true",
-            f"persistence_location {data}/",
-            "max_queued_messages 1000000",
-            "max_inflight_messages 0",
-            f"log_dest file {self.workdir / 'mosquitto.log'}",
-        ]
-        if os.geteuid() == 0:
-            lines.append("user root")  # a private broker: keep root's access to its own folder
-        conf = self.workdir / "mosquitto.conf"
-        conf.write_text("\n".join(lines) + "\n")
-        return conf
+    @abstractmethod
+    def command(self) -> list[str]:
+        """The command line that runs this broker on self.host:self.port."""
 
-    def start(self, timeout: float = 10.0) -> "Mosquitto":
-        conf = self._write_config()
-        self.process = subprocess.Popen([self.binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, start_new_session=True)
+    def start(self, timeout: float = 10.0) -> "BrokerProcess":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        start_new_session=True)
         deadline = time.monotonic() + timeout
         while not port_open(self.host, self.port):
             if self.process.poll() is not None:
-                raise BrokerError(f"mosquitto exited: {self.process.stderr.read().decode(errors='replace')}")
+                raise BrokerError(f"{self.name} exited: {self.process.stderr.read().decode(errors='replace')}")
             if time.monotonic() > deadline:
                 self.kill()
-                raise BrokerError(f"mosquitto did not listen on {self.port} within {timeout} s")
+                raise BrokerError(f"{self.name} did not listen on {self.port} within {timeout} s")
             time.sleep(0.05)
-        log.info("mosquitto listening on %s", self.url)
+        log.info("%s listening on %s", self.name, self.url)
         return self
 
     def kill(self) -> None:
@@ -104,3 +92,41 @@ class Mosquitto:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+class Mosquitto(BrokerProcess):
+    name = "mosquitto"
+
+    def __init__(self, workdir: str | Path, port: int | None = None, host: str = "127.0.0.1",
+                 binary: str | None = None):
+        super().__init__(workdir, port, host)
+        self.binary = binary or find_mosquitto()
+        if not self.binary:
+            raise BrokerError("mosquitto is not installed (Debian: apt-get install mosquitto)")
+
+    def command(self) -> list[str]:
+        data = self.workdir / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f"listener {self.port} {self.host}",
+            "allow_anonymous true",
+            "persistence true",
+            f"persistence_location {data}/",
+            "max_queued_messages 1000000",
+            "max_inflight_messages 0",
+            f"log_dest file {self.workdir / 'mosquitto.log'}",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")  # a private broker: keep root's access to its own folder
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        return [self.binary, "-c", str(conf)]
+
+
+class EmbeddedBroker(BrokerProcess):
+    """amqtt (see server/embedded_broker.py): the demo's fallback, never a hall's broker."""
+
+    name = "embedded broker (amqtt)"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "server.embedded_broker", str(self.port)]

@@ -178,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--listen", type=_listen, default=("127.0.0.1", 8080), help="HOST:PORT of the web app")
     p.add_argument("--kiosks", type=int, default=6, help="how many simulated kiosks")
     p.add_argument("--pace", type=float, default=1.0, help="speed of the simulated hall (2 = twice as busy)")
+    p.add_argument("--embedded-broker", action="store_true",
+                   help="use the embedded amqtt broker even where Mosquitto is installed")
     p.set_defaults(func=cmd_demo)
     return parser
 

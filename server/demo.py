@@ -1,6 +1,7 @@
 """`ceval demo`: a whole hall on one machine — broker, server and simulated kiosks."""
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 from shared.contract import Config, default_title
 from shared.topics import topic
 
-from .broker import BrokerError, Mosquitto, find_mosquitto, free_port
+from .broker import BrokerError, BrokerProcess, EmbeddedBroker, Mosquitto, find_mosquitto
 from .cli import _stop_on_signals
 
 log = logging.getLogger(__name__)
@@ -23,19 +24,20 @@ CLERKS = [("1024", "张敏"), ("1031", "王磊"), ("1046", "李娜"), ("1052", "
           ("1075", "杨帆"), ("1089", "赵丽"), ("1093", "黄伟")]
 
 
-def ensure_mosquitto() -> str:
-    """Mosquitto where installed, installed with apt-get where we may, else a clear error."""
-    found = find_mosquitto()
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
+def start_broker(workdir: Path, embedded: bool = False) -> BrokerProcess:
+    """Mosquitto where installed or installable with apt-get, otherwise (or when asked) the embedded amqtt."""
+    if embedded:
+        return EmbeddedBroker(workdir).start()
+    if not find_mosquitto() and os.geteuid() == 0 and shutil.which("apt-get"):
         print("installing mosquitto with apt-get ...", flush=True)
         subprocess.run(["apt-get", "install", "-y", "-q", "mosquitto"], check=False,
                        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        found = find_mosquitto()
-        if found:
-            return found
-    raise BrokerError("the demo needs Mosquitto: apt-get install mosquitto")
+    if find_mosquitto():
+        return Mosquitto(workdir).start()
+    if importlib.util.find_spec("amqtt") is None:
+        raise BrokerError("the demo needs a broker: apt-get install mosquitto, or pip install amqtt")
+    print("Mosquitto is not available: using the embedded broker (amqtt), fine for a demo only", flush=True)
+    return EmbeddedBroker(workdir).start()
 
 
 def _python(*args: str) -> list[str]:
@@ -54,34 +56,43 @@ def _wait_http(url: str, timeout: float = 30.0) -> None:
             time.sleep(0.2)
 
 
-def _publish_configs(broker: Mosquitto, windows: list[str]) -> None:
+def _publish_configs(broker: BrokerProcess, windows: list[str]) -> None:
     """What the server's registry will publish (step 5); here the demo names the clerks itself."""
-    import paho.mqtt.publish as publish
+    import paho.mqtt.client as mqtt
 
-    msgs = []
-    for i, window in enumerate(windows):
-        staff_id, name = CLERKS[i % len(CLERKS)]
-        config = Config(title=default_title(window), staff={"id": staff_id, "name": name})
-        msgs.append({"topic": topic(f"k-{window}", "config"), "payload": config.to_json(), "qos": 1, "retain": True})
-    publish.multiple(msgs, hostname=broker.host, port=broker.port, client_id="ceval-demo-setup")
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="ceval-demo-setup", protocol=mqtt.MQTTv311)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        for i, window in enumerate(windows):
+            staff_id, name = CLERKS[i % len(CLERKS)]
+            config = Config(title=default_title(window), staff={"id": staff_id, "name": name})
+            client.publish(topic(f"k-{window}", "config"), config.to_json(), qos=1, retain=True).wait_for_publish(10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
 def run_demo(args) -> int:
     base = Path(args.dir).resolve()
     base.mkdir(parents=True, exist_ok=True)
-    broker = Mosquitto(base / "broker", port=free_port(), binary=ensure_mosquitto()).start()
+    broker = start_broker(base / "broker", args.embedded_broker)
     db = base / "ceval.sqlite3"
     host, port = args.listen
     logs = base / "logs"
     logs.mkdir(exist_ok=True)
     procs: list[subprocess.Popen] = []
 
-    def spawn(name: str, *argv: str) -> None:
+    def spawn(name: str, *argv: str, env: dict | None = None) -> None:
         out = open(logs / f"{name}.log", "ab")
-        procs.append(subprocess.Popen(_python(*argv), stdout=out, stderr=subprocess.STDOUT))
+        procs.append(subprocess.Popen(_python(*argv), stdout=out, stderr=subprocess.STDOUT,
+                                      env={**os.environ, **(env or {})}))
 
     try:
-        spawn("server", "server", "--db", str(db), "--broker", broker.url, "--listen", f"{host}:{port}")
+        # the collector gets a user name: the embedded broker queues for offline clients only when they have one
+        collector_user = {"CEVAL_MQTT_USERNAME": os.environ.get("CEVAL_MQTT_USERNAME", "ceval-collector")}
+        spawn("server", "server", "--db", str(db), "--broker", broker.url, "--listen", f"{host}:{port}",
+              env=collector_user)
         url = f"http://{host}:{port}/"
         _wait_http(url)
         token = subprocess.run(_python("token", "create", "demo", "--db", str(db)), check=True,

@@ -1,0 +1,43 @@
+"""`ceval demo` as a user runs it: a URL printed, windows filling up, a clean stop on Ctrl-C."""
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from server.broker import free_port
+
+from ..helpers import ROOT, wait_for
+
+
+@pytest.mark.parametrize("broker_flag", [[], ["--embedded-broker"]], ids=["mosquitto", "embedded"])
+def test_demo_prints_the_url_and_its_kiosks_report(tmp_path, broker_flag):
+    port = free_port()
+    out = tmp_path / "demo.out"
+    with open(out, "w") as sink:
+        demo = subprocess.Popen([sys.executable, "-m", "server.cli", "demo", "--dir", str(tmp_path / "hall"),
+                                 "--listen", f"127.0.0.1:{port}", "--kiosks", "3", "--pace", "20", *broker_flag],
+                                cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: "dashboard:" in out.read_text(), 60, "the dashboard URL")
+        text = out.read_text()
+        url = re.search(r"dashboard: (\S+)", text).group(1)
+        token = re.search(r"Bearer (\S+)'", text).group(1)
+        assert url == f"http://127.0.0.1:{port}/"
+
+        def rated_windows():
+            request = urllib.request.Request(url + "api/v1/windows", headers={"Authorization": f"Bearer {token}"})
+            windows = json.loads(urllib.request.urlopen(request, timeout=5).read())
+            return len(windows) == 3 and all(w["online"] and w["staff"] for w in windows) and windows
+
+        wait_for(rated_windows, 60, "three online windows with their clerks")
+        page = urllib.request.urlopen(url, timeout=5).read().decode()
+        assert "1号窗口" in page and "3号窗口" in page
+    finally:
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(30) == 0, out.read_text()
