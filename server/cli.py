@@ -106,8 +106,7 @@ def cmd_kiosk(args) -> int:
     log.info("kiosk %s at window %s, stream %s", settings.device, settings.window, runtime.outbox.stream)
     try:
         if args.simulate:
-            pace = Pace(gap=(args.gap[0], args.gap[1]))
-            given = simulate(runtime, stop, random.Random(args.seed), pace, args.count)
+            given = simulate(runtime, stop, random.Random(args.seed), Pace().faster(args.pace), args.count)
             log.info("simulation gave %d ratings", given)
             if args.count is not None and not args.linger:
                 return 0
@@ -168,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, help="with --simulate: stop after this many ratings")
     p.add_argument("--linger", action="store_true", help="with --count: keep running after the last rating")
     p.add_argument("--seed", type=int, help="with --simulate: random seed")
-    p.add_argument("--gap", type=float, nargs=2, default=(4.0, 15.0), metavar=("MIN", "MAX"),
-                   help="with --simulate: seconds between customers")
+    p.add_argument("--pace", type=float, default=1.0,
+                   help="with --simulate: how busy the window is (1: a customer every 4-15 s; 2: twice as busy)")
     p.set_defaults(func=cmd_kiosk)
 
     p = sub.add_parser("demo", help="run broker, server and simulated kiosks on this machine",

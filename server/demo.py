@@ -99,14 +99,13 @@ def run_demo(args) -> int:
                                capture_output=True, text=True).stdout.strip()
         windows = [f"w{n:02d}" for n in range(1, args.kiosks + 1)]
         _publish_configs(broker, windows)
-        gap = (4.0 / args.pace, 15.0 / args.pace)
         for window in windows:
             kiosk_dir = base / "kiosks" / window
             kiosk_dir.mkdir(parents=True, exist_ok=True)
             conf = kiosk_dir / "kiosk.toml"
             conf.write_text(f'device = "k-{window}"\nwindow = "{window}"\nbroker = "{broker.url}"\n'
                             f'data_dir = "."\n', encoding="utf-8")
-            spawn(f"kiosk-{window}", "kiosk", "--config", str(conf), "--simulate", "--gap", str(gap[0]), str(gap[1]))
+            spawn(f"kiosk-{window}", "kiosk", "--config", str(conf), "--simulate", "--pace", str(args.pace))
         print(f"\ncounter-eval demo is running: {len(windows)} simulated kiosks, broker {broker.url}\n"
               f"  dashboard: {url}\n"
               f"  API:       curl -H 'Authorization: Bearer {token}' {url}api/v1/windows\n"
