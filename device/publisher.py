@@ -1,8 +1,9 @@
 """The kiosk's MQTT adapter: one thread owns the paho client and drains the outbox.
 
 It publishes unacknowledged events oldest first at QoS 1, deletes them when an
-ack covers them, sends again what stays unacknowledged past `ack_timeout` (and
-everything in flight after a reconnect), keeps a retained status with a Last
+ack covers them, sends again what stays unacknowledged past `ack_timeout`
+(doubling while no ack comes, up to 5 minutes; and everything in flight after
+a reconnect), keeps a retained status with a Last
 Will, and hands the server's retained config to `on_config`.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .outbox import Outbox
 
 log = logging.getLogger(__name__)
 
+MAX_RESEND_AFTER = 300.0  # seconds: the longest wait before unacknowledged events go again
 STATUS_INTERVAL = 1.0  # seconds: the retained status follows the outbox, at most this often
 
 
@@ -36,6 +38,7 @@ class Publisher:
         self.status = status
         self.on_config = on_config
         self.ack_timeout = ack_timeout
+        self._resend_after = ack_timeout
         self.window = window
         self.clock = clock or SystemClock()
         self.connected = False
@@ -100,8 +103,10 @@ class Publisher:
 
     def _pump(self) -> None:
         now = self.clock.monotonic()
-        if self._inflight and now - next(iter(self._inflight.values())) >= self.ack_timeout:
-            log.info("no ack within %.1f s; sending %d events again", self.ack_timeout, len(self._inflight))
+        if self._inflight and now - next(iter(self._inflight.values())) >= self._resend_after:
+            log.info("no ack within %.1f s; sending %d events again", self._resend_after, len(self._inflight))
+            # while the server stays away, send again less and less often: the broker queues every copy
+            self._resend_after = min(self._resend_after * 2, MAX_RESEND_AFTER)
             self._inflight.clear()
             self._wake.set()
         room = self.window - len(self._inflight)
@@ -160,6 +165,7 @@ class Publisher:
                 del self._inflight[seq]
             self.acked += removed
             if removed:
+                self._resend_after = self.ack_timeout
                 self._status_due = True
                 self._wake.set()
 

@@ -155,6 +155,8 @@ def test_kiosk_killed_right_after_thanking_delivers_that_rating(tmp_path, broker
         unacked = [p for _, p in outbox_rows(conf.parent) if b'"type":"rating"' in p]
         assert unacked, "the killed kiosk held thanked ratings the server had not acknowledged"
         server.signal(signal.SIGCONT)
+        wait_for(lambda: query(db, "SELECT online FROM devices WHERE device = 'kk1'") == [(0,)], 10,
+                 "the broker's Last Will to mark the killed kiosk offline")
         kiosk = subprocess.Popen(command, cwd=ROOT)
         wait_for(lambda: not outbox_rows(conf.parent), 30, "the restarted kiosk to deliver its outbox")
         import json
@@ -165,6 +167,8 @@ def test_kiosk_killed_right_after_thanking_delivers_that_rating(tmp_path, broker
         stream = json.loads(unacked[0])["stream"]
         seqs = [row[0] for row in query(db, "SELECT seq FROM events WHERE stream = ? ORDER BY seq", (stream,))]
         assert seqs == list(range(1, len(seqs) + 1)), "every event of the stream, once, none missing"
+        wait_for(lambda: query(db, "SELECT online FROM devices WHERE device = 'kk1'") == [(1,)], 10,
+                 "the restarted kiosk's retained status")
     finally:
         kiosk.kill()
         server.stop()

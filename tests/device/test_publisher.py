@@ -1,0 +1,119 @@
+"""The kiosk's publisher against the session's real Mosquitto, with an injected clock."""
+from __future__ import annotations
+
+import json
+import threading
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from device.outbox import Outbox
+from device.publisher import Publisher
+from shared.clock import FakeClock
+from shared.contract import Ack, Status
+
+from ..helpers import wait_for
+
+
+class Listener:
+    """A client that records what arrives on a topic and can answer with acks."""
+
+    def __init__(self, broker, topic: str):
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        self.client.on_message = self._on_message
+        self.client.connect(broker.host, broker.port)
+        self.client.subscribe(topic, qos=1)
+        self.client.loop_start()
+
+    def _on_message(self, client, userdata, message):
+        with self.lock:
+            self.messages.append((message.topic, message.payload, message.retain))
+
+    def seqs(self) -> list[int]:
+        with self.lock:
+            return [json.loads(p)["seq"] for t, p, _ in self.messages if t.endswith("/event")]
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+def make(tmp_path, broker, clock, device):
+    outbox = Outbox(tmp_path / f"{device}.sqlite3")
+    publisher = Publisher(device, broker.url, outbox, lambda: Status(online=True, window="w01", outbox=outbox.count()),
+                          ack_timeout=1.0, clock=clock)
+    return outbox, publisher
+
+
+def append(outbox):
+    return outbox.append(ts="2026-11-23T09:00:00.000+08:00", window="w01", type="rating", score=4, scale=5)
+
+
+def test_unacknowledged_events_go_again_less_and_less_often(tmp_path, broker, clock):
+    listener = Listener(broker, "ceval/v1/pub-backoff/#")
+    outbox, publisher = make(tmp_path, broker, clock, "pub-backoff")
+    publisher.start()
+    try:
+        wait_for(lambda: publisher.connected, 10, "the publisher to connect")
+        append(outbox)
+        publisher.wake()
+        wait_for(lambda: listener.seqs() == [1], 10, "the first send")
+        clock.advance(1.0)
+        wait_for(lambda: listener.seqs() == [1, 1], 10, "the send after the ack timeout")
+        assert publisher._resend_after == 2.0, "the wait doubles while no ack comes"
+        clock.advance(1.5)
+        with pytest.raises(AssertionError):
+            wait_for(lambda: len(listener.seqs()) > 2, 0.5, "no send before the doubled wait is over")
+        clock.advance(0.5)
+        wait_for(lambda: listener.seqs() == [1, 1, 1], 10, "the send after the doubled wait")
+        # an ack deletes the row and brings the wait back to the ack timeout
+        ack = Ack(outbox.stream, 1).to_json()
+        listener.client.publish("ceval/v1/pub-backoff/ack", ack, qos=1)
+        wait_for(lambda: outbox.count() == 0, 10, "the ack to delete the row")
+        assert publisher._resend_after == 1.0
+    finally:
+        publisher.stop()
+        listener.close()
+
+
+def test_status_is_retained_with_a_will_and_a_clean_offline(tmp_path, broker, clock):
+    outbox, publisher = make(tmp_path, broker, clock, "pub-status")
+    publisher.start()
+    wait_for(lambda: publisher.connected, 10, "the publisher to connect")
+    late = Listener(broker, "ceval/v1/pub-status/status")  # subscribes after: sees the retained one
+    try:
+        wait_for(lambda: late.messages, 10, "the retained status")
+        topic, payload, retained = late.messages[0]
+        assert retained and json.loads(payload)["online"] is True
+        publisher.stop()
+        wait_for(lambda: any(json.loads(p) == {"v": 1, "online": False} for _, p, _ in late.messages), 10,
+                 "the clean offline status")
+    finally:
+        late.close()
+
+
+def test_an_ack_for_another_stream_deletes_nothing(tmp_path, broker, clock):
+    outbox, publisher = make(tmp_path, broker, clock, "pub-other")
+    listener = Listener(broker, "ceval/v1/pub-other/event")
+    publisher.start()
+    try:
+        wait_for(lambda: publisher.connected, 10, "the publisher to connect")
+        append(outbox)
+        append(outbox)
+        publisher.wake()
+        wait_for(lambda: listener.seqs() == [1, 2], 10, "the sends")
+        for payload in (Ack("another-stream-0", 5).to_json(), b"not json", Ack(outbox.stream, 1).to_json()):
+            listener.client.publish("ceval/v1/pub-other/ack", payload, qos=1)  # delivered in this order
+        wait_for(lambda: outbox.count() == 1, 10, "the ack of our stream to delete seq 1")
+        assert [seq for seq, _ in outbox.pending()] == [2], "the other stream's ack deleted nothing"
+        assert publisher.connected
+    finally:
+        publisher.stop()
+        listener.close()
