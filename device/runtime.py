@@ -18,7 +18,7 @@ from shared.contract import Config, ContractError, Status, default_title, parse_
 from shared.timefmt import format_ts
 from shared.version import PRODUCT_VERSION
 
-from .core import Kiosk, Timing
+from .core import Kiosk
 from .outbox import Outbox
 from .publisher import Publisher
 from .settings import KioskSettings
@@ -34,7 +34,7 @@ class KioskRuntime:
         self._lock = threading.RLock()
         self.outbox = Outbox(settings.outbox_path)
         self.kiosk = Kiosk(_WakingOutbox(self), self.clock, settings.window, self._saved_config(),
-                           Timing(settings.thanks_seconds, settings.reasons_timeout))
+                           settings.timing, settings.invite_mode)
         self.publisher = Publisher(settings.device, settings.broker, self.outbox, self._status, self._config_arrived,
                                    username=settings.username, password=settings.password,
                                    ack_timeout=settings.ack_timeout)
@@ -57,10 +57,14 @@ class KioskRuntime:
         try:
             return parse_config(self.settings.config_path.read_bytes())
         except FileNotFoundError:
-            return Config(title=default_title(self.settings.window))
+            return self._default_config()
         except ContractError as exc:
             log.warning("saved config %s is unusable (%s); using defaults", self.settings.config_path, exc.reason)
-            return Config(title=default_title(self.settings.window))
+            return self._default_config()
+
+    def _default_config(self) -> Config:
+        """Until the server's config arrives: the window's default title in the kiosk's own language."""
+        return Config(title=default_title(self.settings.window), language=self.settings.language)
 
     def _config_arrived(self, config: Config) -> None:
         path = self.settings.config_path

@@ -1,28 +1,22 @@
-"""The kiosk's own settings file (TOML), read once at start.
-
-    device = "k-w03"                # MQTT client id and user name
-    window = "w03"                  # the window this kiosk serves
-    broker = "mqtt://10.0.0.2:1883"
-    username = "k-w03"              # defaults to the device id, as the contract wants
-    password = "..."                # or CEVAL_MQTT_PASSWORD in the environment
-    data_dir = "/var/lib/ceval-kiosk"
-    ack_timeout = 10                # seconds before unacknowledged events go again
-    thanks_seconds = 3
-    reasons_timeout = 15
-"""
+"""The kiosk's own settings file (TOML), read once at start. See deploy/kiosk.example.toml."""
 from __future__ import annotations
 
-import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from shared.broker_url import parse_broker_url
 from shared.topics import DEVICE_PATTERN
 
+from .core import Timing
+
 
 class SettingsError(ValueError):
     pass
+
+
+SCREEN_SIZES = ((800, 480), (1024, 600), (1280, 800))
 
 
 @dataclass(frozen=True)
@@ -31,11 +25,22 @@ class KioskSettings:
     window: str
     broker: str
     data_dir: Path
-    username: str | None = None
-    password: str | None = None
+    username: str | None = None        # defaults to the device id
+    password: str | None = None        # or CEVAL_MQTT_PASSWORD
     ack_timeout: float = 10.0
     thanks_seconds: float = 3.0
     reasons_timeout: float = 15.0
+    min_interval: float = 5.0
+    comment_timeout: float = 45.0
+    invite_mode: bool = False
+    invite_seconds: float = 10.0
+    language: str = "zh"               # until the server's config says otherwise
+    font: str | None = None            # a CJK font file; found on the system when absent
+    photo_dir: Path | None = None      # clerks' photos as <staff id>.png / .jpg
+    width: int = 800
+    height: int = 480
+    fullscreen: bool = False
+    gpio: dict[str, Any] = field(default_factory=dict)  # see device/gpio.py
 
     @property
     def outbox_path(self) -> Path:
@@ -44,6 +49,15 @@ class KioskSettings:
     @property
     def config_path(self) -> Path:
         return self.data_dir / "config.json"
+
+    @property
+    def timing(self) -> Timing:
+        return Timing(thanks_seconds=self.thanks_seconds, reasons_timeout=self.reasons_timeout,
+                      min_interval=self.min_interval, comment_timeout=self.comment_timeout,
+                      invite_seconds=self.invite_seconds)
+
+
+_SECONDS = ("ack_timeout", "thanks_seconds", "reasons_timeout", "comment_timeout", "invite_seconds")
 
 
 def load_settings(path: str | Path) -> KioskSettings:
@@ -54,23 +68,49 @@ def load_settings(path: str | Path) -> KioskSettings:
         raise SettingsError(f"cannot read kiosk config {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"kiosk config {path} is not valid TOML: {exc}") from None
-    known = {f.name for f in fields(KioskSettings)}
-    unknown = set(raw) - known
+    try:
+        return _validated(raw, path.parent)
+    except SettingsError as exc:
+        raise SettingsError(f"kiosk config {path}: {exc}") from None
+
+
+def _validated(raw: dict[str, Any], base: Path) -> KioskSettings:
+    unknown = set(raw) - {f.name for f in fields(KioskSettings)}
     if unknown:
-        raise SettingsError(f"kiosk config {path}: unknown keys {', '.join(sorted(unknown))}")
+        raise SettingsError(f"unknown keys {', '.join(sorted(unknown))}")
     for key in ("device", "window", "broker", "data_dir"):
         if key not in raw:
-            raise SettingsError(f"kiosk config {path}: '{key}' is required")
+            raise SettingsError(f"'{key}' is required")
     for key in ("device", "window"):
         if not isinstance(raw[key], str) or not DEVICE_PATTERN.match(raw[key]):
-            raise SettingsError(f"kiosk config {path}: {key} {raw[key]!r} must match {DEVICE_PATTERN.pattern}")
+            raise SettingsError(f"{key} {raw[key]!r} must match {DEVICE_PATTERN.pattern}")
     try:
         parse_broker_url(raw["broker"])
     except ValueError as exc:
-        raise SettingsError(f"kiosk config {path}: {exc}") from None
-    raw["data_dir"] = (path.parent / raw["data_dir"]).resolve()
-    raw.setdefault("password", os.environ.get("CEVAL_MQTT_PASSWORD"))
-    for key in ("ack_timeout", "thanks_seconds", "reasons_timeout"):
-        if key in raw and (not isinstance(raw[key], (int, float)) or raw[key] <= 0):
-            raise SettingsError(f"kiosk config {path}: {key} must be a positive number of seconds")
+        raise SettingsError(str(exc)) from None
+    for key in _SECONDS:
+        if key in raw and (not isinstance(raw[key], (int, float)) or isinstance(raw[key], bool) or raw[key] <= 0):
+            raise SettingsError(f"{key} must be a positive number of seconds")
+    if "min_interval" in raw and (not isinstance(raw["min_interval"], (int, float)) or raw["min_interval"] < 0):
+        raise SettingsError("min_interval must be a number of seconds, 0 or more")
+    for key in ("invite_mode", "fullscreen"):
+        if key in raw and not isinstance(raw[key], bool):
+            raise SettingsError(f"{key} must be true or false")
+    if raw.get("language", "zh") not in ("zh", "en"):
+        raise SettingsError("language must be 'zh' or 'en'")
+    for key in ("width", "height"):
+        if key in raw and (not isinstance(raw[key], int) or not 320 <= raw[key] <= 4096):
+            raise SettingsError(f"{key} must be a whole number of pixels from 320 to 4096")
+    if "gpio" in raw:
+        from .gpio import GpioSettings  # validated here, so a bad pin stops the kiosk at start
+
+        if not isinstance(raw["gpio"], dict):
+            raise SettingsError("[gpio] must be a table")
+        try:
+            GpioSettings.from_toml(raw["gpio"])
+        except ValueError as exc:
+            raise SettingsError(f"[gpio]: {exc}") from None
+    raw["data_dir"] = (base / raw["data_dir"]).resolve()
+    if raw.get("photo_dir"):
+        raw["photo_dir"] = (base / raw["photo_dir"]).resolve()
     return KioskSettings(**raw)

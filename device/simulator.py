@@ -46,6 +46,8 @@ def simulate(runtime: KioskRuntime, stop: threading.Event, rng: random.Random, p
             stop.wait(rng.uniform(*pace.away_seconds))
             runtime.act(kiosk.sign, False)
             continue
+        if kiosk.screen == "idle":
+            runtime.act(kiosk.invite)  # invite mode: the clerk presses 请评价 first
         score = rng.choices(list(SCORE_WEIGHTS), weights=list(SCORE_WEIGHTS.values()))[0]
         score = min(score, kiosk.config.scale)
         if not runtime.act(kiosk.press, score):
@@ -54,7 +56,7 @@ def simulate(runtime: KioskRuntime, stop: threading.Event, rng: random.Random, p
             codes = [r["code"] for r in kiosk.config.reasons]
             runtime.act(kiosk.choose_reasons, rng.sample(codes, k=rng.randint(0, min(2, len(codes)))))
         given += 1
-        if rng.random() < pace.comment_chance:
+        if rng.random() < pace.comment_chance and runtime.act(kiosk.open_comment):
             runtime.act(kiosk.comment, rng.choice(COMMENTS))
     return given
 
@@ -62,6 +64,6 @@ def simulate(runtime: KioskRuntime, stop: threading.Event, rng: random.Random, p
 def _wait_for_ready(runtime: KioskRuntime, stop: threading.Event) -> None:
     while not stop.is_set():
         runtime.act(runtime.kiosk.tick)
-        if runtime.kiosk.screen == "ready":
+        if runtime.kiosk.screen in ("ready", "idle"):
             return
         stop.wait(0.05)

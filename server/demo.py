@@ -104,7 +104,8 @@ def run_demo(args) -> int:
             kiosk_dir.mkdir(parents=True, exist_ok=True)
             conf = kiosk_dir / "kiosk.toml"
             conf.write_text(f'device = "k-{window}"\nwindow = "{window}"\nbroker = "{broker.url}"\n'
-                            f'data_dir = "."\n', encoding="utf-8")
+                            f'data_dir = "."\nthanks_seconds = {3 / args.pace}\nmin_interval = {5 / args.pace}\n',
+                            encoding="utf-8")
             spawn(f"kiosk-{window}", "kiosk", "--config", str(conf), "--simulate", "--pace", str(args.pace))
         print(f"\ncounter-eval demo is running: {len(windows)} simulated kiosks, broker {broker.url}\n"
               f"  dashboard: {url}\n"

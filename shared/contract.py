@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .pins import is_pin_hash
 from .timefmt import parse_ts
 from .topics import DEVICE_PATTERN
 
@@ -123,6 +124,9 @@ DEFAULT_REASONS = (
     {"code": "wait", "label": "等候时间长"},
 )
 
+DEFAULT_PHRASES = ("办事效率高", "服务态度好", "讲解很清楚", "等候时间长", "希望简化材料")
+MAX_PHRASES = 12
+
 
 @dataclass(frozen=True)
 class Config:
@@ -135,10 +139,16 @@ class Config:
     reasons: tuple[dict[str, str], ...] = DEFAULT_REASONS
     language: str = "zh"
     away_text: str = "暂停服务，请稍候"
+    # extensions of v1 (optional; older kiosks ignore them)
+    phrases: tuple[str, ...] = DEFAULT_PHRASES      # quick comments offered after a rating
+    comment_url: str | None = None                  # the phone comment form for this window (QR code)
+    roster: tuple[dict[str, str], ...] = ()         # clerks who may sign in here: {id, name, pin (hash)}
 
     def to_json(self) -> bytes:
         data = {"v": VERSION, **asdict(self)}
         data["reasons"] = list(self.reasons)
+        data["phrases"] = list(self.phrases)
+        data["roster"] = list(self.roster)
         return json.dumps(data, ensure_ascii=False).encode()
 
 
@@ -331,7 +341,23 @@ def parse_config(payload: bytes) -> Config:
         isinstance(staff, dict) and isinstance(staff.get("id"), str) and STAFF_PATTERN.match(staff["id"])
     ):
         raise ContractError("config staff must be {id, name} with a valid staff id")
+    phrases = data.get("phrases", list(DEFAULT_PHRASES))
+    if not isinstance(phrases, list) or len(phrases) > MAX_PHRASES or not all(
+            isinstance(p, str) and 1 <= len(p.strip()) <= 40 for p in phrases):
+        raise ContractError(f"config phrases must be a list of at most {MAX_PHRASES} texts of 1 to 40 characters")
+    comment_url = data.get("comment_url")
+    if comment_url is not None and not (isinstance(comment_url, str)
+                                        and comment_url.startswith(("http://", "https://")) and len(comment_url) < 1024):
+        raise ContractError("config comment_url must be an http(s) URL")
+    roster = data.get("roster", [])
+    if not isinstance(roster, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("id"), str) and STAFF_PATTERN.match(c["id"])
+            and isinstance(c.get("name", ""), str) and is_pin_hash(c.get("pin")) for c in roster):
+        raise ContractError("config roster must be a list of {id, name, pin} with a valid staff id and PIN hash")
     return Config(
+        phrases=tuple(p.strip() for p in phrases),
+        comment_url=comment_url,
+        roster=tuple({"id": c["id"], "name": c.get("name", ""), "pin": c["pin"]} for c in roster),
         title=str(data.get("title") or ""),
         staff={"id": staff["id"], "name": str(staff.get("name") or "")} if staff else None,
         scale=scale,

@@ -104,14 +104,14 @@ class ServerProcess:
 
 
 def kiosk_settings(data_dir: Path, broker_url: str, device: str, window: str, **kw) -> KioskSettings:
-    defaults = dict(ack_timeout=1.0, thanks_seconds=0.001, reasons_timeout=5.0)
+    defaults = dict(ack_timeout=1.0, thanks_seconds=0.001, reasons_timeout=5.0, min_interval=0.0)
     return KioskSettings(device=device, window=window, broker=broker_url, data_dir=data_dir, **{**defaults, **kw})
 
 
 def write_kiosk_config(path: Path, broker_url: str, device: str, window: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f'device = "{device}"\nwindow = "{window}"\nbroker = "{broker_url}"\ndata_dir = "."\n'
-                    'ack_timeout = 1\nthanks_seconds = 0.01\n', encoding="utf-8")
+                    'ack_timeout = 1\nthanks_seconds = 0.01\nmin_interval = 0\n', encoding="utf-8")
     return path
 
 
