@@ -47,6 +47,10 @@ class KioskRuntime:
         self.publisher.stop()
         self.outbox.close()
 
+    def poll(self) -> None:
+        """Called every ~20 ms by the screen or the headless loop: time acts on the core."""
+        self.act(self.kiosk.tick)
+
     def act(self, action: Callable[..., T], *args) -> T:
         """Run one input on the core, serialised with every other input."""
         with self._lock:

@@ -1,0 +1,321 @@
+"""The kiosk's touchscreen: a thin Kivy adapter over the runtime.
+
+Layout is in kiosk.kv; state is in the app's properties, refreshed from the
+core. Every touch becomes one call on the runtime (`runtime.act`), the same
+path GPIO buttons and the simulator take. Other threads (the publisher's
+config callback) reach the widgets only through the Kivy Clock.
+
+Call `configure_kivy(settings, font)` before anything imports kivy.core.window.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import threading
+from pathlib import Path
+
+os.environ.setdefault("KIVY_NO_ARGS", "1")  # the kiosk's command line is ours, not Kivy's
+
+from kivy.app import App  # noqa: E402
+from kivy.clock import Clock
+from kivy.core.image import Image as CoreImage
+from kivy.factory import Factory
+from kivy.graphics import Color, Ellipse, Line
+from kivy.lang import Builder
+from kivy.properties import (BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty,
+                             StringProperty)
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+from kivy.uix.widget import Widget
+
+from . import texts
+from .guards import TouchFilter
+from .runtime import KioskRuntime
+from .settings import KioskSettings
+
+log = logging.getLogger(__name__)
+
+KV_FILE = Path(__file__).with_name("kiosk.kv")
+REFERENCE_HEIGHT = 480
+
+
+def configure_kivy(settings: KioskSettings, font: str) -> None:
+    """Window size, one touch provider, the CJK font: all before the window exists."""
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(settings.width))
+    Config.set("graphics", "height", str(settings.height))
+    Config.set("graphics", "fullscreen", "auto" if settings.fullscreen else "0")
+    Config.set("graphics", "show_cursor", "0" if settings.fullscreen else "1")
+    Config.set("kivy", "exit_on_escape", "0")
+    # One touch provider only: with two, every touch arrives twice (the TouchFilter catches what slips through).
+    Config.set("input", "mouse", "mouse,disable_on_activity,disable_multitouch")
+    from kivy.core.text import DEFAULT_FONT, LabelBase
+
+    LabelBase.register(DEFAULT_FONT, font)
+
+
+class Face(Widget):
+    """A round face whose mouth bends with `mood`: 1 smiles, 0 frowns."""
+    mood = NumericProperty(0.5)
+    tint = ListProperty([1, 1, 1, 1])
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.bind(pos=self._draw, size=self._draw, mood=self._draw, tint=self._draw)
+
+    def _draw(self, *_):
+        self.canvas.clear()
+        r = min(self.width, self.height) / 2
+        if r <= 0:
+            return
+        cx, cy = self.center
+        w = max(1.5, r * 0.09)
+        with self.canvas:
+            Color(*self.tint)
+            Line(circle=(cx, cy, r - w), width=w)
+            for dx in (-0.35, 0.35):
+                Ellipse(pos=(cx + dx * r - r * 0.09, cy + r * 0.18), size=(r * 0.18, r * 0.22))
+            bend = (self.mood - 0.5) * 2  # -1 frown .. 1 smile
+            y = cy - r * 0.32
+            Line(bezier=(cx - r * 0.45, y + bend * r * 0.1, cx, y - bend * r * 0.32,
+                         cx + r * 0.45, y + bend * r * 0.1), width=w)
+
+class RatingButton(ButtonBehavior, BoxLayout):
+    text = StringProperty("")
+    score = NumericProperty(0)
+    mood = NumericProperty(0.5)
+    tint = ListProperty([0.5, 0.5, 0.5, 1])
+
+class ClerkArea(BoxLayout):
+    """Holding the clerk's name for two seconds opens the staff sign-in."""
+    def on_touch_down(self, touch):
+        if self.collide_point(*touch.pos):
+            touch.ud["signin"] = Clock.schedule_once(lambda dt: App.get_running_app().open_sign_in(), 2.0)
+        return super().on_touch_down(touch)
+
+    def on_touch_up(self, touch):
+        if "signin" in touch.ud:
+            touch.ud.pop("signin").cancel()
+        return super().on_touch_up(touch)
+
+class KioskScreens(ScreenManager):
+    def __init__(self, **kwargs):
+        super().__init__(transition=NoTransition(), **kwargs)
+
+for _name in ("RatingScreen", "IdleScreen", "ReasonScreen", "ThanksScreen", "CommentScreen", "AwayScreen",
+              "SignInScreen"):
+    Factory.register(_name, cls=type(_name, (Screen,), {}))
+
+class KioskApp(App):
+    u = NumericProperty(1.0)
+    words = DictProperty(texts.words("zh"))
+    title_text = StringProperty("")
+    clerk_name = StringProperty("")
+    clerk_number = StringProperty("")
+    photo = StringProperty("")
+    away_text = StringProperty("")
+    connected = BooleanProperty(False)
+    can_comment = BooleanProperty(False)
+    qr_texture = ObjectProperty(None, allownone=True)
+    signed_in = BooleanProperty(False)
+    signin_field = StringProperty("staff")
+    signin_staff = StringProperty("")
+    signin_pin = StringProperty("")
+    signin_message = StringProperty("")
+
+    def __init__(self, runtime: KioskRuntime, **kwargs):
+        super().__init__(**kwargs)
+        self.runtime = runtime
+        self.kiosk = runtime.kiosk
+        self.language: str | None = None  # a customer's switch; None: the config's language
+        self.touch_filter = TouchFilter()
+        self._layout_key = None
+        self._qr_url = None
+        self._dropped_touches: set = set()
+        self._main = threading.current_thread()
+
+    # ---------------------------------------------------------- Kivy life cycle
+    def load_kv(self, filename=None):
+        return False  # build() loads kiosk.kv once per process, however many apps a test makes
+
+    def build(self):
+        from kivy.core.window import Window
+
+        self.title = f"counter-eval {self.runtime.settings.window}"
+        if str(KV_FILE) not in Builder.files:
+            Builder.load_file(str(KV_FILE))
+        Window.bind(on_touch_down=self._filter_down, on_touch_move=self._filter_move,
+                    on_touch_up=self._filter_up, size=self._resized)
+        Window.allow_screensaver = False
+        self._resized(Window, Window.size)
+        root = Factory.KioskScreens()
+        self.kiosk.subscribe(self._changed)
+        Clock.schedule_interval(self._poll, 0.02)
+        Clock.schedule_once(lambda dt: self.refresh(root))
+        return root
+
+    def _resized(self, window, size):
+        self.u = size[1] / REFERENCE_HEIGHT
+
+    def _poll(self, dt):
+        self.runtime.poll()
+        self.connected = self.runtime.publisher.connected
+
+    # ---------------------------------------------------------- touches
+    def _filter_down(self, window, touch):
+        if self.touch_filter.accept(touch.x, touch.y, self.runtime.clock.monotonic()):
+            return False
+        log.info("dropped a duplicated touch at %.0f,%.0f", touch.x, touch.y)
+        self._dropped_touches.add(touch.uid)
+        return True
+
+    def _filter_move(self, window, touch):
+        return touch.uid in self._dropped_touches
+
+    def _filter_up(self, window, touch):
+        if touch.uid in self._dropped_touches:
+            self._dropped_touches.discard(touch.uid)
+            return True
+        return False
+
+    # ---------------------------------------------------------- from the core
+    def _changed(self, kiosk):
+        if threading.current_thread() is self._main:
+            self.refresh()
+        else:
+            Clock.schedule_once(lambda dt: self.refresh())
+
+    def refresh(self, root=None):
+        """Bring every widget in line with the core's state."""
+        root = root or self.root
+        if root is None:
+            return
+        config, kiosk = self.kiosk.config, self.kiosk
+        if root.current in ("thanks", "comment") and kiosk.shown in ("idle", "ready", "away"):
+            self.language = None  # a customer's switch of language lasts until they are done
+        language = self.language or config.language
+        self.words = texts.words(language)
+        self.title_text = config.title or self.runtime.settings.window
+        clerk = kiosk.clerk
+        self.clerk_name = clerk["name"] if clerk else ""
+        self.clerk_number = f"{self.words['staff']} {clerk['id']}" if clerk else ""
+        self.photo = self._photo(clerk["id"]) if clerk else ""
+        self.away_text = texts.away_text(config, language)
+        self.signed_in = kiosk.signed_in is not None
+        self.can_comment = bool(texts.phrases(config, language) or config.comment_url)
+        key = (config.scale, tuple(texts.labels(config, language).items()),
+               tuple(texts.reasons(config, language)), texts.phrases(config, language), language)
+        if key != self._layout_key:
+            self._layout_key = key
+            self._build_buttons(root, config, language)
+        if config.comment_url != self._qr_url:
+            self._qr_url = config.comment_url
+            self.qr_texture = _qr_texture(config.comment_url) if config.comment_url else None
+        if kiosk.shown == "rated" and root.current != "rated":
+            for chip in root.get_screen("rated").ids.chips.children:
+                chip.state = "normal"
+        if kiosk.shown == "signin" and root.current != "signin":
+            self.signin_staff = self.signin_pin = self.signin_message = ""
+            self.signin_field = "staff"
+        root.current = kiosk.shown
+
+    def _photo(self, staff_id: str) -> str:
+        folder = self.runtime.settings.photo_dir
+        if not folder:
+            return ""
+        for ext in (".png", ".jpg", ".jpeg"):
+            path = folder / f"{staff_id}{ext}"
+            if path.is_file():
+                return str(path)
+        return ""
+
+    def _build_buttons(self, root, config, language):
+        row = root.get_screen("ready").ids.buttons
+        row.clear_widgets()
+        labels = texts.labels(config, language)
+        for score in range(config.scale, 0, -1):  # best on the left, as halls show them
+            mood = (score - 1) / (config.scale - 1)
+            button = RatingButton(text=labels[str(score)], score=score, mood=mood, tint=_tint(mood))
+            button.bind(on_release=lambda b: self.press(int(b.score)))
+            row.add_widget(button)
+        chips = root.get_screen("rated").ids.chips
+        chips.clear_widgets()
+        for code, label in texts.reasons(config, language):
+            chip = Factory.Chip(text=label)
+            chip.code = code
+            chips.add_widget(chip)
+        phrases = root.get_screen("comment").ids.phrases
+        phrases.clear_widgets()
+        for phrase in texts.phrases(config, language):
+            button = Factory.Quiet(text=phrase, size_hint_y=1)
+            button.bind(on_release=lambda b: self.comment(b.text))
+            phrases.add_widget(button)
+
+    # ---------------------------------------------------------- actions (the kv calls these)
+    def press(self, score: int) -> bool:
+        return self.runtime.act(self.kiosk.press, score)
+
+    def send_reasons(self):
+        chips = self.root.get_screen("rated").ids.chips.children
+        codes = [c.code for c in reversed(chips) if c.state == "down"]
+        self.runtime.act(self.kiosk.choose_reasons, codes)
+
+    def skip_reasons(self):
+        self.runtime.act(self.kiosk.skip_reasons)
+
+    def open_comment(self):
+        self.runtime.act(self.kiosk.open_comment)
+
+    def comment(self, text: str):
+        self.runtime.act(self.kiosk.comment, text)
+
+    def close(self):
+        self.runtime.act(self.kiosk.close)
+
+    def toggle_language(self):
+        current = self.language or self.kiosk.config.language
+        self.language = "en" if current == "zh" else "zh"
+        self.refresh()
+
+    def open_sign_in(self):
+        self.runtime.act(self.kiosk.open_sign_in)
+
+    def key(self, key: str):
+        field = "signin_pin" if self.signin_field == "pin" else "signin_staff"
+        value = getattr(self, field)
+        value = "" if key == "C" else value[:-1] if key == "←" else (value + key)[:16]
+        setattr(self, field, value)
+
+    def sign_in(self):
+        if self.runtime.act(self.kiosk.sign_in, self.signin_staff, self.signin_pin):
+            return
+        self.signin_pin = ""
+        self.signin_message = self.words["signin_locked" if self.kiosk.signin_locked else "signin_failed"]
+
+    def sign_out(self):
+        self.runtime.act(self.kiosk.sign_out)
+        self.runtime.act(self.kiosk.close)
+
+def _tint(mood: float) -> list[float]:
+    """Green for the best level through amber to red for the worst."""
+    stops = [(0.0, (0.83, 0.18, 0.18)), (0.25, (0.94, 0.42, 0.0)), (0.5, (0.93, 0.66, 0.0)),
+             (0.75, (0.49, 0.70, 0.26)), (1.0, (0.18, 0.58, 0.29))]
+    for (a, ca), (b, cb) in zip(stops, stops[1:]):
+        if a <= mood <= b:
+            f = (mood - a) / (b - a)
+            return [ca[i] + (cb[i] - ca[i]) * f for i in range(3)] + [1]
+    return [0.5, 0.5, 0.5, 1]
+
+def _qr_texture(url: str):
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="png", scale=8, border=2)
+    buffer.seek(0)
+    texture = CoreImage(buffer, ext="png").texture
+    texture.mag_filter = "nearest"
+    return texture
+

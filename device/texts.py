@@ -1,0 +1,99 @@
+"""The words on the kiosk, Chinese by default and English by switch (see ../shared/domain.md)."""
+from __future__ import annotations
+
+from shared.contract import DEFAULT_LABELS, DEFAULT_PHRASES, DEFAULT_REASONS, Config
+
+TEXTS = {
+    "zh": {
+        "prompt": "请对我的服务进行评价",
+        "why": "请问哪里让您不满意？（可多选）",
+        "send": "提交",
+        "skip": "跳过",
+        "thanks": "感谢您的评价",
+        "thanks_sub": "祝您生活愉快",
+        "comment": "留言",
+        "comment_title": "意见簿 · 点选一句留言",
+        "scan": "手机扫码写留言",
+        "back": "返回",
+        "away": "暂停服务，请稍候",
+        "staff": "工号",
+        "no_staff": "窗口",
+        "welcome": "欢迎光临",
+        "wait_invite": "办理完毕后请对我的服务进行评价",
+        "signin_title": "工作人员签到",
+        "staff_no": "工号",
+        "pin": "密码",
+        "ok": "确定",
+        "cancel": "取消",
+        "signout": "签退",
+        "signin_failed": "工号或密码不正确",
+        "signin_locked": "错误次数过多，请稍后再试",
+        "switch": "English",
+        "offline": "离线",
+    },
+    "en": {
+        "prompt": "How was our service?",
+        "why": "What went wrong? (choose any)",
+        "send": "Send",
+        "skip": "Skip",
+        "thanks": "Thank you for your feedback",
+        "thanks_sub": "Have a nice day",
+        "comment": "Comment",
+        "comment_title": "Tap a comment to leave it",
+        "scan": "Scan to write a comment",
+        "back": "Back",
+        "away": "Window closed, back soon",
+        "staff": "Staff no.",
+        "no_staff": "Window",
+        "welcome": "Welcome",
+        "wait_invite": "Please rate our service when you are done",
+        "signin_title": "Staff sign-in",
+        "staff_no": "Staff no.",
+        "pin": "PIN",
+        "ok": "OK",
+        "cancel": "Cancel",
+        "signout": "Sign out",
+        "signin_failed": "Wrong staff number or PIN",
+        "signin_locked": "Too many attempts, try again later",
+        "switch": "中文",
+        "offline": "offline",
+    },
+}
+
+EN_LABELS = {
+    5: {"5": "Very satisfied", "4": "Satisfied", "3": "Fair", "2": "Unsatisfied", "1": "Very unsatisfied"},
+    4: {"4": "Very satisfied", "3": "Satisfied", "2": "Unsatisfied", "1": "Very unsatisfied"},
+    3: {"3": "Satisfied", "2": "Fair", "1": "Unsatisfied"},
+}
+EN_REASONS = {"slow": "Took too long", "attitude": "Unfriendly", "skill": "Not competent",
+              "unclear": "Unclear instructions", "wait": "Long wait"}
+EN_PHRASES = ("Efficient", "Friendly service", "Clear explanations", "Long wait", "Simplify the paperwork")
+
+
+def words(language: str) -> dict[str, str]:
+    return TEXTS.get(language, TEXTS["zh"])
+
+
+def labels(config: Config, language: str) -> dict[str, str]:
+    """The config's labels; the built-in ones are shown in the screen's language."""
+    if language == "en" and config.labels == DEFAULT_LABELS[config.scale]:
+        return EN_LABELS[config.scale]
+    return config.labels
+
+
+def reasons(config: Config, language: str) -> list[tuple[str, str]]:
+    if language == "en" and config.reasons == DEFAULT_REASONS:
+        return [(r["code"], EN_REASONS[r["code"]]) for r in config.reasons]
+    return [(r["code"], r["label"]) for r in config.reasons]
+
+
+def phrases(config: Config, language: str) -> tuple[str, ...]:
+    if language == "en" and config.phrases == DEFAULT_PHRASES:
+        return EN_PHRASES
+    return config.phrases
+
+
+def away_text(config: Config, language: str) -> str:
+    if language == "en" and config.away_text == Config.away_text:
+        return TEXTS["en"]["away"]
+    return config.away_text
