@@ -5,10 +5,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 
+# mosquitto: the broker; fonts-wqy-microhei: Chinese on the kiosk; mesa and X libraries: Kivy's
+# window (offscreen EGL where there is no screen).
+PACKAGES=(mosquitto fonts-wqy-microhei libgl1 libegl1 libgl1-mesa-dri libx11-6 libxrender1)
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
-[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || missing+=(mosquitto)
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "counter-eval needs these Debian packages: ${missing[*]} (run as root, or apt-get install them)" >&2
