@@ -16,6 +16,10 @@ from collections import deque
 
 __all__ = ["Debouncer", "FlapDetector"]
 
+# Float sums of clock readings are off by far less than this; a level that held
+# for 0.2 s measured as 0.19999999999999929 s still counts.
+TOLERANCE = 1e-9
+
 
 class Debouncer:
     """One input's committed level: a raw level counts once it has been stable for `stable_seconds`.
@@ -82,7 +86,7 @@ class Debouncer:
         return self._pending.popleft() if self._pending else None
 
     def _settle(self, now: float) -> None:
-        if self._raw != self._committed and now - self._since >= self.stable_seconds:
+        if self._raw != self._committed and now - self._since >= self.stable_seconds - TOLERANCE:
             self._committed = self._raw
             self._pending.append((self._raw, self._since + self.stable_seconds))
 

@@ -19,6 +19,7 @@ from shared.timefmt import format_ts
 from shared.version import PRODUCT_VERSION
 
 from .core import Kiosk
+from .gpio import GpioInputs, GpioSettings, InvitePressed, ScorePressed, SensorHealth, SignChanged
 from .outbox import Outbox
 from .publisher import Publisher
 from .settings import KioskSettings
@@ -28,9 +29,11 @@ T = TypeVar("T")
 
 
 class KioskRuntime:
-    def __init__(self, settings: KioskSettings, clock: Clock | None = None):
+    def __init__(self, settings: KioskSettings, clock: Clock | None = None, pin_factory=None):
         self.settings = settings
         self.clock = clock or SystemClock()
+        self.inputs = self._gpio(pin_factory)
+        self.sensor = self.inputs.health if self.inputs else None
         self._lock = threading.RLock()
         self.outbox = Outbox(settings.outbox_path)
         self.kiosk = Kiosk(_WakingOutbox(self), self.clock, settings.window, self._saved_config(),
@@ -39,16 +42,37 @@ class KioskRuntime:
                                    username=settings.username, password=settings.password,
                                    ack_timeout=settings.ack_timeout)
 
-    def start(self, presence: str = "present") -> None:
+    def _gpio(self, pin_factory):
+        gpio = GpioSettings.from_toml(self.settings.gpio) if self.settings.gpio else None
+        return GpioInputs(gpio, self.clock, pin_factory) if gpio and gpio.enabled else None
+
+    def start(self) -> None:
+        """Connect, and state the away sign's position as the sensor reads it now."""
         self.publisher.start()
-        self.act(self.kiosk.start, presence)
+        self.act(self.kiosk.start, "away" if self.inputs and self.inputs.away else "present")
 
     def stop(self) -> None:
         self.publisher.stop()
+        if self.inputs:
+            self.inputs.close()
         self.outbox.close()
 
     def poll(self) -> None:
-        """Called every ~20 ms by the screen or the headless loop: time acts on the core."""
+        """Called every ~20 ms by the screen or the headless loop: the GPIO inputs and time act."""
+        for event in self.inputs.poll() if self.inputs else ():
+            if isinstance(event, SignChanged):
+                self.act(self.kiosk.sign, event.away)
+            elif isinstance(event, ScorePressed):
+                if event.score <= self.kiosk.config.scale:
+                    self.act(self.kiosk.press, event.score)
+                else:
+                    log.warning("button for %d pressed, but the scale is %d", event.score, self.kiosk.config.scale)
+            elif isinstance(event, InvitePressed):
+                self.act(self.kiosk.invite)
+            elif isinstance(event, SensorHealth):
+                log.warning("away-sign sensor: %s", event.state)
+                self.sensor = event.state
+                self.publisher.wake()
         self.act(self.kiosk.tick)
 
     def act(self, action: Callable[..., T], *args) -> T:
@@ -80,7 +104,8 @@ class KioskRuntime:
 
     def _status(self) -> Status:
         return Status(online=True, ts=format_ts(self.clock.now()), window=self.settings.window,
-                      presence=self.kiosk.presence, outbox=self.outbox.count(), version=PRODUCT_VERSION)
+                      presence=self.kiosk.presence, outbox=self.outbox.count(), version=PRODUCT_VERSION,
+                      sensor=self.sensor)
 
 
 class _WakingOutbox:

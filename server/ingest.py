@@ -148,8 +148,7 @@ class Ingestor:
             status = parse_status(payload)
         except ContractError as exc:
             raise Rejected(f"bad status: {exc.reason}") from None
-        self.store.update_status(device, status.online, status.window, status.presence, status.outbox,
-                                 status.version)
+        self.store.update_status(device, status)
 
     def _owns(self, stream: str, device: str) -> bool:
         return self.store.stream(stream, device)["device"] == device

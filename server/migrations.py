@@ -121,3 +121,9 @@ def m001_initial(db: Database) -> None:
         created_at INTEGER NOT NULL
     );
     """)
+
+
+@migrations()
+def m002_device_sensor(db: Database) -> None:
+    """The away-sign sensor's health as the kiosk's status reports it."""
+    db.execute("ALTER TABLE devices ADD COLUMN sensor TEXT")

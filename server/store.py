@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from shared.contract import Event, default_title
+from shared.contract import Event, Status, default_title
 
 
 @dataclass(frozen=True)
@@ -49,14 +49,15 @@ class Store:
         if device:
             self.db.execute("UPDATE devices SET rejected = rejected + 1 WHERE device = ?", (device,))
 
-    def update_status(self, device: str, online: bool, window: str | None, presence: str | None,
-                      outbox: int | None, version: str | None) -> None:
+    def update_status(self, device: str, status: Status) -> None:
         self.db.execute(
             "UPDATE devices SET online = ?, window = coalesce(?, window), presence = coalesce(?, presence), "
-            "outbox = coalesce(?, outbox), version = coalesce(?, version) WHERE device = ?",
-            (int(online), window, presence, outbox, version, device))
-        if window:
-            self.ensure_window(window, device)
+            "outbox = coalesce(?, outbox), version = coalesce(?, version), sensor = coalesce(?, sensor) "
+            "WHERE device = ?",
+            (int(status.online), status.window, status.presence, status.outbox, status.version, status.sensor,
+             device))
+        if status.window:
+            self.ensure_window(status.window, device)
 
     def ensure_window(self, window: str, device: str) -> None:
         self.db.execute(

@@ -20,6 +20,7 @@ MAX_EVENT_BYTES = 4096
 MAX_TEXT_CHARS = 500
 EVENT_TYPES = ("rating", "presence", "feedback", "staff")
 PRESENCE_STATES = ("away", "present")
+SENSOR_STATES = ("ok", "flapping", "unplugged")
 SCALES = (3, 4, 5)
 MAX_REASONS = 16
 MAX_REASON_CHARS = 32
@@ -103,6 +104,7 @@ class Status:
     presence: str | None = None
     outbox: int | None = None
     version: str | None = None
+    sensor: str | None = None  # extension: the away-sign sensor, "ok" | "flapping" | "unplugged"
 
     def to_json(self) -> bytes:
         data = {"v": VERSION, **{k: v for k, v in asdict(self).items() if v is not None}}
@@ -317,6 +319,7 @@ def parse_status(payload: bytes) -> Status:
         presence=data.get("presence") if data.get("presence") in PRESENCE_STATES else None,
         outbox=outbox if _is_int(outbox) and outbox >= 0 else None,
         version=str(data["version"])[:64] if data.get("version") is not None else None,
+        sensor=data.get("sensor") if data.get("sensor") in SENSOR_STATES else None,
     )
 
 

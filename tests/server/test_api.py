@@ -10,6 +10,7 @@ from server.db import open_db
 from server.ingest import Ingestor
 from server.store import Store
 from shared.clock import FakeClock
+from shared.contract import Status
 from shared.timefmt import to_ms
 
 from .events import event, msg
@@ -87,7 +88,7 @@ def test_bad_dates_are_400(client, token, store, clock, query):
 
 def test_windows_lists_state(client, token, store, clock):
     seed(store, clock)
-    store.update_status("k1", True, "w01", "away", 0, "0.1.0")
+    store.update_status("k1", Status(online=True, window="w01", presence="away", outbox=0, version="0.1.0"))
     response = client.get("/api/v1/windows", headers=auth(token))
     assert response.status_code == 200
     assert response.json == [{"window": "w01", "title": "1号窗口", "device": "k1", "online": True,

@@ -173,8 +173,9 @@ def test_an_absence_open_across_a_kiosk_restart_still_closes(ingest, store):
 
 def test_status_and_staff_update_the_window(ingest, store):
     ingest.handle([msg({"v": 1, "online": True, "window": "w01", "presence": "present", "outbox": 3,
-                        "version": "0.1.0"}, kind="status")])
-    assert rows(store, "SELECT online, window, outbox, version FROM devices") == [(1, "w01", 3, "0.1.0")]
+                        "version": "0.1.0", "sensor": "flapping"}, kind="status")])
+    assert rows(store, "SELECT online, window, outbox, version, sensor FROM devices") == [
+        (1, "w01", 3, "0.1.0", "flapping")]
     ingest.handle([msg(event(1, type="staff", staff="2048"))])
     assert store.windows()[0]["staff"] == "2048"
     ingest.handle([msg(event(2, type="staff"))])
