@@ -1,10 +1,14 @@
 """Ingest throughput: N events from simulated kiosks through Mosquitto and the collector into SQLite.
 
-One private Mosquitto, two figures from the same run:
+One private Mosquitto; in the same run:
 
 - raw: one paho client publishes N QoS 1 messages of an event's size (at most
-  WINDOW in flight, like a kiosk), one paho client receives them at QoS 1; the
-  rate runs from the first publish until the last message arrived.
+  WINDOW in flight, like a kiosk) and one paho client, in a process of its own
+  like the collector, receives them at QoS 1; the rate runs from the first
+  publish until the last message arrived. The same with Mosquitto's own C
+  clients (mosquitto_pub -> mosquitto_sub) shows what the broker itself does.
+  Raw rounds run on both sides of the ingest and their median is taken,
+  because this machine's speed drifts.
 - ingest: K real kiosks (`KioskRuntime`: outbox and publisher) send N rating
   events to the real server (`ceval server`, a process of its own, as in
   production); the rate runs from starting the publishers until every outbox is
@@ -12,18 +16,22 @@ One private Mosquitto, two figures from the same run:
   its ack came back. The server's `ratings` table must then hold exactly N rows.
 
 The outboxes are filled before the clock starts: a kiosk's durable writes are
-fsync-bound and not what this measures. The target is ingest/raw >= 0.5.
+fsync-bound and not what this measures. The target is ingest/raw (paho) >= 0.5.
 
-    python -m bench.ingest [--kiosks 6] [--events 20000]
+    python -m bench.ingest [--kiosks 6] [--events 20000] [--rounds 3]
 
 The last line printed is one JSON object with the figures.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
+import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +57,7 @@ log = logging.getLogger(__name__)
 WINDOW = 100  # QoS 1 messages in flight per publisher: the kiosk publisher's default
 RAW_TOPIC = "bench/raw"
 PROBE_DEVICE = "bench-probe"
+ROOT = Path(__file__).resolve().parents[1]  # where `-m server.cli` and `-m bench.ingest` import from
 
 
 class BenchError(RuntimeError):
@@ -63,6 +72,17 @@ def _wait_until(condition, timeout: float, what: str, interval: float = 0.01) ->
         time.sleep(interval)
 
 
+@contextlib.contextmanager
+def _killed_after(proc: subprocess.Popen, timeout: float):
+    """Kill `proc` if the block is still waiting on it after `timeout` seconds (its reads then end)."""
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def _client(client_id: str) -> mqtt.Client:
     return mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
                        clean_session=True)
@@ -75,42 +95,92 @@ def event_size() -> int:
     return len(sample.to_json())
 
 
-# ---------------------------------------------------------------- raw broker baseline
-def raw_seconds(broker: Mosquitto, n: int, size: int, timeout: float) -> float:
-    """paho QoS 1 -> Mosquitto -> paho QoS 1: seconds from the first publish to the n-th arrival."""
+# ---------------------------------------------------------------- raw broker baselines
+def receive(host: str, port: int, n: int) -> None:
+    """The raw baseline's receiver, run in a process of its own like the collector.
+
+    Says `ready` on stdout once subscribed and `done` once n messages arrived.
+    """
     received = 0
-    done, subscribed, connected = threading.Event(), threading.Event(), threading.Event()
 
     def on_message(client, userdata, message):
         nonlocal received
         received += 1
         if received == n:
-            done.set()
+            sys.stdout.write("done\n")
+            sys.stdout.flush()
+            client.disconnect()
+
+    def on_subscribe(*_):
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
 
     sub = _client("bench-raw-sub")
     sub.on_connect = lambda client, *_: client.subscribe(RAW_TOPIC, qos=1)
-    sub.on_subscribe = lambda *_: subscribed.set()
+    sub.on_subscribe = on_subscribe
     sub.on_message = on_message
+    sub.connect(host, port, keepalive=30)
+    sub.loop_forever()
+
+
+def _expect(proc: subprocess.Popen, word: str, what: str) -> None:
+    line = proc.stdout.readline().strip()
+    if line != word:
+        raise BenchError(f"{what}: expected {word!r} from the receiver, got {line!r} (exit {proc.poll()})")
+
+
+def paho_seconds(broker: Mosquitto, n: int, size: int, timeout: float) -> float:
+    """paho QoS 1 -> Mosquitto -> paho QoS 1: seconds from the first publish to the n-th arrival."""
+    receiver = subprocess.Popen(
+        [sys.executable, "-c", f"from bench.ingest import receive; receive({broker.host!r}, {broker.port}, {n})"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
     pub = _client("bench-raw-pub")
     pub.max_inflight_messages_set(WINDOW)
     pub.max_queued_messages_set(0)
+    connected = threading.Event()
     pub.on_connect = lambda *_: connected.set()
     try:
-        for client in (sub, pub):
-            client.connect(broker.host, broker.port, keepalive=30)
-            client.loop_start()
-        _wait_until(lambda: subscribed.is_set() and connected.is_set(), 10, "raw clients connected")
+        with _killed_after(receiver, 10):
+            _expect(receiver, "ready", "raw baseline")
+        pub.connect(broker.host, broker.port, keepalive=30)
+        pub.loop_start()
+        _wait_until(connected.is_set, 10, "raw publisher connected")
         payload = b"x" * size
         start = time.perf_counter()
         for _ in range(n):
             pub.publish(RAW_TOPIC, payload, qos=1)
-        if not done.wait(timeout):
-            raise BenchError(f"raw baseline: {received} of {n} messages arrived within {timeout:.0f} s")
+        with _killed_after(receiver, timeout):
+            _expect(receiver, "done", f"raw baseline within {timeout:.0f} s")
         return time.perf_counter() - start
     finally:
-        for client in (pub, sub):
-            client.disconnect()
-            client.loop_stop()
+        pub.disconnect()
+        pub.loop_stop()
+        _end(receiver)
+
+
+def mosquitto_clients_seconds(broker: Mosquitto, tmp: Path, n: int, size: int, timeout: float) -> float | None:
+    """mosquitto_pub QoS 1 -> Mosquitto -> mosquitto_sub QoS 1, the broker's own clients; None without them."""
+    pub_bin, sub_bin = shutil.which("mosquitto_pub"), shutil.which("mosquitto_sub")
+    if not (pub_bin and sub_bin):
+        return None
+    where = ["-h", broker.host, "-p", str(broker.port), "-t", RAW_TOPIC + "-c", "-q", "1"]
+    lines = tmp / "payloads.txt"
+    lines.write_bytes((b"x" * size + b"\n") * n)
+    # A retained message reaches the receiver the moment its subscription stands: that is its "ready".
+    subprocess.run([pub_bin, *where, "-r", "-m", "ready"], check=True, timeout=10)
+    receiver = subprocess.Popen([sub_bin, *where, "-C", str(n + 1)], stdout=subprocess.PIPE, text=True)
+    try:
+        with _killed_after(receiver, 10):
+            _expect(receiver, "ready", "mosquitto_sub")
+        start = time.perf_counter()
+        with lines.open("rb") as payloads, _killed_after(receiver, timeout):
+            subprocess.run([pub_bin, *where, "-l", "-M", str(WINDOW)], stdin=payloads, check=True, timeout=timeout)
+            receiver.stdout.read()  # until it exits after the n-th message
+        if receiver.wait() != 0:
+            raise BenchError(f"mosquitto_sub: not every message arrived within {timeout:.0f} s")
+        return time.perf_counter() - start
+    finally:
+        _end(receiver)
 
 
 # ---------------------------------------------------------------- the server
@@ -138,12 +208,12 @@ def start_server(tmp: Path, broker: Mosquitto, db: Path, timeout: float = 30.0) 
     try:
         _wait_until(answers, timeout, "the server's web app answering", interval=0.1)
     except BaseException:
-        stop_server(proc)
+        _end(proc)
         raise
     return proc
 
 
-def stop_server(proc: subprocess.Popen) -> None:
+def _end(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -183,9 +253,8 @@ def wait_collector(broker: Mosquitto, db: Path, timeout: float = 30.0) -> None:
 
 
 # ---------------------------------------------------------------- the kiosks
-def make_kiosks(tmp: Path, broker: Mosquitto, kiosks: int) -> list[KioskRuntime]:
-    return [KioskRuntime(KioskSettings(device=f"k{i}", window=f"w{i:02d}", broker=broker.url,
-                                       data_dir=tmp / f"k{i}")) for i in range(kiosks)]
+def kiosk(tmp: Path, broker: Mosquitto, i: int) -> KioskRuntime:
+    return KioskRuntime(KioskSettings(device=f"k{i}", window=f"w{i:02d}", broker=broker.url, data_dir=tmp / f"k{i}"))
 
 
 def fill(runtime: KioskRuntime, count: int) -> None:
@@ -196,11 +265,12 @@ def fill(runtime: KioskRuntime, count: int) -> None:
                               score=i % 5 + 1, scale=5, reasons=())
 
 
-def ingest_seconds(runtimes: list[KioskRuntime], timeout: float) -> float:
+def ingest_seconds(runtimes: list[KioskRuntime], cleanup: contextlib.ExitStack, timeout: float) -> float:
     """Seconds from starting the publishers until every outbox is empty (every event acked)."""
     start = time.perf_counter()
     for runtime in runtimes:
         runtime.publisher.start()
+        cleanup.callback(runtime.publisher.stop)
     try:
         _wait_until(lambda: all(r.outbox.count() == 0 for r in runtimes), timeout, "every event acknowledged")
     except BenchError:
@@ -210,61 +280,78 @@ def ingest_seconds(runtimes: list[KioskRuntime], timeout: float) -> float:
 
 
 # ---------------------------------------------------------------- the run
-def run(kiosks: int, events: int, timeout: float) -> dict:
+def _median_rate(n: int, seconds: list[float | None]) -> int | None:
+    return round(n / statistics.median(seconds)) if seconds and None not in seconds else None
+
+
+def run(kiosks: int, events: int, rounds: int, timeout: float) -> dict:
     size = event_size()
-    with tempfile.TemporaryDirectory(prefix="ceval-bench-") as name:
+    paho_s: list[float] = []
+    clients_s: list[float | None] = []
+
+    def raw_rounds(count: int) -> None:
+        for _ in range(count):
+            paho_s.append(paho_seconds(broker, events, size, timeout))
+            clients_s.append(mosquitto_clients_seconds(broker, tmp, events, size, timeout))
+
+    with tempfile.TemporaryDirectory(prefix="ceval-bench-") as name, contextlib.ExitStack() as cleanup:
         tmp = Path(name)
         broker = Mosquitto(tmp / "broker").start()
-        server = None
-        runtimes: list[KioskRuntime] = []
-        try:
-            raw_s = raw_seconds(broker, events, size, timeout)
-
+        cleanup.callback(broker.stop)
+        with contextlib.ExitStack() as stage:  # the server and the kiosks, stopped in reverse order
             db = tmp / "server.sqlite3"
-            server = start_server(tmp, broker, db)
+            stage.callback(_end, start_server(tmp, broker, db))
             wait_collector(broker, db)
-            runtimes = make_kiosks(tmp, broker, kiosks)
+            runtimes = []
+            for i in range(kiosks):
+                runtimes.append(kiosk(tmp, broker, i))
+                stage.callback(runtimes[-1].outbox.close)
             shares = [events // kiosks + (i < events % kiosks) for i in range(kiosks)]
             with ThreadPoolExecutor(kiosks) as pool:
-                list(pool.map(fill, runtimes, shares))  # kiosks' fsyncs overlap; list() re-raises
-            ingest_s = ingest_seconds(runtimes, timeout)
+                list(pool.map(fill, runtimes, shares))  # the kiosks' fsyncs overlap; list() re-raises
 
+            # The machine's speed drifts: raw rounds on both sides of the ingest, the median taken.
+            raw_rounds((rounds + 1) // 2)
+            ingest_s = ingest_seconds(runtimes, stage, timeout)
             stored = _read_db(db, "SELECT count(*) FROM ratings")[0][0]
             if stored != events:
                 raise BenchError(f"ingest: {events} events acknowledged but {stored} ratings stored")
-        finally:
-            for runtime in runtimes:
-                runtime.stop()
-            if server:
-                stop_server(server)
-            broker.stop()
-    raw_per_s, ingest_per_s = events / raw_s, events / ingest_s
+        raw_rounds(rounds // 2)
+    raw_per_s, clients_per_s, ingest_per_s = _median_rate(events, paho_s), _median_rate(events, clients_s), \
+        round(events / ingest_s)
     return {"events": events, "kiosks": kiosks, "payload_bytes": size, "window": WINDOW,
-            "raw_s": round(raw_s, 3), "ingest_s": round(ingest_s, 3),
-            "raw_per_s": round(raw_per_s), "ingest_per_s": round(ingest_per_s),
-            "ratio": round(ingest_per_s / raw_per_s, 3)}
+            "raw_per_s": raw_per_s, "ingest_per_s": ingest_per_s, "ratio": round(ingest_per_s / raw_per_s, 3),
+            "raw_rounds_per_s": [round(events / s) for s in paho_s],
+            "mosquitto_clients_per_s": clients_per_s,
+            "ratio_to_mosquitto_clients": round(ingest_per_s / clients_per_s, 3) if clients_per_s else None,
+            "ingest_s": round(ingest_s, 3), "load_average": round(os.getloadavg()[0], 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n\n")[0])
     parser.add_argument("--kiosks", type=int, default=6, help="simulated kiosks (default 6)")
     parser.add_argument("--events", type=int, default=20000, help="events in all, and raw messages (default 20000)")
-    parser.add_argument("--timeout", type=float, default=90.0, help="seconds each phase may take (default 90)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of each raw baseline, around the ingest, median taken (default 3)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds each phase may take (default 60)")
     args = parser.parse_args(argv)
-    if args.kiosks < 1 or args.events < args.kiosks:
-        parser.error("need at least one kiosk and one event per kiosk")
+    if args.kiosks < 1 or args.events < args.kiosks or args.rounds < 1:
+        parser.error("need at least one kiosk, one event per kiosk and one round")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        figures = run(args.kiosks, args.events, args.timeout)
+        figures = run(args.kiosks, args.events, args.rounds, args.timeout)
     except BenchError as exc:
         log.error("%s", exc)
         return 1
-    n = figures["events"]
-    print(f"raw broker, paho QoS 1 -> paho QoS 1:       {n} messages in {figures['raw_s']:.2f} s"
-          f" = {figures['raw_per_s']}/s")
-    print(f"ingest, {figures['kiosks']} kiosks -> collector -> SQLite: {n} events in {figures['ingest_s']:.2f} s"
-          f" = {figures['ingest_per_s']}/s, every one stored and acknowledged")
-    print(f"ratio ingest/raw: {figures['ratio']:.2f} (target >= 0.5)")
+    n, k = figures["events"], figures["kiosks"]
+    print(f"raw, paho QoS 1 -> Mosquitto -> paho QoS 1:           {figures['raw_per_s']:6d}/s "
+          f"(median of {figures['raw_rounds_per_s']})")
+    if figures["mosquitto_clients_per_s"]:
+        print(f"raw, mosquitto_pub -> Mosquitto -> mosquitto_sub:      {figures['mosquitto_clients_per_s']:6d}/s "
+              f"(ingest is {figures['ratio_to_mosquitto_clients']:.2f} of it)")
+    print(f"ingest, {k} kiosks -> Mosquitto -> collector -> SQLite: {figures['ingest_per_s']:6d}/s "
+          f"({n} events, every one stored and acknowledged)")
+    print(f"ratio ingest/raw (paho): {figures['ratio']:.2f}, target >= 0.5")
     print(json.dumps(figures))
     return 0
 

@@ -120,17 +120,16 @@ class FlapDetector:
 
     def record(self, now: float) -> None:
         self._times.append(now)
-        if self._count(now) > self.max_changes:
+        if self._more_than(self.max_changes, now):
             self._flapping = True
 
     def update(self, now: float) -> bool:
-        count = self._count(now)
-        if count > self.max_changes:
+        if self._more_than(self.max_changes, now):
             self._flapping = True
-        elif self._flapping and count <= self.max_changes // 2:
+        elif self._flapping and not self._more_than(self.max_changes // 2, now):
             self._flapping = False
         return self._flapping
 
-    def _count(self, now: float) -> int:
-        start = now - self.window_seconds
-        return sum(1 for t in self._times if t > start)
+    def _more_than(self, n: int, now: float) -> bool:
+        """More than `n` changes within the window ending at `now` (the times are in order)."""
+        return len(self._times) > n and self._times[-(n + 1)] > now - self.window_seconds

@@ -58,7 +58,8 @@ import threading
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping
 
-from gpiozero import Button, DigitalInputDevice
+from gpiozero import DigitalInputDevice
+from gpiozero.pins import Factory
 
 from shared.clock import Clock
 
@@ -264,7 +265,7 @@ class _Line:
     """One gpiozero input whose callbacks only feed a Debouncer (under the owner's lock)."""
 
     def __init__(self, device_class: type, pin: int, pull: str, active_high: bool, debounce: float,
-                 clock: Clock, pin_factory, lock: threading.Lock,
+                 clock: Clock, pin_factory: Factory | None, lock: threading.Lock,
                  on_change: Callable[[float], None] | None = None):
         pull_up, active_state, self._invert = _gpiozero_polarity(pull, active_high)
         self.pin = pin
@@ -329,7 +330,7 @@ class AwaySign:
 
     def __init__(self, pin: int, *, clock: Clock, pull: str = "up", active_high: bool | None = None,
                  debounce: float = 0.2, cable_pin: int | None = None, flap_changes: int = 10,
-                 flap_window: float = 5.0, pin_factory=None):
+                 flap_window: float = 5.0, pin_factory: Factory | None = None):
         _check_pull("sign_pull", pull)
         active = _active_high(pull, active_high, "sign_active_high")
         self._clock = clock
@@ -406,10 +407,16 @@ def _drain(debouncer: Debouncer, now: float) -> list[bool]:
 
 # ---------------------------------------------------------------- buttons
 class _Buttons:
-    """gpiozero Buttons, each giving its event once per debounced press."""
+    """Push buttons, each giving its event once per debounced press.
+
+    Each is a gpiozero `DigitalInputDevice`, which is what `gpiozero.Button` is
+    minus its hold thread: `Button` starts a thread per button for `when_held`,
+    which we do not use, and its `close()` then waits up to `hold_time` (1 s)
+    while the button is down.
+    """
 
     def __init__(self, events: Mapping[int, ScorePressed | InvitePressed], *, clock: Clock, pull: str,
-                 active_high: bool | None, debounce: float, pin_factory):
+                 active_high: bool | None, debounce: float, pin_factory: Factory | None):
         _check_pull("button_pull", pull)
         active = _active_high(pull, active_high, "button_active_high")
         self._clock = clock
@@ -418,7 +425,7 @@ class _Buttons:
         self._lines: list[tuple[_Line, ScorePressed | InvitePressed]] = []
         try:
             for pin, event in events.items():
-                line = _Line(Button, pin, pull, active, debounce, clock, pin_factory, self._lock)
+                line = _Line(DigitalInputDevice, pin, pull, active, debounce, clock, pin_factory, self._lock)
                 self._lines.append((line, event))
                 if line.debouncer.level:
                     log.warning("the button on GPIO%d is pressed at start (stuck?); it counts once released", pin)
@@ -454,7 +461,7 @@ class ScoreButtons(_Buttons):
     """Rating buttons: ``{pin: score}``, e.g. ``{17: 5, 27: 4, 22: 3, 23: 2, 24: 1}``."""
 
     def __init__(self, scores: Mapping[int, int], *, clock: Clock, pull: str = "up",
-                 active_high: bool | None = None, debounce: float = 0.05, pin_factory=None):
+                 active_high: bool | None = None, debounce: float = 0.05, pin_factory: Factory | None = None):
         _check_scores(scores)
         super().__init__({pin: ScorePressed(score) for pin, score in scores.items()}, clock=clock, pull=pull,
                          active_high=active_high, debounce=debounce, pin_factory=pin_factory)
@@ -467,7 +474,7 @@ class InviteButton(_Buttons):
     """The clerk's 请评价 button."""
 
     def __init__(self, pin: int, *, clock: Clock, pull: str = "up", active_high: bool | None = None,
-                 debounce: float = 0.05, pin_factory=None):
+                 debounce: float = 0.05, pin_factory: Factory | None = None):
         super().__init__({pin: InvitePressed()}, clock=clock, pull=pull, active_high=active_high,
                          debounce=debounce, pin_factory=pin_factory)
 
@@ -484,7 +491,7 @@ class GpioInputs:
     is "ok".
     """
 
-    def __init__(self, settings: GpioSettings, clock: Clock, pin_factory=None):
+    def __init__(self, settings: GpioSettings, clock: Clock, pin_factory: Factory | None = None):
         self.sign: AwaySign | None = None
         self.buttons: ScoreButtons | None = None
         self.invite: InviteButton | None = None

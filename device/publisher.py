@@ -75,7 +75,8 @@ class Publisher:
     def stop(self, timeout: float = 3.0) -> None:
         """Say offline cleanly and disconnect."""
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     # ------------------------------------------------------------ the thread
     def _run(self) -> None:
@@ -85,7 +86,7 @@ class Publisher:
                 try:
                     self.client.connect(self.broker.host, self.broker.port, keepalive=30)
                 except OSError as exc:
-                    log.info("broker %s unreachable: %s", self.broker, exc)
+                    (log.warning if backoff == 0.2 else log.debug)("broker %s unreachable: %s", self.broker, exc)
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue

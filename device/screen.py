@@ -16,6 +16,8 @@ import threading
 from pathlib import Path
 
 os.environ.setdefault("KIVY_NO_ARGS", "1")  # the kiosk's command line is ours, not Kivy's
+os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")  # SIGTERM stays ours: systemd stops the kiosk cleanly
+os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")  # Kivy logs through logging, like the rest of the kiosk
 
 from kivy.app import App  # noqa: E402
 from kivy.clock import Clock

@@ -7,7 +7,7 @@ VENV="$ROOT/.venv"
 
 # mosquitto: the broker; fonts-wqy-microhei: Chinese on the kiosk; mesa and X libraries: Kivy's
 # window (offscreen EGL where there is no screen).
-PACKAGES=(mosquitto fonts-wqy-microhei libgl1 libegl1 libgl1-mesa-dri libx11-6 libxrender1)
+PACKAGES=(mosquitto fonts-wqy-microhei libgl1 libegl1 libgl1-mesa-dri libx11-6 libxrender1 libmtdev1)
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)

@@ -41,7 +41,7 @@ def cmd_server(args) -> int:
     collector = Collector(args.db, args.broker, strict=args.strict,
                           username=os.environ.get("CEVAL_MQTT_USERNAME"),
                           password=os.environ.get("CEVAL_MQTT_PASSWORD"),
-                          client_id=args.client_id, gap_timeout=args.gap_timeout)
+                          client_id=args.client_id, gap_timeout=args.gap_timeout, mqtt5=not args.mqtt311)
     collector.start()
     host, port = args.listen
     web = create_server(app, host=host, port=port, threads=8)
@@ -88,33 +88,11 @@ def cmd_device_add(args) -> int:
 
 # ---------------------------------------------------------------- ceval kiosk
 def cmd_kiosk(args) -> int:
-    import random
+    from device.main import run_kiosk
 
-    from device.runtime import KioskRuntime
-    from device.settings import SettingsError, load_settings
-    from device.simulator import Pace, simulate
-
-    try:
-        settings = load_settings(args.config)
-    except SettingsError as exc:
-        print(f"ceval kiosk: {exc}", file=sys.stderr)
-        return 2
-    runtime = KioskRuntime(settings)
     stop = threading.Event()
     _stop_on_signals(stop)
-    runtime.start()
-    log.info("kiosk %s at window %s, stream %s", settings.device, settings.window, runtime.outbox.stream)
-    try:
-        if args.simulate:
-            given = simulate(runtime, stop, random.Random(args.seed), Pace().faster(args.pace), args.count)
-            log.info("simulation gave %d ratings", given)
-            if args.count is not None and not args.linger:
-                return 0
-        while not stop.wait(0.2):
-            runtime.act(runtime.kiosk.tick)
-    finally:
-        runtime.stop()
-    return 0
+    return run_kiosk(args, stop)
 
 
 # ---------------------------------------------------------------- ceval demo
@@ -140,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="reject events from devices that are not registered")
     p.add_argument("--timezone", default="Asia/Shanghai", help="time zone that reports count days in")
     p.add_argument("--client-id", default="ceval-collector", help="the collector's MQTT client id")
+    p.add_argument("--mqtt311", action="store_true",
+                   help="speak MQTT 3.1.1 to a broker without MQTT 5 (the demo's embedded broker)")
     p.add_argument("--gap-timeout", type=float, default=600.0,
                    help="seconds a missing seq may stay missing before it is declared lost")
     p.set_defaults(func=cmd_server)
@@ -161,8 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--db", required=True, help="the server's SQLite database file")
     d.set_defaults(func=cmd_device_add)
 
-    p = sub.add_parser("kiosk", help="run a kiosk", description="Run a kiosk from its TOML config.")
+    p = sub.add_parser("kiosk", help="run a kiosk", description="Run a kiosk from its TOML config: the "
+                       "touchscreen, or with --headless only the GPIO inputs (or the simulator).")
     p.add_argument("--config", required=True, help="the kiosk's TOML config file")
+    p.add_argument("--headless", action="store_true", help="no screen: GPIO buttons and the away sign only")
     p.add_argument("--simulate", action="store_true", help="simulated customers press the buttons")
     p.add_argument("--count", type=int, help="with --simulate: stop after this many ratings")
     p.add_argument("--linger", action="store_true", help="with --count: keep running after the last rating")

@@ -1,6 +1,6 @@
 """The collector's MQTT adapter: exactly one per server, one thread owns the client.
 
-It keeps a persistent broker session (messages for it are queued while it is
+It keeps a persistent MQTT 5 session (messages for it are queued while it is
 down), batches what arrives, hands each batch to the Ingestor in one
 transaction, and publishes the acks only after that transaction committed.
 """
@@ -11,6 +11,9 @@ import threading
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from shared.broker_url import parse_broker_url
 from shared.clock import Clock, SystemClock
@@ -22,11 +25,13 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+SESSION_EXPIRY = 7 * 24 * 3600  # seconds the broker keeps the collector's session while it is away
+
 
 class Collector:
     def __init__(self, db_path: str | Path, broker_url: str, *, clock: Clock | None = None, strict: bool = False,
                  client_id: str = "ceval-collector", username: str | None = None, password: str | None = None,
-                 batch_max: int = 500, gap_timeout: float = 600.0):
+                 batch_max: int = 500, gap_timeout: float = 600.0, mqtt5: bool = True):
         self.db_path = db_path
         self.broker = parse_broker_url(broker_url)
         self.clock = clock or SystemClock()
@@ -37,8 +42,12 @@ class Collector:
         self._pending: list[Message] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="collector", daemon=True)
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=mqtt.MQTTv311, clean_session=False)
+        self.mqtt5 = mqtt5
+        if mqtt5:
+            self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        else:  # a broker without MQTT 5: a persistent 3.1.1 session, and our own acks come back to us
+            self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                      protocol=mqtt.MQTTv311, clean_session=False)
         if username:
             self.client.username_pw_set(username, password)
         if self.broker.tls:
@@ -63,7 +72,11 @@ class Collector:
         while not self._stop.is_set():
             if not connected:
                 try:
-                    self.client.connect(self.broker.host, self.broker.port, keepalive=30)
+                    if self.mqtt5:
+                        self.client.connect(self.broker.host, self.broker.port, keepalive=30, clean_start=False,
+                                            properties=_session_properties())
+                    else:
+                        self.client.connect(self.broker.host, self.broker.port, keepalive=30)
                     connected, backoff = True, 0.2
                 except OSError as exc:
                     log.info("broker %s unreachable: %s", self.broker, exc)
@@ -101,4 +114,17 @@ class Collector:
             log.error("broker refused the collector: %s", reason_code)
             return
         log.info("collector connected to %s (session present: %s)", self.broker, flags.session_present)
-        client.subscribe(f"{PREFIX.split('/')[0]}/#", qos=1)
+        # Everything under ceval/, so messages on topics outside the contract are seen and rejected;
+        # no_local: the broker does not send the collector its own acks back.
+        everything = f"{PREFIX.split('/')[0]}/#"
+        if self.mqtt5:
+            client.subscribe(everything, options=SubscribeOptions(qos=1, noLocal=True))
+        else:
+            client.subscribe(everything, qos=1)
+
+
+def _session_properties() -> Properties:
+    """A persistent session: the broker queues for the collector while it is down."""
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = SESSION_EXPIRY
+    return properties

@@ -91,8 +91,9 @@ def run_demo(args) -> int:
     try:
         # the collector gets a user name: the embedded broker queues for offline clients only when they have one
         collector_user = {"CEVAL_MQTT_USERNAME": os.environ.get("CEVAL_MQTT_USERNAME", "ceval-collector")}
+        mqtt311 = ["--mqtt311"] if isinstance(broker, EmbeddedBroker) else []
         spawn("server", "server", "--db", str(db), "--broker", broker.url, "--listen", f"{host}:{port}",
-              env=collector_user)
+              *mqtt311, env=collector_user)
         url = f"http://{host}:{port}/"
         _wait_http(url)
         token = subprocess.run(_python("token", "create", "demo", "--db", str(db)), check=True,
@@ -106,7 +107,8 @@ def run_demo(args) -> int:
             conf.write_text(f'device = "k-{window}"\nwindow = "{window}"\nbroker = "{broker.url}"\n'
                             f'data_dir = "."\nthanks_seconds = {3 / args.pace}\nmin_interval = {5 / args.pace}\n',
                             encoding="utf-8")
-            spawn(f"kiosk-{window}", "kiosk", "--config", str(conf), "--simulate", "--pace", str(args.pace))
+            spawn(f"kiosk-{window}", "kiosk", "--config", str(conf), "--headless", "--simulate",
+                  "--pace", str(args.pace))
         print(f"\ncounter-eval demo is running: {len(windows)} simulated kiosks, broker {broker.url}\n"
               f"  dashboard: {url}\n"
               f"  API:       curl -H 'Authorization: Bearer {token}' {url}api/v1/windows\n"

@@ -37,6 +37,16 @@ class BatchResult:
     rejected: int = 0
 
 
+@dataclass
+class _Batch:
+    """What one transaction has seen, so each device and window is written once per batch."""
+    now: int
+    result: BatchResult = field(default_factory=BatchResult)
+    touched: dict[str, str] = field(default_factory=dict)  # stream -> device: each gets an ack
+    devices: set[str] = field(default_factory=set)
+    windows: set[tuple[str, str]] = field(default_factory=set)
+
+
 class Rejected(Exception):
     def __init__(self, reason: str, stream: str | None = None, seq: int | None = None):
         super().__init__(reason)
@@ -49,6 +59,7 @@ class Ingestor:
         self.clock = clock
         self.strict = strict
         self.gap_timeout_ms = int(gap_timeout * 1000)
+        self._owners: dict[str, str] = {}  # stream -> device
 
     def handle(self, messages: list[Message]) -> BatchResult:
         """Handle a batch in one transaction; acks are only valid once it committed.
@@ -95,18 +106,16 @@ class Ingestor:
         return result
 
     def _handle(self, messages: list[Message]) -> BatchResult:
-        result = BatchResult()
-        touched: dict[str, str] = {}  # stream -> device
-        now = to_ms(self.clock.now())
+        batch = _Batch(to_ms(self.clock.now()))
         with self.store.db.atomic():
             for message in messages:
-                self._one(message, now, result, touched)
-            for stream, device in touched.items():
-                result.acks.append((device, Ack(stream, self._advance(stream, device, now))))
-        return result
+                self._one(message, batch)
+            for stream, device in batch.touched.items():
+                batch.result.acks.append((device, Ack(stream, self._advance(stream, device, batch.now))))
+        return batch.result
 
     # ------------------------------------------------------------ one message
-    def _one(self, message: Message, now: int, result: BatchResult, touched: dict[str, str]) -> None:
+    def _one(self, message: Message, batch: "_Batch") -> None:
         device = None
         try:
             try:
@@ -114,11 +123,11 @@ class Ingestor:
             except TopicError as exc:
                 device = exc.device
                 if device:
-                    self.store.seen_device(device, now)
+                    self._seen(device, batch)
                 raise Rejected(str(exc)) from None
             if kind in ("ack", "config"):
-                return  # the server's own messages, echoed back by the wildcard subscription
-            self.store.seen_device(device, now)
+                return  # the server's own messages, should a broker echo them
+            self._seen(device, batch)
             if kind == "status":
                 self._status(device, message.payload)
                 return
@@ -126,20 +135,24 @@ class Ingestor:
                 event = parse_event(message.payload)
             except ContractError as exc:
                 raise Rejected(exc.reason, exc.stream, exc.seq) from None
-            outcome = self._event(device, event, message.payload, now)
-            if outcome == "stored":
-                result.stored += 1
+            if self._event(device, event, message.payload, batch) == "stored":
+                batch.result.stored += 1
             else:
-                result.duplicates += 1
-            touched[event.stream] = device
+                batch.result.duplicates += 1
+            batch.touched[event.stream] = device
         except Rejected as exc:
-            result.rejected += 1
+            batch.result.rejected += 1
             log.warning("rejected a message from %s on %s: %s", device or "?", message.topic, exc.reason)
-            self.store.record_reject(now, device, message.topic, exc.reason, exc.stream, exc.seq, message.payload)
-            if device and exc.stream and exc.seq:
-                if self._owns(exc.stream, device):
-                    self.store.mark_handled(exc.stream, exc.seq)
-                    touched[exc.stream] = device
+            self.store.record_reject(batch.now, device, message.topic, exc.reason, exc.stream, exc.seq,
+                                     message.payload)
+            if device and exc.stream and exc.seq and self._owns(exc.stream, device):
+                self.store.mark_handled(exc.stream, exc.seq)
+                batch.touched[exc.stream] = device
+
+    def _seen(self, device: str, batch: "_Batch") -> None:
+        if device not in batch.devices:
+            batch.devices.add(device)
+            self.store.seen_device(device, batch.now)
 
     def _status(self, device: str, payload: bytes) -> None:
         if not payload:
@@ -151,16 +164,22 @@ class Ingestor:
         self.store.update_status(device, status)
 
     def _owns(self, stream: str, device: str) -> bool:
-        return self.store.stream(stream, device)["device"] == device
+        """A stream belongs to the device that first used it (that never changes, so it is cached)."""
+        owner = self._owners.get(stream)
+        if owner is None:
+            owner = self._owners[stream] = self.store.stream(stream, device)["device"]
+        return owner == device
 
-    def _event(self, device: str, event: Event, payload: bytes, now: int) -> str:
+    def _event(self, device: str, event: Event, payload: bytes, batch: "_Batch") -> str:
         if self.strict and not self.store.device_confirmed(device):
             raise Rejected(f"device {device} is not registered (server runs --strict)", event.stream, event.seq)
         if not self._owns(event.stream, device):
             raise Rejected(f"stream {event.stream} belongs to another device")
-        at, retimed = self._effective_time(event.ts, now)
-        self.store.ensure_window(event.window, device)
-        outcome = self.store.insert_event(StoredEvent(event, device, at, now, retimed, payload.decode()))
+        at, retimed = self._effective_time(event.ts, batch.now)
+        if (event.window, device) not in batch.windows:
+            batch.windows.add((event.window, device))
+            self.store.ensure_window(event.window, device)
+        outcome = self.store.insert_event(StoredEvent(event, device, at, batch.now, retimed, payload.decode()))
         if outcome not in ("stored", "duplicate"):
             raise Rejected(f"seq {event.seq} of stream {event.stream} already belongs to event {outcome}")
         self.store.mark_handled(event.stream, event.seq)
@@ -192,9 +211,9 @@ class Ingestor:
                 log.error("stream %s of %s: seq %d..%d never arrived in %.0f s; declared lost",
                           stream, device, upto + 1, waiting[0] - 1, self.gap_timeout_ms / 1000)
                 self.store.declare_gap(stream, device, upto + 1, waiting[0] - 1, now)
-                self.store.advance(stream, waiting[0] - 1, None)
+                self.store.advance(stream, waiting[0] - 1, None, ahead[-1])
                 return self._advance(stream, device, now)
-        self.store.advance(stream, upto, gap_since)
+        self.store.advance(stream, upto, gap_since, ahead[-1] if ahead else upto)
         if upto > old:
             self._apply_in_order(stream, old, upto)
         return upto

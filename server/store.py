@@ -27,11 +27,10 @@ class Store:
         self.db = db
 
     # ------------------------------------------------------------ devices and windows
-    def seen_device(self, device: str, now: int) -> dict:
+    def seen_device(self, device: str, now: int) -> None:
         self.db.execute(
             "INSERT INTO devices (device, first_seen, last_seen) VALUES (?, ?, ?) "
             "ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen", (device, now, now))
-        return self.db.execute("SELECT * FROM devices WHERE device = ?", (device,)).fetchone()
 
     def device_confirmed(self, device: str) -> bool:
         row = self.db.execute("SELECT confirmed FROM devices WHERE device = ?", (device,)).fetchone()
@@ -105,15 +104,15 @@ class Store:
 
     def mark_handled(self, stream: str, seq: int) -> None:
         self.db.execute("INSERT OR IGNORE INTO stream_ahead (stream, seq) VALUES (?, ?)", (stream, seq))
-        self.db.execute("UPDATE streams SET max_seq = max(max_seq, ?) WHERE stream = ?", (seq, stream))
 
     def ahead(self, stream: str) -> list[int]:
         return [r[0] for r in self.db.execute(
             "SELECT seq FROM stream_ahead WHERE stream = ? ORDER BY seq", (stream,)).fetchall()]
 
-    def advance(self, stream: str, upto: int, gap_since: int | None) -> None:
+    def advance(self, stream: str, upto: int, gap_since: int | None, max_seq: int) -> None:
         self.db.execute("DELETE FROM stream_ahead WHERE stream = ? AND seq <= ?", (stream, upto))
-        self.db.execute("UPDATE streams SET upto_seq = ?, gap_since = ? WHERE stream = ?", (upto, gap_since, stream))
+        self.db.execute("UPDATE streams SET upto_seq = ?, gap_since = ?, max_seq = max(max_seq, ?) WHERE stream = ?",
+                        (upto, gap_since, max_seq, stream))
 
     def declare_gap(self, stream: str, device: str, from_seq: int, to_seq: int, now: int) -> None:
         self.db.execute("INSERT INTO gaps (stream, device, from_seq, to_seq, declared_at) VALUES (?, ?, ?, ?, ?)",

@@ -186,10 +186,11 @@ def _load_json(payload: bytes, limit: int) -> dict[str, Any]:
         raise ContractError(f"message is not JSON: {exc.msg} at position {exc.pos}") from None
     if not isinstance(data, dict):
         raise ContractError("message is not a JSON object")
-    try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise ContractError("message is not UTF-8 text: it has an unpaired surrogate escape") from None
+    if "\\u" in text:  # only a \uD8xx..\uDFxx escape can carry an unpaired surrogate
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ContractError("message is not UTF-8 text: it has an unpaired surrogate escape") from None
     return data
 
 
