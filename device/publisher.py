@@ -31,7 +31,7 @@ class Publisher:
     def __init__(self, device: str, broker_url: str, outbox: Outbox, status: Callable[[], Status],
                  on_config: Callable[[Config], None] = lambda config: None, *,
                  username: str | None = None, password: str | None = None,
-                 ack_timeout: float = 10.0, window: int = 100, clock: Clock | None = None):
+                 ack_timeout: float = 10.0, window: int = 500, clock: Clock | None = None):
         self.device = device
         self.broker = parse_broker_url(broker_url)
         self.outbox = outbox

@@ -159,6 +159,13 @@ class KioskApp(App):
         Clock.schedule_once(lambda dt: self.refresh(root))
         return root
 
+    def on_stop(self):
+        from kivy.core.window import Window
+
+        Window.unbind(on_touch_down=self._filter_down, on_touch_move=self._filter_move,
+                      on_touch_up=self._filter_up, size=self._resized)
+        Clock.unschedule(self._poll)
+
     def _resized(self, window, size):
         self.u = size[1] / REFERENCE_HEIGHT
 
