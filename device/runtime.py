@@ -49,7 +49,8 @@ class KioskRuntime:
     def start(self) -> None:
         """Connect, and state the away sign's position as the sensor reads it now."""
         self.publisher.start()
-        self.act(self.kiosk.start, "away" if self.inputs and self.inputs.away else "present")
+        sign_out = self.inputs is not None and self.inputs.health != "unplugged" and self.inputs.away
+        self.act(self.kiosk.start, "away" if sign_out else "present")
 
     def stop(self) -> None:
         self.publisher.stop()

@@ -109,7 +109,7 @@ def _validated(raw: dict[str, Any], base: Path) -> KioskSettings:
         try:
             GpioSettings.from_toml(raw["gpio"])
         except ValueError as exc:
-            raise SettingsError(f"[gpio]: {exc}") from None
+            raise SettingsError(str(exc)) from None  # it names the [gpio] key itself
     raw["data_dir"] = (base / raw["data_dir"]).resolve()
     if raw.get("photo_dir"):
         raw["photo_dir"] = (base / raw["photo_dir"]).resolve()

@@ -112,3 +112,75 @@ def test_a_new_clerk_from_the_config_is_recorded(kiosk, sink):
 def test_a_score_outside_the_scale_is_a_programming_error(kiosk):
     with pytest.raises(ValueError):
         kiosk.press(6)
+
+
+@pytest.fixture
+def inviting(sink, clock):
+    k = Kiosk(sink, clock, "w03", Config(title="3号窗口"), Timing(invite_seconds=10, min_interval=0), invite_mode=True)
+    k.start()
+    return k
+
+
+def test_invite_mode_counts_presses_only_after_the_clerks_invitation(inviting, sink, clock):
+    assert inviting.shown == "idle"
+    assert not inviting.press(5)
+    assert inviting.invite()
+    assert inviting.shown == "ready"
+    clock.advance(10.1)
+    inviting.tick()
+    assert inviting.shown == "idle", "the invitation lapsed"
+    assert not inviting.press(5)
+    inviting.invite()
+    assert inviting.press(4)
+    clock.advance(3.1)
+    inviting.tick()
+    assert inviting.shown == "idle", "one invitation, one rating"
+    assert [e.score for e in sink.events if e.type == "rating"] == [4]
+
+
+def test_invite_is_nothing_outside_invite_mode_or_while_away(kiosk, inviting):
+    assert not kiosk.invite()
+    inviting.sign(True)
+    assert not inviting.invite()
+
+
+def test_the_opinion_book_opens_after_a_rating_and_times_out(kiosk, sink, clock):
+    assert not kiosk.open_comment(), "only after a rating"
+    kiosk.press(5)
+    assert kiosk.open_comment() and kiosk.shown == "comment"
+    clock.advance(46)
+    kiosk.tick()
+    assert kiosk.shown == "ready"
+    assert kiosk.comment("太慢了") is None, "no comment without a rating just made"
+
+
+def test_sign_in_checks_the_pin_offline_and_locks_after_five_failures(sink, clock):
+    from shared.pins import hash_pin
+
+    roster = ({"id": "2048", "name": "王磊", "pin": hash_pin("4321")},)
+    k = Kiosk(sink, clock, "w03", Config(title="3号窗口", staff={"id": "1024", "name": "张敏"}, roster=roster))
+    k.start()
+    assert k.open_sign_in()
+    for _ in range(5):
+        assert not k.sign_in("2048", "0000")
+    assert k.signin_locked
+    assert not k.sign_in("2048", "4321"), "locked even with the right PIN"
+    clock.advance(301)
+    assert k.sign_in("2048", "4321")
+    assert (k.staff, sink.events[-1].type, sink.events[-1].staff) == ("2048", "staff", "2048")
+    k.press(5)
+    assert sink.events[-1].staff == "2048"
+    k.sign_out()
+    assert (k.staff, sink.events[-1].type, sink.events[-1].staff) == ("1024", "staff", "1024")
+
+
+def test_a_clerk_taken_off_the_roster_is_signed_out(sink, clock):
+    from shared.pins import hash_pin
+
+    roster = ({"id": "2048", "name": "王磊", "pin": hash_pin("4321")},)
+    k = Kiosk(sink, clock, "w03", Config(roster=roster))
+    k.start()
+    k.open_sign_in()
+    k.sign_in("2048", "4321")
+    k.apply_config(Config())
+    assert k.staff is None and sink.events[-1].type == "staff"
