@@ -173,3 +173,14 @@ def test_a_config_pushed_on_the_broker_changes_a_running_kiosk_within_2_s(make_s
     saved = screen.runtime.settings.config_path.read_bytes()
     assert b"\\u5341" in saved or "十一号窗口".encode() in saved, "kept on disk for when the server is away"
     publish.single("ceval/v1/k-push/config", b"", retain=True, hostname=broker.host, port=broker.port)
+
+
+def test_the_clerks_photo_shows_when_configured(make_screen, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    reference = __import__("pathlib").Path(__file__).with_name("screens") / "ready-800x480.png"
+    (photos / "1024.png").write_bytes(reference.read_bytes())  # any PNG will do as a photo
+    screen = make_screen(CLERK, photo_dir=photos)
+    assert screen.app.photo == str(photos / "1024.png")
+    no_photo = make_screen(Config(title="3号窗口", staff={"id": "2048", "name": "王磊"}), photo_dir=photos)
+    assert no_photo.app.photo == ""

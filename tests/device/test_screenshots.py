@@ -1,4 +1,4 @@
-"""Every kiosk screen at 800x480 and 1024x600, compared with the reference images in tests/device/screens.
+"""Every kiosk screen at 800x480, 1024x600 and 1280x800, compared with the reference images in tests/device/screens.
 
 Set UPDATE_SCREENS=1 to write new references after a deliberate change of the layout, and look at them.
 """
@@ -50,7 +50,7 @@ def _shoot(screen, name: str, size, tmp_path: Path) -> None:
     assert share < 0.01, f"{name} at {size}: {share:.1%} of the pixels differ from {reference.name}"
 
 
-@pytest.mark.parametrize("size", [(800, 480), (1024, 600)], ids=["800x480", "1024x600"])
+@pytest.mark.parametrize("size", [(800, 480), (1024, 600), (1280, 800)], ids=["800x480", "1024x600", "1280x800"])
 def test_every_screen_looks_as_its_reference(make_screen, tmp_path, size):
     screen = make_screen(CONFIG, size=size, min_interval=0.0)
     _shoot(screen, "ready", size, tmp_path)
@@ -66,7 +66,7 @@ def test_every_screen_looks_as_its_reference(make_screen, tmp_path, size):
     _shoot(screen, "away", size, tmp_path)
 
 
-@pytest.mark.parametrize("size", [(800, 480), (1024, 600)], ids=["800x480", "1024x600"])
+@pytest.mark.parametrize("size", [(800, 480), (1024, 600), (1280, 800)], ids=["800x480", "1024x600", "1280x800"])
 def test_invite_and_sign_in_screens_look_as_their_references(make_screen, tmp_path, size):
     from shared.pins import hash_pin
 
