@@ -77,13 +77,13 @@ class Face(Widget):
         w = max(1.5, r * 0.09)
         with self.canvas:
             Color(*self.tint)
-            Line(circle=(cx, cy, r - w), width=w)
+            Line(circle=(cx, cy, r - w, 0, 360, 48), width=w)
             for dx in (-0.35, 0.35):
                 Ellipse(pos=(cx + dx * r - r * 0.09, cy + r * 0.18), size=(r * 0.18, r * 0.22))
             bend = (self.mood - 0.5) * 2  # -1 frown .. 1 smile
             y = cy - r * 0.32
             Line(bezier=(cx - r * 0.45, y + bend * r * 0.1, cx, y - bend * r * 0.32,
-                         cx + r * 0.45, y + bend * r * 0.1), width=w)
+                         cx + r * 0.45, y + bend * r * 0.1), bezier_precision=24, width=w)
 
 class RatingButton(ButtonBehavior, BoxLayout):
     text = StringProperty("")
@@ -229,7 +229,12 @@ class KioskApp(App):
         if kiosk.shown == "signin" and root.current != "signin":
             self.signin_staff = self.signin_pin = self.signin_message = ""
             self.signin_field = "staff"
-        root.current = kiosk.shown
+        if root.current != kiosk.shown:
+            root.current = kiosk.shown
+            if root.transition.is_active:
+                # NoTransition still runs a zero-length animation until the next tick: while it runs the
+                # old screen is drawn too and touches are ignored. End it now.
+                root.transition.stop()
 
     def _photo(self, staff_id: str) -> str:
         folder = self.runtime.settings.photo_dir

@@ -30,6 +30,11 @@ def kivy_window(tmp_path_factory):
     from kivy.base import EventLoop
 
     EventLoop.ensure_window()
+    from kivy.graphics.opengl import glFinish
+
+    # Wait for the software renderer at every flip: drawn means drawn, and offscreen llvmpipe
+    # does not pile up frames in memory over a long session.
+    EventLoop.window.bind(on_flip=lambda *_: glFinish())
     return EventLoop.window
 
 
