@@ -37,11 +37,11 @@ def cmd_server(args) -> int:
     from .app import create_app
     from .collector import Collector
 
-    app = create_app({"DATABASE": args.db, "TIMEZONE": args.timezone})
+    app = create_app(settings={"DATABASE": args.db, "TIMEZONE": args.timezone})
     collector = Collector(args.db, args.broker, strict=args.strict,
                           username=os.environ.get("CEVAL_MQTT_USERNAME"),
                           password=os.environ.get("CEVAL_MQTT_PASSWORD"),
-                          client_id=args.client_id, gap_timeout=args.gap_timeout, mqtt5=not args.mqtt311)
+                          client_id=args.client_id, gap_timeout=args.gap_timeout)
     collector.start()
     host, port = args.listen
     web = create_server(app, host=host, port=port, threads=8)
@@ -86,6 +86,39 @@ def cmd_device_add(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- ceval user add
+def cmd_user_add(args) -> int:
+    import getpass
+
+    from shared.clock import SystemClock
+    from shared.timefmt import to_ms
+
+    from .db import open_db
+    from .passwords import hash_password
+    from .store import Store
+
+    store = Store(open_db(args.db))
+    if store.user_by_name(args.username):
+        print(f"ceval user add: user {args.username!r} exists already", file=sys.stderr)
+        return 2
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            print("ceval user add: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        hashed = hash_password(password)
+    except ValueError as exc:
+        print(f"ceval user add: {exc}", file=sys.stderr)
+        return 2
+    sites = [s.strip() for s in args.sites.split(",") if s.strip()] if args.sites else None
+    store.create_user(args.username, hashed, args.role, sites, to_ms(SystemClock().now()))
+    print(f"user {args.username} added as {args.role}")
+    return 0
+
+
 # ---------------------------------------------------------------- ceval kiosk
 def cmd_kiosk(args) -> int:
     from device.main import run_kiosk
@@ -118,8 +151,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="reject events from devices that are not registered")
     p.add_argument("--timezone", default="Asia/Shanghai", help="time zone that reports count days in")
     p.add_argument("--client-id", default="ceval-collector", help="the collector's MQTT client id")
-    p.add_argument("--mqtt311", action="store_true",
-                   help="speak MQTT 3.1.1 to a broker without MQTT 5 (the demo's embedded broker)")
     p.add_argument("--gap-timeout", type=float, default=600.0,
                    help="seconds a missing seq may stay missing before it is declared lost")
     p.set_defaults(func=cmd_server)
@@ -140,6 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--window", help="the window it serves")
     d.add_argument("--db", required=True, help="the server's SQLite database file")
     d.set_defaults(func=cmd_device_add)
+
+    p = sub.add_parser("user", help="web app accounts", description="Manage the web app's accounts.")
+    usub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    u = usub.add_parser("add", help="add an account", description="Add an account; the password is asked for "
+                        "(or read from standard input when it is not a terminal).")
+    u.add_argument("username", help="the log-in name")
+    u.add_argument("--role", required=True, choices=["admin", "manager", "viewer"],
+                   help="admin: everything; manager: reports and follow-ups of their sites; viewer: read only")
+    u.add_argument("--sites", help="comma-separated sites a manager or viewer sees (default: all)")
+    u.add_argument("--db", required=True, help="the server's SQLite database file")
+    u.set_defaults(func=cmd_user_add)
 
     p = sub.add_parser("kiosk", help="run a kiosk", description="Run a kiosk from its TOML config: the "
                        "touchscreen, or with --headless only the GPIO inputs (or the simulator).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -73,6 +74,22 @@ def _publish_configs(broker: BrokerProcess, windows: list[str]) -> None:
         client.loop_stop()
 
 
+DEMO_USER = "demo"
+
+
+def _demo_account(db: Path) -> str:
+    """An admin account for the demo's dashboard; its password is kept beside the database."""
+    saved = db.with_name("demo-password.txt")
+    if saved.is_file():
+        return saved.read_text().strip()
+    password = secrets.token_urlsafe(9)
+    subprocess.run(_python("user", "add", DEMO_USER, "--role", "admin", "--db", str(db)), input=password + "\n",
+                   check=True, capture_output=True, text=True)
+    saved.write_text(password + "\n")
+    saved.chmod(0o600)
+    return password
+
+
 def run_demo(args) -> int:
     base = Path(args.dir).resolve()
     base.mkdir(parents=True, exist_ok=True)
@@ -91,13 +108,13 @@ def run_demo(args) -> int:
     try:
         # the collector gets a user name: the embedded broker queues for offline clients only when they have one
         collector_user = {"CEVAL_MQTT_USERNAME": os.environ.get("CEVAL_MQTT_USERNAME", "ceval-collector")}
-        mqtt311 = ["--mqtt311"] if isinstance(broker, EmbeddedBroker) else []
         spawn("server", "server", "--db", str(db), "--broker", broker.url, "--listen", f"{host}:{port}",
-              *mqtt311, env=collector_user)
+              env=collector_user)
         url = f"http://{host}:{port}/"
         _wait_http(url)
         token = subprocess.run(_python("token", "create", "demo", "--db", str(db)), check=True,
                                capture_output=True, text=True).stdout.strip()
+        password = _demo_account(db)
         windows = [f"w{n:02d}" for n in range(1, args.kiosks + 1)]
         _publish_configs(broker, windows)
         for window in windows:
@@ -110,7 +127,7 @@ def run_demo(args) -> int:
             spawn(f"kiosk-{window}", "kiosk", "--config", str(conf), "--headless", "--simulate",
                   "--pace", str(args.pace))
         print(f"\ncounter-eval demo is running: {len(windows)} simulated kiosks, broker {broker.url}\n"
-              f"  dashboard: {url}\n"
+              f"  dashboard: {url}  (log in as {DEMO_USER} / {password})\n"
               f"  API:       curl -H 'Authorization: Bearer {token}' {url}api/v1/windows\n"
               f"  data and logs in {base}\nPress Ctrl-C to stop.\n", flush=True)
         stop = threading.Event()

@@ -127,3 +127,24 @@ def m001_initial(db: Database) -> None:
 def m002_device_sensor(db: Database) -> None:
     """The away-sign sensor's health as the kiosk's status reports it."""
     db.execute("ALTER TABLE devices ADD COLUMN sensor TEXT")
+
+
+@migrations()
+def m003_accounts(db: Database) -> None:
+    """Managers' accounts for the web app, and failed log-ins for its rate limit."""
+    _run(db, """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'viewer')),
+        sites TEXT,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE login_failures (
+        key TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX login_failures_key_at ON login_failures (key, at)
+    """)

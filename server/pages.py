@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from .auth import login_required
 from .reports import DayRange
 from .summary import window_summary
 from .web_db import get_store, local_today, now_ms, server_tz
@@ -11,6 +12,7 @@ bp = Blueprint("pages", __name__)
 
 
 @bp.get("/")
+@login_required()
 def board():
     store = get_store()
     today = local_today()

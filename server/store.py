@@ -4,15 +4,16 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlite_utils import Database
 
 from shared.contract import Event, Status, default_title
 
 
-@dataclass(frozen=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):
     """An event as stored: effective time `at` (ms) and whether it was re-timed."""
     event: Event
     device: str
@@ -20,6 +21,18 @@ class StoredEvent:
     received_at: int
     retimed: bool
     payload: str
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A message the server refused, as kept for a manager: who sent it, why, and what it was."""
+    now: int
+    device: str | None
+    topic: str
+    reason: str
+    stream: str | None
+    seq: int | None
+    payload: bytes
 
 
 class Store:
@@ -44,10 +57,6 @@ class Store:
         if window:
             self.ensure_window(window, device)
 
-    def count_reject(self, device: str | None) -> None:
-        if device:
-            self.db.execute("UPDATE devices SET rejected = rejected + 1 WHERE device = ?", (device,))
-
     def update_status(self, device: str, status: Status) -> None:
         self.db.execute(
             "UPDATE devices SET online = ?, window = coalesce(?, window), presence = coalesce(?, presence), "
@@ -64,36 +73,77 @@ class Store:
             "ON CONFLICT (window) DO UPDATE SET device = excluded.device", (window, default_title(window), device))
 
     # ------------------------------------------------------------ events
-    def insert_event(self, item: StoredEvent) -> str:
-        """Store once by id. Returns 'stored', 'duplicate' or the id that already holds this seq."""
-        e = item.event
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO events (id, device, stream, seq, type, window, staff, ts, at, received_at, "
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of these event ids are stored already."""
+        found: set[str] = set()
+        for chunk in _chunks(list(ids)):
+            found.update(r[0] for r in self.db.execute(
+                f"SELECT id FROM events WHERE id IN ({_marks(len(chunk))})", chunk).fetchall())
+        return found
+
+    def taken_seqs(self, stream: str, seqs: Iterable[int]) -> dict[int, str]:
+        """seq -> the id of the stored event that holds it, for those of a stream's seqs that are taken."""
+        top = self.db.execute("SELECT max(seq) FROM events WHERE stream = ?", (stream,)).fetchone()[0]
+        if top is None:
+            return {}
+        taken: dict[int, str] = {}
+        for chunk in _chunks([seq for seq in seqs if seq <= top]):  # usually none: new events come after the last
+            taken.update(self.db.execute(
+                f"SELECT seq, id FROM events WHERE stream = ? AND seq IN ({_marks(len(chunk))})",
+                [stream, *chunk]).fetchall())
+        return taken
+
+    def insert_events(self, items: Sequence[StoredEvent]) -> None:
+        """Store new events (ids and seqs the caller checked are free: a clash raises IntegrityError)."""
+        if not items:
+            return
+        self._executemany(
+            "INSERT INTO events (id, device, stream, seq, type, window, staff, ts, at, received_at, "
             "retimed, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (e.id, item.device, e.stream, e.seq, e.type, e.window, e.staff, e.ts, item.at, item.received_at,
-             int(item.retimed), item.payload))
-        if cursor.rowcount == 0:
-            if self.db.execute("SELECT 1 FROM events WHERE id = ?", (e.id,)).fetchone():
-                return "duplicate"
-            return self.db.execute("SELECT id FROM events WHERE stream = ? AND seq = ?",
-                                   (e.stream, e.seq)).fetchone()[0]
-        if e.type == "rating":
-            self.db.execute(
+            [(e.id, item.device, e.stream, e.seq, e.type, e.window, e.staff, e.ts, item.at, item.received_at,
+              int(item.retimed), item.payload) for item in items for e in (item.event,)])
+        ratings = [item for item in items if item.event.type == "rating"]
+        if ratings:
+            self._executemany(
                 "INSERT INTO ratings (event_id, window, staff, at, score, scale, reasons) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (e.id, e.window, e.staff, item.at, e.score, e.scale,
-                 json.dumps(list(e.reasons)) if e.reasons else None))
-        elif e.type == "feedback":
-            self.db.execute(
+                [(e.id, e.window, e.staff, item.at, e.score, e.scale,
+                  json.dumps(list(e.reasons)) if e.reasons else None) for item in ratings for e in (item.event,)])
+        feedback = [item for item in items if item.event.type == "feedback"]
+        if feedback:
+            self._executemany(
                 "INSERT INTO feedback (event_id, window, staff, at, text, rating_id) VALUES (?, ?, ?, ?, ?, ?)",
-                (e.id, e.window, e.staff, item.at, e.text, e.rating))
-        return "stored"
+                [(e.id, e.window, e.staff, item.at, e.text, e.rating) for item in feedback for e in (item.event,)])
 
     def record_reject(self, now: int, device: str | None, topic: str, reason: str,
                       stream: str | None, seq: int | None, payload: bytes) -> None:
-        self.db.execute(
+        self.record_rejects([Reject(now, device, topic, reason, stream, seq, payload)])
+
+    def record_rejects(self, rejects: Sequence[Reject]) -> None:
+        """Keep each rejected message, in order, and count them per device."""
+        if not rejects:
+            return
+        self._executemany(
             "INSERT INTO rejects (received_at, device, topic, reason, stream, seq, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (now, device, topic[:256], reason, stream, seq, payload[:4096]))
-        self.count_reject(device)
+            [(r.now, r.device, r.topic[:256], r.reason, r.stream, r.seq, r.payload[:4096]) for r in rejects])
+        per_device: dict[str, int] = {}
+        for r in rejects:
+            if r.device:
+                per_device[r.device] = per_device.get(r.device, 0) + 1
+        self._executemany("UPDATE devices SET rejected = rejected + ? WHERE device = ?",
+                          [(count, device) for device, count in per_device.items()])
+
+    def _executemany(self, sql: str, rows: list[tuple]) -> None:
+        """`executemany` inside the caller's transaction; on its own it commits, as `Database.execute` does."""
+        conn = self.db.conn
+        was_in_transaction = conn.in_transaction
+        try:
+            conn.executemany(sql, rows)
+        except Exception:
+            if not was_in_transaction and conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        if not was_in_transaction and conn.in_transaction:
+            conn.execute("COMMIT")
 
     # ------------------------------------------------------------ streams
     def stream(self, stream: str, device: str) -> dict:
@@ -103,7 +153,13 @@ class Store:
         return dict(zip(("stream", "device", "upto_seq", "max_seq", "gap_since"), row))
 
     def mark_handled(self, stream: str, seq: int) -> None:
-        self.db.execute("INSERT OR IGNORE INTO stream_ahead (stream, seq) VALUES (?, ?)", (stream, seq))
+        self.mark_all_handled([(stream, seq)])
+
+    def mark_all_handled(self, pairs: Iterable[tuple[str, int]]) -> None:
+        """(stream, seq) pairs handled beyond the contiguous mark, until `advance` passes them."""
+        rows = list(pairs)
+        if rows:
+            self._executemany("INSERT OR IGNORE INTO stream_ahead (stream, seq) VALUES (?, ?)", rows)
 
     def ahead(self, stream: str) -> list[int]:
         return [r[0] for r in self.db.execute(
@@ -118,11 +174,19 @@ class Store:
         self.db.execute("INSERT INTO gaps (stream, device, from_seq, to_seq, declared_at) VALUES (?, ?, ?, ?, ?)",
                         (stream, device, from_seq, to_seq, now))
 
-    def events_between(self, stream: str, after: int, upto: int) -> list[tuple]:
-        """(id, seq, type, window, staff, at, payload) of a stream's stored events in seq order."""
+    def presences_between(self, stream: str, after: int, upto: int) -> list[tuple]:
+        """(id, window, staff, at, payload) of a stream's stored presence events in seq order."""
         return self.db.execute(
-            "SELECT id, seq, type, window, staff, at, payload FROM events "
-            "WHERE stream = ? AND seq > ? AND seq <= ? ORDER BY seq", (stream, after, upto)).fetchall()
+            "SELECT id, window, staff, at, payload FROM events "
+            "WHERE stream = ? AND seq > ? AND seq <= ? AND type = 'presence' ORDER BY seq",
+            (stream, after, upto)).fetchall()
+
+    def staff_between(self, stream: str, after: int, upto: int) -> list[tuple[str, str | None]]:
+        """(window, staff) of the last of a stream's stored events per window, by seq."""
+        # With max() the only aggregate, SQLite takes the bare column `staff` from the row max() picks.
+        return [(window, staff) for window, staff, _ in self.db.execute(
+            "SELECT window, staff, max(seq) FROM events WHERE stream = ? AND seq > ? AND seq <= ? GROUP BY window",
+            (stream, after, upto)).fetchall()]
 
     # ------------------------------------------------------------ presence, in seq order
     def window_presence(self, window: str) -> tuple[str, int | None]:
@@ -179,6 +243,43 @@ class Store:
     def token_name(self, token: str) -> str | None:
         row = self.db.execute("SELECT name FROM tokens WHERE token_hash = ?", (_hash(token),)).fetchone()
         return row[0] if row else None
+
+    # ------------------------------------------------------------ web app accounts
+    def create_user(self, username: str, password_hash: str, role: str, sites: list[str] | None, now: int) -> int:
+        return self.db.execute(
+            "INSERT INTO users (username, password_hash, role, sites, created_at) VALUES (?, ?, ?, ?, ?)",
+            (username, password_hash, role, json.dumps(sites) if sites is not None else None, now)).lastrowid
+
+    def users(self) -> list[dict]:
+        return list(self.db.query("SELECT id, username, role, sites, disabled FROM users ORDER BY username"))
+
+    def user_by_name(self, username: str) -> dict | None:
+        return next(iter(self.db.query("SELECT * FROM users WHERE username = ?", [username])), None)
+
+    def user_by_id(self, uid: int) -> dict | None:
+        return next(iter(self.db.query("SELECT * FROM users WHERE id = ?", [uid])), None)
+
+    def record_login_failure(self, key: str, now: int) -> None:
+        self.db.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", (key, now))
+
+    def login_failures(self, key: str, since: int) -> int:
+        return self.db.execute("SELECT count(*) FROM login_failures WHERE key = ? AND at >= ?",
+                               (key, since)).fetchone()[0]
+
+    def clear_login_failures(self, key: str) -> None:
+        self.db.execute("DELETE FROM login_failures WHERE key = ?", (key,))
+
+
+CHUNK = 500  # values per IN (...) list, far below SQLite's limit on bound parameters
+
+
+def _chunks(values: list) -> Iterable[list]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start:start + CHUNK]
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
 
 
 def _hash(token: str) -> str:

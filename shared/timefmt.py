@@ -24,11 +24,12 @@ def parse_ts(text: str) -> datetime:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MS = timedelta(milliseconds=1)
 
 
 def to_ms(moment: datetime) -> int:
     """Milliseconds since the epoch (exact: no float rounding)."""
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
+    return (moment - _EPOCH) // _MS
 
 
 def from_ms(ms: int, tz=timezone.utc) -> datetime:

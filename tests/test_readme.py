@@ -28,7 +28,8 @@ def test_quickstart_has_exactly_two_commands_and_ci_runs_the_test_one():
     assert ci == ["bash scripts/test.sh"]
 
 
-@pytest.mark.parametrize("command", [[], ["server"], ["token", "create"], ["device", "add"], ["kiosk"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["server"], ["token", "create"], ["device", "add"], ["user", "add"],
+                                     ["kiosk"], ["demo"]])
 def test_every_command_has_help(command):
     result = ceval(*command, "--help")
     assert result.returncode == 0, result.stderr

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -36,7 +37,12 @@ def test_demo_prints_the_url_and_its_kiosks_report(tmp_path, broker_flag):
             return len(windows) == 3 and all(w["online"] and w["staff"] for w in windows) and windows
 
         wait_for(rated_windows, 60, "three online windows with their clerks")
-        page = urllib.request.urlopen(url, timeout=5).read().decode()
+        user, password = re.search(r"log in as (\S+) / (\S+)\)", text).groups()
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        form = browser.open(url + "login", timeout=5).read().decode()
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        data = urllib.parse.urlencode({"username": user, "password": password, "csrf_token": csrf}).encode()
+        page = browser.open(url + "login", data=data, timeout=5).read().decode()
         assert "1号窗口" in page and "3号窗口" in page
     finally:
         demo.send_signal(signal.SIGINT)

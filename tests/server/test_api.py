@@ -25,7 +25,8 @@ def clock():
 
 @pytest.fixture
 def app(tmp_path, clock):
-    return create_app({"DATABASE": str(tmp_path / "server.sqlite3"), "CLOCK": clock, "TESTING": True})
+    return create_app({"DATABASE": str(tmp_path / "server.sqlite3"), "CLOCK": clock, "TESTING": True,
+                       "SECRET_KEY": "test-secret"})
 
 
 @pytest.fixture
@@ -122,7 +123,13 @@ def test_summary_defaults_to_today_and_empty_is_null(client, token, store, clock
 
 
 def test_the_board_page_shows_todays_figures(client, store, clock):
+    from server.passwords import hash_password
+
     seed(store, clock)
+    store.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
+    form = client.get("/login").get_data(as_text=True)
+    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/login", data={"username": "viewer", "password": "viewer pass", "csrf_token": csrf})
     page = client.get("/").get_data(as_text=True)
     assert "1号窗口" in page and "25.0%" in page and "37.5" in page
 

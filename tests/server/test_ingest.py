@@ -193,14 +193,14 @@ def test_the_servers_own_topics_are_ignored(ingest, store):
 
 
 def test_a_message_the_store_cannot_take_does_not_block_the_batch(ingest, store, monkeypatch):
-    original = store.insert_event
+    original = store.insert_events
 
-    def insert_event(item):
-        if item.event.seq == 2:
+    def insert_events(items):
+        if any(item.event.seq == 2 for item in items):
             raise ValueError("a bug in storing this one")
-        return original(item)
+        return original(items)
 
-    monkeypatch.setattr(store, "insert_event", insert_event)
+    monkeypatch.setattr(store, "insert_events", insert_events)
     result = ingest.handle([msg(event(1)), msg(event(2)), msg(event(3))])
     assert (result.stored, result.rejected) == (2, 1)
     assert result.acks[-1] == ("k1", Ack(STREAM, 3))
@@ -211,10 +211,107 @@ def test_a_message_the_store_cannot_take_does_not_block_the_batch(ingest, store,
 def test_a_passing_database_fault_acks_nothing(ingest, store, monkeypatch):
     import sqlite3
 
-    def locked(item):
+    def locked(items):
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(store, "insert_event", locked)
+    monkeypatch.setattr(store, "insert_events", locked)
     with pytest.raises(sqlite3.OperationalError):
         ingest.handle([msg(event(1))])
     assert rows(store, "SELECT count(*) FROM rejects") == [(0,)]
+
+
+# ---------------------------------------------------------------- a batch is checked and stored set-wise
+
+def test_an_id_twice_in_one_batch_is_stored_once_and_counted_as_a_duplicate(ingest, store):
+    result = ingest.handle([msg(event(1)), msg(event(2)), msg(event(1))])
+    assert (result.stored, result.duplicates, result.rejected) == (2, 1, 0)
+    assert result.acks == [("k1", Ack(STREAM, 2))]
+    assert rows(store, "SELECT id FROM events ORDER BY seq") == [(f"{STREAM}-000001",), (f"{STREAM}-000002",)]
+    assert rows(store, "SELECT count(*) FROM ratings") == [(2,)]
+
+
+def test_a_seq_used_by_two_ids_in_one_batch_keeps_the_first(ingest, store):
+    result = ingest.handle([msg(event(1)), msg(event(1, id="another-event-id"))])
+    assert (result.stored, result.duplicates, result.rejected) == (1, 0, 1)
+    assert result.acks == [("k1", Ack(STREAM, 1))]
+    assert rows(store, "SELECT id FROM events") == [(f"{STREAM}-000001",)]
+    assert rows(store, "SELECT reason, stream, seq FROM rejects") == [
+        (f"seq 1 of stream {STREAM} already belongs to event {STREAM}-000001", None, None)]
+    assert rows(store, "SELECT rejected FROM devices") == [(1,)]
+
+
+def test_seqs_handled_in_a_batch_are_kept_only_beyond_the_contiguous_mark(ingest, store):
+    assert ingest.handle([msg(event(1)), msg(event(2)), msg(event(5)), msg(event(4, score=9))]).acks == [
+        ("k1", Ack(STREAM, 2))]
+    assert rows(store, "SELECT seq FROM stream_ahead ORDER BY seq") == [(4,), (5,)]
+    assert rows(store, "SELECT upto_seq, max_seq FROM streams") == [(2, 5)]
+    assert ingest.handle([msg(event(3))]).acks == [("k1", Ack(STREAM, 5))]
+    assert rows(store, "SELECT seq FROM stream_ahead") == []
+
+
+def test_each_window_takes_the_clerk_of_its_last_event_in_seq_order(ingest, store):
+    ingest.handle([msg(event(4, window="w02")), msg(event(1, staff="1024")), msg(event(3, staff="2048")),
+                   msg(event(2, window="w02", staff="7"))])
+    assert rows(store, "SELECT window, staff FROM windows ORDER BY window") == [("w01", "2048"), ("w02", None)]
+
+
+K2_STREAM = "stream-k2-01"
+MIXED = [
+    msg({"v": 1, "online": True, "window": "w01", "presence": "present", "outbox": 2}, kind="status"),
+    msg(event(1)),
+    msg(event(2, type="staff", staff="2048")),
+    msg(event(1)),                                                  # a duplicate within the batch
+    msg(event(3, type="presence", state="away", staff="2048", ts="2026-11-23T09:10:00.000+08:00")),
+    msg(b"{not json"),                                              # rejected, names no stream
+    msg(event(4, score=9)),                                         # rejected, still handled for the ack
+    msg(event(5, id="another-id-0005")),
+    msg(event(5)),                                                  # its seq belongs to another-id-0005
+    msg(event(9, id="intruder-0009")),                              # seq 9 was stored before the batch
+    msg(event(7, type="feedback", text="很好", rating=f"{STREAM}-000001")),  # 6 not yet here: a gap
+    msg(event(1, stream=K2_STREAM, window="w02"), device="k2"),
+    msg(event(6, type="presence", state="present", staff="2048", ts="2026-11-23T09:20:00.000+08:00")),
+    msg(event(8), device="k2"),                                     # k1's stream
+    Message("ceval/v1/k1/evnt", b"{}"),
+    msg(b'{"v":1,"stream":"x","upto_seq":1}', kind="ack"),
+    msg(b'{"v":1}', kind="status", device="k2"),                    # a bad status
+    msg(event(8)),
+    msg(event(12, id=f"{STREAM}-000001")),                          # a known id under another seq
+    msg(event(2, stream=K2_STREAM, window="w02", ts="2040-01-01T00:00:00.000Z"), device="k2"),  # re-timed
+    msg(event(9)),                                                  # a duplicate of what was stored before
+]
+
+
+def _tables(store) -> dict[str, list[tuple]]:
+    names = [r[0] for r in rows(store, "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                       "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\'")]
+    assert {"events", "ratings", "feedback", "rejects", "stream_ahead", "absences"} <= set(names)
+    return {name: rows(store, f"SELECT * FROM {name} ORDER BY {'stream, seq' if name == 'stream_ahead' else 'rowid'}")
+            for name in names}
+
+
+def test_a_mixed_batch_stores_what_one_message_at_a_time_stores(tmp_path, clock):
+    batched, single = (Store(open_db(tmp_path / f"{name}.sqlite3")) for name in ("batched", "single"))
+    for store in (batched, single):
+        Ingestor(store, clock).handle([msg(event(9))])
+
+    result = Ingestor(batched, clock).handle(MIXED)
+    singly = Ingestor(single, clock)
+    results = [singly.handle([message]) for message in MIXED]
+
+    assert (result.stored, result.duplicates, result.rejected) == (
+        sum(r.stored for r in results), sum(r.duplicates for r in results), sum(r.rejected for r in results))
+    assert (result.stored, result.duplicates, result.rejected) == (9, 3, 7)
+    assert {(d, a.stream): a for d, a in result.acks} == {(d, a.stream): a for r in results for d, a in r.acks}
+    assert result.acks == [("k1", Ack(STREAM, 9)), ("k2", Ack(K2_STREAM, 2))]
+    assert _tables(batched) == _tables(single)
+    assert rows(batched, "SELECT window, staff, (end_at - start_at) / 1000 FROM absences") == [("w01", "2048", 600)]
+    assert rows(batched, "SELECT seq FROM stream_ahead") == [(12,)]
+
+
+def test_presence_before_a_gap_declared_lost_still_counts(ingest, store, clock):
+    ingest.handle([_presence(1, "away", "08:00:00"), msg(event(5))])
+    clock.advance(601)
+    result = ingest.handle([_presence(2, "present", "08:05:00"), msg(event(3))])
+    assert result.acks == [("k1", Ack(STREAM, 5))]
+    assert rows(store, "SELECT from_seq, to_seq FROM gaps") == [(4, 4)]
+    assert _absences(store) == [("w01", "1024", 300)]
