@@ -1,32 +1,16 @@
 """The contract's HTTP API through Flask's test client, on a real SQLite file."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 
-from server.app import create_app
 from server.db import open_db
 from server.ingest import Ingestor
 from server.store import Store
-from shared.clock import FakeClock
 from shared.contract import Status
 from shared.timefmt import to_ms
 
+from .conftest import NOW
 from .events import event, msg
-
-NOW = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)  # 14:00 in Shanghai
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-def app(tmp_path, clock):
-    return create_app({"DATABASE": str(tmp_path / "server.sqlite3"), "CLOCK": clock, "TESTING": True,
-                       "SECRET_KEY": "test-secret"})
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 
 import pytest
 
@@ -10,20 +9,6 @@ from server.app import create_app
 from server.db import open_db
 from server.passwords import hash_password, verify_password
 from server.store import Store
-from shared.clock import FakeClock
-
-NOW = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-def app(tmp_path, clock):
-    return create_app({"DATABASE": str(tmp_path / "server.sqlite3"), "CLOCK": clock, "TESTING": True,
-                       "SECRET_KEY": "test-secret"})
 
 
 @pytest.fixture
