@@ -5,9 +5,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 
-# mosquitto: the broker; fonts-wqy-microhei: Chinese on the kiosk; mesa and X libraries: Kivy's
-# window (offscreen EGL where there is no screen).
-PACKAGES=(mosquitto fonts-wqy-microhei libgl1 libegl1 libgl1-mesa-dri libx11-6 libxrender1 libmtdev1)
+# mosquitto: the broker; fonts-wqy-microhei: Chinese on the kiosk and in screenshots; mesa and X
+# libraries: Kivy's window (offscreen EGL where there is no screen); chromium: the browser tests
+# (Playwright drives Debian's Chromium; it never downloads a browser of its own).
+PACKAGES=(mosquitto fonts-wqy-microhei libgl1 libegl1 libgl1-mesa-dri libx11-6 libxrender1 libmtdev1 chromium)
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)

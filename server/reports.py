@@ -82,3 +82,15 @@ def parse_range(first: str | None, last: str | None, tz: ZoneInfo, today: date) 
     if b < a:
         raise BadRange("'to' is before 'from'")
     return DayRange(a, b, tz)
+
+
+def window_state(online: bool, presence: str, staff: str | None, away_since: int | None, now_ms: int) -> dict:
+    """What the hall board says of a window: offline, away for N minutes, no clerk, or serving."""
+    if not online:
+        return {"state": "offline"}
+    if presence == "away":
+        minutes = max(0, now_ms - away_since) // 60000 if away_since is not None else 0
+        return {"state": "away", "away_minutes": minutes}
+    if not staff:
+        return {"state": "no_clerk"}
+    return {"state": "serving"}

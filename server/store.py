@@ -214,6 +214,11 @@ class Store:
             "SELECT w.window, w.title, w.device, coalesce(d.online, 0) AS online, w.presence, w.staff "
             "FROM windows w LEFT JOIN devices d ON d.device = w.device ORDER BY w.window"))
 
+    def away_since(self) -> dict[str, int]:
+        """When each window's open absence began (ms), for the windows that are away now."""
+        return dict(self.db.execute(
+            "SELECT w.window, a.start_at FROM windows w JOIN absences a ON a.id = w.open_absence").fetchall())
+
     def window(self, window: str) -> dict | None:
         return next(iter(self.db.query("SELECT * FROM windows WHERE window = ?", [window])), None)
 

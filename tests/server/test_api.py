@@ -124,3 +124,30 @@ def test_token_create_command_makes_a_working_token(tmp_path, app, client):
     result = ceval("token", "create", "integration", "--db", app.config["DATABASE"])
     assert result.returncode == 0, result.stderr
     assert client.get("/api/v1/windows", headers=auth(result.stdout.strip())).status_code == 200
+
+
+def test_board_json_gives_each_windows_live_state(client, store, clock):
+    from server.passwords import hash_password
+
+    seed(store, clock)  # w01 has been away since 13:50
+    store.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
+    form = client.get("/login").get_data(as_text=True)
+    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/login", data={"username": "viewer", "password": "viewer pass", "csrf_token": csrf})
+    assert client.get("/board.json").json["windows"][0]["state"] == "offline"
+    store.update_status("k1", Status(online=True, window="w01"))
+    [w01] = client.get("/board.json").json["windows"]
+    assert (w01["state"], w01["away_minutes"]) == ("away", 10)
+    assert w01["today"] == client.get("/api/v1/windows/w01/summary",
+                                      headers={"Authorization": "Bearer " + store.create_token("t", 0)}).json | {
+        "window": "w01"}
+    assert "离岗 10 分钟" in client.get("/").get_data(as_text=True)
+
+
+def test_window_state_rules():
+    from server.reports import window_state
+
+    assert window_state(False, "away", "1024", 0, 10**9) == {"state": "offline"}
+    assert window_state(True, "away", "1024", 0, 125_000) == {"state": "away", "away_minutes": 2}
+    assert window_state(True, "present", None, None, 0) == {"state": "no_clerk"}
+    assert window_state(True, "present", "1024", None, 0) == {"state": "serving"}

@@ -1,0 +1,51 @@
+"""The hall board in real Chromium: log in, and watch a window go away within 5 s of its kiosk saying so."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from device.runtime import KioskRuntime
+
+from ..helpers import ServerProcess, ceval, kiosk_settings, rate, wait_for
+
+SCREENS = Path(__file__).with_name("screens")
+
+
+def log_in(page, server, username, password):
+    page.goto(server.url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+
+
+def test_the_board_shows_a_window_going_away_within_5_s(page, tmp_path, broker):
+    server = ServerProcess(tmp_path / "ceval.sqlite3", broker.url).start()
+    kiosk = KioskRuntime(kiosk_settings(tmp_path / "kiosk", broker.url, "k-board", "w41"))
+    try:
+        assert ceval("user", "add", "zhang", "--role", "manager", "--db", str(server.db),
+                     input="correct horse\n").returncode == 0
+        kiosk.start()
+        rate(kiosk, 5)
+        wait_for(lambda: not kiosk.outbox.count(), 10, "the rating to be stored")
+
+        log_in(page, server, "zhang", "wrong password")
+        expect(page.get_by_role("alert")).to_contain_text("用户名或密码不正确")
+        log_in(page, server, "zhang", "correct horse")
+        row = page.locator('tr[data-window="w41"]')
+        expect(row.locator("td.state")).to_have_text("无人值守")
+        expect(row.locator("td.total")).to_have_text("1")
+
+        kiosk.act(kiosk.kiosk.sign, True)  # the clerk puts out the away sign
+        expect(row.locator("td.state")).to_have_text("离岗 0 分钟", timeout=5000)
+        _keep(page, "board")
+    finally:
+        kiosk.stop()
+        server.stop()
+
+
+def _keep(page, name: str) -> None:
+    """Screenshots of the main pages, kept under tests/web/screens (written with UPDATE_SCREENS=1)."""
+    if os.environ.get("UPDATE_SCREENS"):
+        page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
