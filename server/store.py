@@ -219,6 +219,27 @@ class Store:
         return dict(self.db.execute(
             "SELECT w.window, a.start_at FROM windows w JOIN absences a ON a.id = w.open_absence").fetchall())
 
+    def comments(self, start: int, end: int, text: str = "", window: str = "", staff: str = "",
+                 score: int | None = None, limit: int = 500) -> list[dict]:
+        """Comments with start <= at < end, newest first, with the score of the rating each belongs to."""
+        sql = ("SELECT f.at, f.window, w.title, f.staff, f.text, r.score, r.scale FROM feedback f "
+               "LEFT JOIN windows w ON w.window = f.window LEFT JOIN ratings r ON r.event_id = f.rating_id "
+               "WHERE f.at >= ? AND f.at < ?")
+        params: list = [start, end]
+        if text:
+            sql += " AND f.text LIKE ? ESCAPE '\\'"
+            params.append("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        for column, value in (("f.window", window), ("f.staff", staff)):
+            if value:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        if score is not None:
+            sql += " AND r.score = ?"
+            params.append(score)
+        sql += " ORDER BY f.at DESC LIMIT ?"
+        params.append(limit)
+        return list(self.db.query(sql, params))
+
     def window(self, window: str) -> dict | None:
         return next(iter(self.db.query("SELECT * FROM windows WHERE window = ?", [window])), None)
 

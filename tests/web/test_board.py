@@ -49,3 +49,25 @@ def _keep(page, name: str) -> None:
     """Screenshots of the main pages, kept under tests/web/screens (written with UPDATE_SCREENS=1)."""
     if os.environ.get("UPDATE_SCREENS"):
         page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+
+
+def test_a_comment_with_a_script_tag_shows_as_text(page, tmp_path, broker):
+    server = ServerProcess(tmp_path / "ceval.sqlite3", broker.url).start()
+    kiosk = KioskRuntime(kiosk_settings(tmp_path / "kiosk", broker.url, "k-xss", "w42"))
+    try:
+        ceval("user", "add", "li", "--role", "viewer", "--db", str(server.db), input="viewer pass\n")
+        kiosk.start()
+        rate(kiosk, 2, ["slow"])
+        kiosk.act(kiosk.kiosk.open_comment)
+        kiosk.act(kiosk.kiosk.comment, "<script>window.pwned = 1</script>等太久")
+        wait_for(lambda: not kiosk.outbox.count(), 10, "the comment to be stored")
+        log_in(page, server, "li", "viewer pass")
+        page.goto(server.url + "/comments")
+        cell = page.locator("#comments td.text").first
+        expect(cell).to_have_text("<script>window.pwned = 1</script>等太久")
+        assert page.evaluate("window.pwned") is None
+        expect(page.locator("#comments tbody tr").first).to_contain_text("2/5")
+        _keep(page, "comments")
+    finally:
+        kiosk.stop()
+        server.stop()

@@ -1,0 +1,78 @@
+"""The managers' pages through Flask's test client: what they show and what they refuse."""
+from __future__ import annotations
+
+import pytest
+
+from server.db import open_db
+from server.ingest import Ingestor
+from server.passwords import hash_password
+from server.store import Store
+
+from .events import event, msg
+
+
+@pytest.fixture
+def store(app, clock):
+    s = Store(open_db(app.config["DATABASE"]))
+    s.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
+    Ingestor(s, clock).handle([
+        msg(event(1, score=1, ts="2026-11-23T09:00:00.000+08:00", staff="1024", id="rating-one")),
+        msg(event(2, type="feedback", text="<script>alert(1)</script>太慢了", rating="rating-one",
+                  ts="2026-11-23T09:01:00.000+08:00", staff="1024")),
+        msg(event(3, score=5, ts="2026-11-23T10:00:00.000+08:00", staff="2048", id="rating-two")),
+        msg(event(4, type="feedback", text="100% 满意_很好", rating="rating-two", ts="2026-11-23T10:01:00.000+08:00",
+                  staff="2048")),
+        msg(event(1, stream="stream-0002", type="feedback", text="旧留言", ts="2026-10-01T10:00:00.000+08:00"),
+            device="k2"),
+    ])
+    return s
+
+
+@pytest.fixture
+def client(app, store):
+    c = app.test_client()
+    form = c.get("/login").get_data(as_text=True)
+    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
+    c.post("/login", data={"username": "viewer", "password": "viewer pass", "csrf_token": csrf})
+    return c
+
+
+def texts(client, query=""):
+    page = client.get("/comments" + query)
+    return page.status_code, page.get_data(as_text=True)
+
+
+def test_comments_show_markup_as_text(client):
+    status, page = texts(client)
+    assert status == 200
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;太慢了" in page and "<script>alert(1)" not in page
+    assert "1/5" in page and "5/5" in page
+    assert "旧留言" not in page, "the last 30 days by default"
+
+
+@pytest.mark.parametrize("query, present, absent", [
+    ("?q=太慢", ["太慢了"], ["满意_很好"]),
+    ("?q=100%25", ["满意_很好"], ["太慢了"]),          # % is a character, not a wildcard
+    ("?q=_", ["满意_很好"], ["太慢了"]),
+    ("?staff=1024", ["太慢了"], ["满意_很好"]),
+    ("?score=5", ["满意_很好"], ["太慢了"]),
+    ("?window=w01&from=2026-09-01&to=2026-11-30", ["太慢了", "满意_很好", "旧留言"], []),
+    ("?from=2026-10-01&to=2026-10-01", ["旧留言"], ["太慢了", "满意_很好"]),
+])
+def test_comments_are_searchable(client, query, present, absent):
+    status, page = texts(client, query)
+    assert status == 200
+    for text in present:
+        assert text in page
+    for text in absent:
+        assert text not in page
+
+
+@pytest.mark.parametrize("query", ["?from=2026-13-01", "?score=9", "?from=2026-11-30&to=2026-11-01"])
+def test_bad_filters_get_a_clear_error(client, query):
+    status, page = texts(client, query)
+    assert status == 400 and 'role="alert"' in page
+
+
+def test_comments_need_a_log_in(app, store):
+    assert app.test_client().get("/comments").status_code == 302
