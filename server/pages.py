@@ -1,12 +1,14 @@
 """The managers' HTML pages, and the JSON they refresh themselves from."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime, timedelta
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from .auth import login_required
-from .reports import BadRange, DayRange, parse_range, window_state
+from .reports import BadRange, DayRange, daily_summaries, parse_range, window_state
 from .summary import window_summary
 from .web_db import get_store, local_today, now_ms, server_tz
 
@@ -62,3 +64,50 @@ def comments():
         row["when"] = datetime.fromtimestamp(row["at"] / 1000, tz).strftime("%Y-%m-%d %H:%M")
     return render_template("comments.html", rows=rows, days=days, args=args, errors=errors,
                            windows=get_store().windows()), (400 if errors else 200)
+
+
+def _report_range() -> DayRange:
+    """`from`/`to` of a report; this month so far when absent. BadRange for bad dates."""
+    today = local_today()
+    return parse_range(request.args.get("from") or today.replace(day=1).isoformat(),
+                       request.args.get("to") or today.isoformat(), server_tz(), today)
+
+
+def _window_report(window: str) -> tuple[dict, DayRange, list[dict]]:
+    store = get_store()
+    row = store.window(window)
+    if row is None:
+        abort(404, f"窗口 {window} 不存在")
+    try:
+        days = _report_range()
+    except BadRange as exc:
+        abort(400, str(exc))
+    daily = daily_summaries(store.rating_counts_by_quarter_hour(window, days.start, days.end), days)
+    return row, days, daily
+
+
+@bp.get("/windows/<window>")
+@login_required()
+def window_report(window: str):
+    """One window over a range of days: the same figures as the API, and the trend per day."""
+    row, days, daily = _window_report(window)
+    summary = window_summary(get_store(), window, days, now_ms())
+    return render_template("window.html", window=row, days=days, summary=summary, daily=daily)
+
+
+@bp.get("/windows/<window>.csv")
+@login_required()
+def window_csv(window: str):
+    """The report's days as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese)."""
+    row, days, daily = _window_report(window)
+    top = max((int(k) for d in daily for k in d["by_score"]), default=5)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["日期", "评价数", *[f"{s}分" for s in range(top, 0, -1)], "满意率", "满意指数"])
+    for day in daily:
+        writer.writerow([day["date"], day["total"], *[day["by_score"].get(str(s), 0) for s in range(top, 0, -1)],
+                         "" if day["satisfied_rate"] is None else day["satisfied_rate"],
+                         "" if day["index"] is None else day["index"]])
+    name = f"{window}-{days.first.isoformat()}-{days.last.isoformat()}.csv"
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

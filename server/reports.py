@@ -94,3 +94,17 @@ def window_state(online: bool, presence: str, staff: str | None, away_since: int
     if not staff:
         return {"state": "no_clerk"}
     return {"state": "serving"}
+
+
+def daily_summaries(quarters: Iterable[tuple[int, int, int, int]], days: DayRange) -> list[dict]:
+    """From (quarter-hour, scale, score, count) rows to one rating summary per local day of the range."""
+    per_day: dict[date, list[tuple[int, int, int]]] = {}
+    for quarter, scale, score, n in quarters:
+        day = datetime.fromtimestamp(quarter * 900, days.tz).date()
+        per_day.setdefault(day, []).append((scale, score, n))
+    out = []
+    day = days.first
+    while day <= days.last:
+        out.append({"date": day.isoformat(), **rating_summary(per_day.get(day, []))})
+        day += timedelta(days=1)
+    return out

@@ -249,6 +249,13 @@ class Store:
             "SELECT scale, score, count(*) FROM ratings WHERE window = ? AND at >= ? AND at < ? "
             "GROUP BY scale, score", (window, start, end)).fetchall()
 
+    def rating_counts_by_quarter_hour(self, window: str, start: int, end: int) -> list[tuple[int, int, int, int]]:
+        """(quarter-hour since the epoch, scale, score, count): fine enough to put into local days and
+        hours of any time zone in Python."""
+        return self.db.execute(
+            "SELECT at / 900000, scale, score, count(*) FROM ratings WHERE window = ? AND at >= ? AND at < ? "
+            "GROUP BY at / 900000, scale, score", (window, start, end)).fetchall()
+
     def absences(self, window: str, start: int, end: int) -> list[tuple[int, int | None]]:
         """(start_at, end_at) of the absences that began in [start, end)."""
         return self.db.execute(

@@ -76,3 +76,29 @@ def test_bad_filters_get_a_clear_error(client, query):
 
 def test_comments_need_a_log_in(app, store):
     assert app.test_client().get("/comments").status_code == 302
+
+
+def test_the_window_report_shows_the_apis_figures(client, store):
+    api = client.get("/api/v1/windows/w01/summary?from=2026-11-01&to=2026-11-30",
+                     headers={"Authorization": "Bearer " + store.create_token("t", 0)}).json
+    page = client.get("/windows/w01?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
+    r = api["ratings"]
+    assert f'<b id="total">{r["total"]}</b>' in page
+    assert f'<b id="satisfied">{r["satisfied_rate"] * 100:.1f}%</b>' in page
+    assert f'<b id="index">{r["index"]}</b>' in page
+    assert f'<b id="feedback">{api["feedback"]["count"]}</b>' in page
+
+
+def test_the_window_csv_has_one_row_a_day(client):
+    response = client.get("/windows/w01.csv?from=2026-11-22&to=2026-11-23")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines == ["日期,评价数,5分,4分,3分,2分,1分,满意率,满意指数",
+                     "2026-11-22,0,0,0,0,0,0,,",
+                     "2026-11-23,2,1,0,0,0,1,0.5,50.0"]
+
+
+def test_window_reports_refuse_unknown_windows_and_bad_dates(client):
+    assert client.get("/windows/w99").status_code == 404
+    assert client.get("/windows/w01?from=2026-11-30&to=2026-11-01").status_code == 400
+    assert client.get("/windows/w01.csv?from=nonsense").status_code == 400

@@ -71,3 +71,36 @@ def test_a_comment_with_a_script_tag_shows_as_text(page, tmp_path, broker):
     finally:
         kiosk.stop()
         server.stop()
+
+
+def test_a_window_report_draws_its_chart_and_exports_csv(page, tmp_path, broker):
+    server = ServerProcess(tmp_path / "ceval.sqlite3", broker.url).start()
+    kiosk = KioskRuntime(kiosk_settings(tmp_path / "kiosk", broker.url, "k-report", "w43"))
+    try:
+        ceval("user", "add", "wang", "--role", "manager", "--db", str(server.db), input="manager pass\n")
+        kiosk.start()
+        for score in (5, 4, 5, 1):
+            rate(kiosk, score)
+        wait_for(lambda: not kiosk.outbox.count(), 10, "the ratings to be stored")
+        log_in(page, server, "wang", "manager pass")
+        page.click('tr[data-window="w43"] a')
+        expect(page.locator("#total")).to_have_text("4")
+        expect(page.locator("#satisfied")).to_have_text("75.0%")
+        page.wait_for_function("""() => {
+            const canvas = document.getElementById('trend');
+            const chart = window.Chart && Chart.getChart(canvas);
+            if (!chart) return false;
+            const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) return true;
+            return false;
+        }""", timeout=5000)
+        _keep(page, "window-report")
+        with page.expect_download() as download:
+            page.click("a.csv")
+        lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+        assert lines[0] == "日期,评价数,5分,4分,3分,2分,1分,满意率,满意指数"
+        today = [line for line in lines[1:] if not line.split(",")[1] == "0"]
+        assert len(today) == 1 and today[0].split(",")[1:] == ["4", "2", "1", "0", "0", "1", "0.75", "68.8"]
+    finally:
+        kiosk.stop()
+        server.stop()
