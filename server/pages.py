@@ -111,3 +111,18 @@ def window_csv(window: str):
     name = f"{window}-{days.first.isoformat()}-{days.last.isoformat()}.csv"
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/fleet")
+@login_required("manager")
+def fleet():
+    """The kiosks: online or not, version, outbox backlog, last seen, sensor, rejected messages, gaps."""
+    store = get_store()
+    tz = server_tz()
+
+    def local(ms):
+        return datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M:%S") if ms else "—"
+
+    devices = [{**d, "last_seen_local": local(d["last_seen"])} for d in store.fleet()]
+    rejects = [{**r, "when": local(r["received_at"])} for r in store.recent_rejects()]
+    return render_template("fleet.html", devices=devices, rejects=rejects)

@@ -240,6 +240,19 @@ class Store:
         params.append(limit)
         return list(self.db.query(sql, params))
 
+    def fleet(self) -> list[dict]:
+        """Every device with its state, backlog and trouble: rejects, and streams with a gap now or declared lost."""
+        return list(self.db.query(
+            "SELECT d.device, d.window, d.confirmed, d.online, d.presence, d.outbox, d.version, d.sensor, "
+            "d.first_seen, d.last_seen, d.rejected, "
+            "(SELECT count(*) FROM streams s WHERE s.device = d.device AND s.gap_since IS NOT NULL) AS open_gaps, "
+            "(SELECT coalesce(sum(g.to_seq - g.from_seq + 1), 0) FROM gaps g WHERE g.device = d.device) AS lost "
+            "FROM devices d ORDER BY d.device"))
+
+    def recent_rejects(self, limit: int = 50) -> list[dict]:
+        return list(self.db.query(
+            "SELECT received_at, device, topic, reason, stream, seq FROM rejects ORDER BY id DESC LIMIT ?", [limit]))
+
     def window(self, window: str) -> dict | None:
         return next(iter(self.db.query("SELECT * FROM windows WHERE window = ?", [window])), None)
 

@@ -102,3 +102,27 @@ def test_window_reports_refuse_unknown_windows_and_bad_dates(client):
     assert client.get("/windows/w99").status_code == 404
     assert client.get("/windows/w01?from=2026-11-30&to=2026-11-01").status_code == 400
     assert client.get("/windows/w01.csv?from=nonsense").status_code == 400
+
+
+def test_the_fleet_page_is_for_managers_and_shows_trouble(app, store, clock):
+    viewer = app.test_client()
+    form = viewer.get("/login").get_data(as_text=True)
+    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
+    viewer.post("/login", data={"username": "viewer", "password": "viewer pass", "csrf_token": csrf})
+    assert viewer.get("/fleet").status_code == 403
+
+    from server.ingest import Message
+    from shared.contract import Status
+
+    store.create_user("boss", hash_password("manager pass"), "manager", None, 0)
+    store.update_status("k1", Status(online=True, window="w01", outbox=7, version="0.1.0", sensor="flapping"))
+    Ingestor(store, clock).handle([Message("ceval/v1/k1/event", b"{oops"), msg(event(9))])  # seq 5..8 missing
+    manager = app.test_client()
+    form = manager.get("/login").get_data(as_text=True)
+    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
+    manager.post("/login", data={"username": "boss", "password": "manager pass", "csrf_token": csrf})
+    page = manager.get("/fleet").get_data(as_text=True)
+    assert 'data-device="k1"' in page and "在线" in page and "0.1.0" in page
+    assert '<td class="outbox">7</td>' in page and "抖动" in page
+    assert "1 处待补" in page
+    assert "message is not JSON" in page
