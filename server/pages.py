@@ -5,10 +5,12 @@ import csv
 import io
 from datetime import datetime, timedelta
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+
+from shared.contract import DEFAULT_REASONS
 
 from .auth import login_required
-from .reports import BadRange, DayRange, daily_summaries, parse_range, window_state
+from .reports import BadRange, DayRange, daily_summaries, heat_map, parse_range, window_state
 from .summary import window_summary
 from .web_db import get_store, local_today, now_ms, server_tz
 
@@ -91,8 +93,22 @@ def _window_report(window: str) -> tuple[dict, DayRange, list[dict]]:
 def window_report(window: str):
     """One window over a range of days: the same figures as the API, and the trend per day."""
     row, days, daily = _window_report(window)
-    summary = window_summary(get_store(), window, days, now_ms())
-    return render_template("window.html", window=row, days=days, summary=summary, daily=daily)
+    store = get_store()
+    now = now_ms()
+    summary = window_summary(store, window, days, now)
+    limit_ms = int(current_app.config.get("ABSENCE_LIMIT_MINUTES", 15)) * 60000
+    tz = server_tz()
+    absences = []
+    for a in store.absence_list(window, days.start, days.end):
+        length = (a["end_at"] if a["end_at"] is not None else now) - a["start_at"]
+        absences.append({**a, "begun": datetime.fromtimestamp(a["start_at"] / 1000, tz).strftime("%m-%d %H:%M"),
+                         "minutes": length // 60000, "seconds": length // 1000 % 60, "open": a["end_at"] is None,
+                         "over": length > limit_ms})
+    labels = {r["code"]: r["label"] for r in DEFAULT_REASONS}
+    reasons = [(labels.get(code, code), n) for code, n in store.reason_counts(window, days.start, days.end)]
+    heat = heat_map(store.rating_counts_by_quarter_hour(window, days.start, days.end), tz)
+    return render_template("window.html", window=row, days=days, summary=summary, daily=daily, absences=absences,
+                           limit_minutes=limit_ms // 60000, reasons=reasons, heat=heat)
 
 
 @bp.get("/windows/<window>.csv")

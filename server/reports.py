@@ -108,3 +108,12 @@ def daily_summaries(quarters: Iterable[tuple[int, int, int, int]], days: DayRang
         out.append({"date": day.isoformat(), **rating_summary(per_day.get(day, []))})
         day += timedelta(days=1)
     return out
+
+
+def heat_map(quarters: Iterable[tuple[int, int, int, int]], tz: ZoneInfo) -> dict:
+    """Ratings per weekday (0 = Monday) and local hour, with the satisfied share of each cell."""
+    cells: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+    for quarter, scale, score, n in quarters:
+        moment = datetime.fromtimestamp(quarter * 900, tz)
+        cells.setdefault((moment.weekday(), moment.hour), []).append((scale, score, n))
+    return {f"{day},{hour}": rating_summary(rows) for (day, hour), rows in cells.items()}

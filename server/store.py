@@ -269,6 +269,18 @@ class Store:
             "SELECT at / 900000, scale, score, count(*) FROM ratings WHERE window = ? AND at >= ? AND at < ? "
             "GROUP BY at / 900000, scale, score", (window, start, end)).fetchall()
 
+    def reason_counts(self, window: str, start: int, end: int) -> list[tuple[str, int]]:
+        """(reason code, how many ratings gave it), most given first."""
+        return self.db.execute(
+            "SELECT j.value, count(*) FROM ratings r, json_each(r.reasons) j "
+            "WHERE r.window = ? AND r.at >= ? AND r.at < ? AND r.reasons IS NOT NULL "
+            "GROUP BY j.value ORDER BY count(*) DESC, j.value", (window, start, end)).fetchall()
+
+    def absence_list(self, window: str, start: int, end: int) -> list[dict]:
+        return list(self.db.query(
+            "SELECT start_at, end_at, staff FROM absences WHERE window = ? AND start_at >= ? AND start_at < ? "
+            "ORDER BY start_at", [window, start, end]))
+
     def absences(self, window: str, start: int, end: int) -> list[tuple[int, int | None]]:
         """(start_at, end_at) of the absences that began in [start, end)."""
         return self.db.execute(

@@ -126,3 +126,24 @@ def test_the_fleet_page_is_for_managers_and_shows_trouble(app, store, clock):
     assert '<td class="outbox">7</td>' in page and "抖动" in page
     assert "1 处待补" in page
     assert "message is not JSON" in page
+
+
+def test_the_window_report_ranks_reasons_lists_absences_and_maps_hours(app, client, store, clock):
+    Ingestor(store, clock).handle([
+        msg(event(1, stream="stream-0003", score=2, reasons=["slow", "wait"], ts="2026-11-23T11:00:00.000+08:00"),
+            device="k3"),
+        msg(event(2, stream="stream-0003", score=1, reasons=["slow"], ts="2026-11-23T11:20:00.000+08:00"),
+            device="k3"),
+        msg(event(3, stream="stream-0003", type="presence", state="away", ts="2026-11-23T12:00:00.000+08:00"),
+            device="k3"),
+        msg(event(4, stream="stream-0003", type="presence", state="present", ts="2026-11-23T12:20:00.000+08:00"),
+            device="k3"),
+    ])
+    page = client.get("/windows/w01?from=2026-11-23&to=2026-11-23").get_data(as_text=True)
+    reasons = page.split('id="reasons"')[1].split("</table>")[0]
+    assert reasons.index("办理时间长") < reasons.index("等候时间长")
+    assert "<td>2</td>" in reasons and "<td>1</td>" in reasons
+    absences = page.split('id="absence-list"')[1].split("</table>")[0]
+    assert "11-23 12:00" in absences and "20 分 0 秒" in absences and 'class="error"' in absences
+    heat = page.split('id="heat"')[1].split("</table>")[0]
+    assert "11:00" in heat and "09:00" in heat and "03:00" not in heat  # only hours with ratings
