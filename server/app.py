@@ -10,7 +10,7 @@ from flask import Flask
 
 from shared.clock import SystemClock
 
-from . import admin, api, auth, pages
+from . import admin, api, auth, i18n, pages
 from .db import open_db
 from .web_db import close_store
 
@@ -46,6 +46,7 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
     app.before_request(auth.check_csrf)
     app.jinja_env.globals["csrf_token"] = auth.csrf_token
     app.context_processor(lambda: {"current_user": auth.current_user()})
+    i18n.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)

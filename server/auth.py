@@ -63,7 +63,7 @@ def check_csrf() -> None:
         abort(400, "the form's security token is missing or out of date: reload the page and try again")
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     parts = urlsplit(target or "")
     if target and not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
         return target
@@ -76,20 +76,20 @@ def login():
     if request.method == "POST":
         store = get_store()
         username = request.form.get("username", "").strip()
-        keys = (f"user:{username.lower()}", f"address:{request.remote_addr}")
+        keys = (f"login-user:{username.lower()}", f"login-address:{request.remote_addr}")
         since = now_ms() - FAILURE_WINDOW_MS
-        if (store.login_failures(keys[0], since) >= MAX_FAILURES_PER_USER
-                or store.login_failures(keys[1], since) >= MAX_FAILURES_PER_ADDRESS):
+        if (store.attempts(keys[0], since) >= MAX_FAILURES_PER_USER
+                or store.attempts(keys[1], since) >= MAX_FAILURES_PER_ADDRESS):
             return render_template("login.html", error="尝试次数过多，请 15 分钟后再试。", username=username), 429
         user = store.user_by_name(username)
         if user and not user["disabled"] and verify_password(request.form.get("password", ""), user["password_hash"]):
-            store.clear_login_failures(keys[0])
+            store.clear_attempts(keys[0])
             session.clear()
             session.permanent = True
             session["uid"] = user["id"]
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         for key in keys:
-            store.record_login_failure(key, now_ms())
+            store.record_attempt(key, now_ms())
         current_app.logger.warning("failed log-in for %r from %s", username, request.remote_addr)
         error = "用户名或密码不正确。"
         return render_template("login.html", error=error, username=username), 401

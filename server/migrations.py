@@ -148,3 +148,36 @@ def m003_accounts(db: Database) -> None:
     );
     CREATE INDEX login_failures_key_at ON login_failures (key, at)
     """)
+
+
+@migrations()
+def m004_registry(db: Database) -> None:
+    """Sites (halls) with opening hours, windows in sites, the clerk roster, comments from phones,
+    the configs sent to kiosks, and one table of timed attempts for every rate limit."""
+    _run(db, """
+    CREATE TABLE sites (
+        site TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        timezone TEXT NOT NULL DEFAULT 'Asia/Shanghai',
+        hours TEXT NOT NULL DEFAULT '{}',
+        public INTEGER NOT NULL DEFAULT 0
+    );
+    ALTER TABLE windows ADD COLUMN site TEXT;
+    CREATE TABLE staff (
+        staff TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        site TEXT,
+        pin_hash TEXT,
+        active INTEGER NOT NULL DEFAULT 1
+    );
+    ALTER TABLE devices ADD COLUMN config_sent TEXT;
+    ALTER TABLE devices ADD COLUMN config_sent_at INTEGER;
+    ALTER TABLE feedback ADD COLUMN channel TEXT NOT NULL DEFAULT 'kiosk';
+    DROP INDEX ratings_staff_at;
+    CREATE INDEX ratings_staff_at ON ratings (staff, at, scale, score);
+    CREATE INDEX feedback_staff_at ON feedback (staff, at);
+    CREATE INDEX absences_staff_start ON absences (staff, start_at);
+    ALTER TABLE login_failures RENAME TO attempts;
+    DROP INDEX login_failures_key_at;
+    CREATE INDEX attempts_key_at ON attempts (key, at)
+    """)

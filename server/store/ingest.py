@@ -1,16 +1,14 @@
-"""The one module that speaks SQL: what ingestion writes and what reports read."""
+"""What ingestion writes and reads: devices, events, streams, presence."""
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlite_utils import Database
-
 from shared.contract import Event, Status, default_title
+
+from .base import StoreBase, chunks, marks
 
 
 class StoredEvent(NamedTuple):
@@ -35,10 +33,7 @@ class Reject:
     payload: bytes
 
 
-class Store:
-    def __init__(self, db: Database):
-        self.db = db
-
+class IngestQueries(StoreBase):
     # ------------------------------------------------------------ devices and windows
     def seen_device(self, device: str, now: int) -> None:
         self.db.execute(
@@ -76,9 +71,9 @@ class Store:
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of these event ids are stored already."""
         found: set[str] = set()
-        for chunk in _chunks(list(ids)):
+        for chunk in chunks(list(ids)):
             found.update(r[0] for r in self.db.execute(
-                f"SELECT id FROM events WHERE id IN ({_marks(len(chunk))})", chunk).fetchall())
+                f"SELECT id FROM events WHERE id IN ({marks(len(chunk))})", chunk).fetchall())
         return found
 
     def taken_seqs(self, stream: str, seqs: Iterable[int]) -> dict[int, str]:
@@ -87,9 +82,9 @@ class Store:
         if top is None:
             return {}
         taken: dict[int, str] = {}
-        for chunk in _chunks([seq for seq in seqs if seq <= top]):  # usually none: new events come after the last
+        for chunk in chunks([seq for seq in seqs if seq <= top]):  # usually none: new events come after the last
             taken.update(self.db.execute(
-                f"SELECT seq, id FROM events WHERE stream = ? AND seq IN ({_marks(len(chunk))})",
+                f"SELECT seq, id FROM events WHERE stream = ? AND seq IN ({marks(len(chunk))})",
                 [stream, *chunk]).fetchall())
         return taken
 
@@ -131,19 +126,6 @@ class Store:
                 per_device[r.device] = per_device.get(r.device, 0) + 1
         self._executemany("UPDATE devices SET rejected = rejected + ? WHERE device = ?",
                           [(count, device) for device, count in per_device.items()])
-
-    def _executemany(self, sql: str, rows: list[tuple]) -> None:
-        """`executemany` inside the caller's transaction; on its own it commits, as `Database.execute` does."""
-        conn = self.db.conn
-        was_in_transaction = conn.in_transaction
-        try:
-            conn.executemany(sql, rows)
-        except Exception:
-            if not was_in_transaction and conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        if not was_in_transaction and conn.in_transaction:
-            conn.execute("COMMIT")
 
     # ------------------------------------------------------------ streams
     def stream(self, stream: str, device: str) -> dict:
@@ -207,138 +189,3 @@ class Store:
             self.db.execute("UPDATE absences SET end_at = max(start_at, ?), end_event = ? WHERE id = ?",
                             (at, event_id, absence))
         self.db.execute("UPDATE windows SET presence = 'present', open_absence = NULL WHERE window = ?", (window,))
-
-    # ------------------------------------------------------------ reads for reports and the API
-    def windows(self) -> list[dict]:
-        return list(self.db.query(
-            "SELECT w.window, w.title, w.device, coalesce(d.online, 0) AS online, w.presence, w.staff "
-            "FROM windows w LEFT JOIN devices d ON d.device = w.device ORDER BY w.window"))
-
-    def away_since(self) -> dict[str, int]:
-        """When each window's open absence began (ms), for the windows that are away now."""
-        return dict(self.db.execute(
-            "SELECT w.window, a.start_at FROM windows w JOIN absences a ON a.id = w.open_absence").fetchall())
-
-    def comments(self, start: int, end: int, text: str = "", window: str = "", staff: str = "",
-                 score: int | None = None, limit: int = 500) -> list[dict]:
-        """Comments with start <= at < end, newest first, with the score of the rating each belongs to."""
-        sql = ("SELECT f.at, f.window, w.title, f.staff, f.text, r.score, r.scale FROM feedback f "
-               "LEFT JOIN windows w ON w.window = f.window LEFT JOIN ratings r ON r.event_id = f.rating_id "
-               "WHERE f.at >= ? AND f.at < ?")
-        params: list = [start, end]
-        if text:
-            sql += " AND f.text LIKE ? ESCAPE '\\'"
-            params.append("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-        for column, value in (("f.window", window), ("f.staff", staff)):
-            if value:
-                sql += f" AND {column} = ?"
-                params.append(value)
-        if score is not None:
-            sql += " AND r.score = ?"
-            params.append(score)
-        sql += " ORDER BY f.at DESC LIMIT ?"
-        params.append(limit)
-        return list(self.db.query(sql, params))
-
-    def fleet(self) -> list[dict]:
-        """Every device with its state, backlog and trouble: rejects, and streams with a gap now or declared lost."""
-        return list(self.db.query(
-            "SELECT d.device, d.window, d.confirmed, d.online, d.presence, d.outbox, d.version, d.sensor, "
-            "d.first_seen, d.last_seen, d.rejected, "
-            "(SELECT count(*) FROM streams s WHERE s.device = d.device AND s.gap_since IS NOT NULL) AS open_gaps, "
-            "(SELECT coalesce(sum(g.to_seq - g.from_seq + 1), 0) FROM gaps g WHERE g.device = d.device) AS lost "
-            "FROM devices d ORDER BY d.device"))
-
-    def recent_rejects(self, limit: int = 50) -> list[dict]:
-        return list(self.db.query(
-            "SELECT received_at, device, topic, reason, stream, seq FROM rejects ORDER BY id DESC LIMIT ?", [limit]))
-
-    def window(self, window: str) -> dict | None:
-        return next(iter(self.db.query("SELECT * FROM windows WHERE window = ?", [window])), None)
-
-    def rating_counts(self, window: str, start: int, end: int) -> list[tuple[int, int, int]]:
-        """(scale, score, count) of a window's ratings with start <= at < end."""
-        return self.db.execute(
-            "SELECT scale, score, count(*) FROM ratings WHERE window = ? AND at >= ? AND at < ? "
-            "GROUP BY scale, score", (window, start, end)).fetchall()
-
-    def rating_counts_by_quarter_hour(self, window: str, start: int, end: int) -> list[tuple[int, int, int, int]]:
-        """(quarter-hour since the epoch, scale, score, count): fine enough to put into local days and
-        hours of any time zone in Python."""
-        return self.db.execute(
-            "SELECT at / 900000, scale, score, count(*) FROM ratings WHERE window = ? AND at >= ? AND at < ? "
-            "GROUP BY at / 900000, scale, score", (window, start, end)).fetchall()
-
-    def reason_counts(self, window: str, start: int, end: int) -> list[tuple[str, int]]:
-        """(reason code, how many ratings gave it), most given first."""
-        return self.db.execute(
-            "SELECT j.value, count(*) FROM ratings r, json_each(r.reasons) j "
-            "WHERE r.window = ? AND r.at >= ? AND r.at < ? AND r.reasons IS NOT NULL "
-            "GROUP BY j.value ORDER BY count(*) DESC, j.value", (window, start, end)).fetchall()
-
-    def absence_list(self, window: str, start: int, end: int) -> list[dict]:
-        return list(self.db.query(
-            "SELECT start_at, end_at, staff FROM absences WHERE window = ? AND start_at >= ? AND start_at < ? "
-            "ORDER BY start_at", [window, start, end]))
-
-    def absences(self, window: str, start: int, end: int) -> list[tuple[int, int | None]]:
-        """(start_at, end_at) of the absences that began in [start, end)."""
-        return self.db.execute(
-            "SELECT start_at, end_at FROM absences WHERE window = ? AND start_at >= ? AND start_at < ? "
-            "ORDER BY start_at", (window, start, end)).fetchall()
-
-    def feedback_count(self, window: str, start: int, end: int) -> int:
-        return self.db.execute("SELECT count(*) FROM feedback WHERE window = ? AND at >= ? AND at < ?",
-                               (window, start, end)).fetchone()[0]
-
-    # ------------------------------------------------------------ API tokens
-    def create_token(self, name: str, now: int) -> str:
-        token = secrets.token_urlsafe(32)
-        self.db.execute("INSERT INTO tokens (name, token_hash, created_at) VALUES (?, ?, ?)",
-                        (name, _hash(token), now))
-        return token
-
-    def token_name(self, token: str) -> str | None:
-        row = self.db.execute("SELECT name FROM tokens WHERE token_hash = ?", (_hash(token),)).fetchone()
-        return row[0] if row else None
-
-    # ------------------------------------------------------------ web app accounts
-    def create_user(self, username: str, password_hash: str, role: str, sites: list[str] | None, now: int) -> int:
-        return self.db.execute(
-            "INSERT INTO users (username, password_hash, role, sites, created_at) VALUES (?, ?, ?, ?, ?)",
-            (username, password_hash, role, json.dumps(sites) if sites is not None else None, now)).lastrowid
-
-    def users(self) -> list[dict]:
-        return list(self.db.query("SELECT id, username, role, sites, disabled FROM users ORDER BY username"))
-
-    def user_by_name(self, username: str) -> dict | None:
-        return next(iter(self.db.query("SELECT * FROM users WHERE username = ?", [username])), None)
-
-    def user_by_id(self, uid: int) -> dict | None:
-        return next(iter(self.db.query("SELECT * FROM users WHERE id = ?", [uid])), None)
-
-    def record_login_failure(self, key: str, now: int) -> None:
-        self.db.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", (key, now))
-
-    def login_failures(self, key: str, since: int) -> int:
-        return self.db.execute("SELECT count(*) FROM login_failures WHERE key = ? AND at >= ?",
-                               (key, since)).fetchone()[0]
-
-    def clear_login_failures(self, key: str) -> None:
-        self.db.execute("DELETE FROM login_failures WHERE key = ?", (key,))
-
-
-CHUNK = 500  # values per IN (...) list, far below SQLite's limit on bound parameters
-
-
-def _chunks(values: list) -> Iterable[list]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start:start + CHUNK]
-
-
-def _marks(n: int) -> str:
-    return ", ".join("?" * n)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
