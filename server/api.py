@@ -37,7 +37,8 @@ def require_token():
 @bp.get("/windows")
 def windows():
     return jsonify([
-        {**row, "online": bool(row["online"])} for row in get_store().windows()
+        {key: row[key] for key in ("window", "title", "device", "presence", "staff")} | {"online": bool(row["online"])}
+        for row in get_store().windows()
     ])
 
 
