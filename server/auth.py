@@ -12,6 +12,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from .passwords import verify_password
 from .web_db import get_store, now_ms
@@ -60,7 +61,7 @@ def check_csrf() -> None:
         return
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
     if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
-        abort(400, "the form's security token is missing or out of date: reload the page and try again")
+        abort(400, _("表单的安全令牌缺失或已过期：请刷新页面后重试。"))
 
 
 def safe_next(target: str | None) -> str:
@@ -80,7 +81,7 @@ def login():
         since = now_ms() - FAILURE_WINDOW_MS
         if (store.attempts(keys[0], since) >= MAX_FAILURES_PER_USER
                 or store.attempts(keys[1], since) >= MAX_FAILURES_PER_ADDRESS):
-            return render_template("login.html", error="尝试次数过多，请 15 分钟后再试。", username=username), 429
+            return render_template("login.html", error=_("尝试次数过多，请 15 分钟后再试。"), username=username), 429
         user = store.user_by_name(username)
         if user and not user["disabled"] and verify_password(request.form.get("password", ""), user["password_hash"]):
             store.clear_attempts(keys[0])
@@ -91,7 +92,7 @@ def login():
         for key in keys:
             store.record_attempt(key, now_ms())
         current_app.logger.warning("failed log-in for %r from %s", username, request.remote_addr)
-        error = "用户名或密码不正确。"
+        error = _("用户名或密码不正确。")
         return render_template("login.html", error=error, username=username), 401
     return render_template("login.html", error=error, username="")
 
