@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
+from .compare import comparison, comparison_args
+from .comparison import previous_period
 from .reports import BadRange, parse_range
-from .summary import window_summary
+from .staff_pages import known_staff
+from .summary import staff_summary, window_summary
 from .web_db import get_store, local_today, now_ms, server_tz
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -52,3 +55,34 @@ def summary(window: str):
     except BadRange as exc:
         abort(400, str(exc))
     return jsonify(window_summary(store, window, days, now_ms()))
+
+
+def _days():
+    try:
+        return parse_range(request.args.get("from"), request.args.get("to"), server_tz(), local_today())
+    except BadRange as exc:
+        abort(400, str(exc))
+
+
+@bp.get("/staff/<staff>/summary")
+def staff_summary_view(staff: str):
+    """A clerk's summary across windows: the window summary's shape with `staff` (and `name`, `windows`)."""
+    store = get_store()
+    if not known_staff(store, staff, None, None):
+        abort(404, f"unknown staff {staff!r}")
+    return jsonify(staff_summary(store, staff, _days(), now_ms()))
+
+
+@bp.get("/compare")
+def compare_view():
+    """Every window (`by=window`) or clerk (`by=staff`) beside its previous period of equal length."""
+    days = _days()
+    try:
+        by, column, order = comparison_args(request.args)
+    except ValueError as exc:
+        abort(400, str(exc))
+    before = previous_period(days)
+    return jsonify({"by": by, "from": days.first.isoformat(), "to": days.last.isoformat(),
+                    "previous": {"from": before.first.isoformat(), "to": before.last.isoformat()},
+                    "sort": column, "order": order,
+                    "rows": comparison(get_store(), by, days, column, order, scoped=False)})

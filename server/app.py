@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.clock import SystemClock
 
-from . import admin, api, auth, i18n, pages
+from . import admin, api, auth, compare, i18n, pages, registry, staff_pages
+from . import monthly, phone, public
 from .db import open_db
+from .secret import instance_secret
 from .web_db import close_store
 
 
@@ -36,8 +38,11 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {app.config['TIMEZONE']!r}") from None
     app.json.ensure_ascii = False
+    proxies = int(app.config.get("PROXIES", 0))
+    if proxies:  # behind N reverse proxies: the client's address is theirs to tell (rate limits use it)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(app)
+        app.config["SECRET_KEY"] = instance_secret(app.config["DATABASE"])
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(app.config.get("TLS")),
                       PERMANENT_SESSION_LIFETIME=timedelta(hours=12))
@@ -50,19 +55,11 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(monthly.bp)
+    app.register_blueprint(staff_pages.bp)
+    app.register_blueprint(compare.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(phone.bp)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(registry.bp)
     return app
-
-
-def _instance_secret(app: Flask) -> str:
-    """The key that signs session cookies: made once, kept in the instance folder (mode 0600)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(app.config["DATABASE"])), "secret_key")
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except FileNotFoundError:
-        key = secrets.token_hex(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key)
-        return key

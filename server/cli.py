@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -23,6 +24,15 @@ def _listen(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _public_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http:// or https:// address without ?query or #part")
+    return value.rstrip("/")
+
+
 def _stop_on_signals(stop: threading.Event) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -36,12 +46,15 @@ def cmd_server(args) -> int:
 
     from .app import create_app
     from .collector import Collector
+    from .comment_token import LIFETIME_SECONDS
 
     app = create_app(settings={"DATABASE": args.db, "TIMEZONE": args.timezone})
     collector = Collector(args.db, args.broker, strict=args.strict,
                           username=os.environ.get("CEVAL_MQTT_USERNAME"),
                           password=os.environ.get("CEVAL_MQTT_PASSWORD"),
-                          client_id=args.client_id, gap_timeout=args.gap_timeout)
+                          client_id=args.client_id, gap_timeout=args.gap_timeout,
+                          public_url=args.public_url, secret_key=app.config["SECRET_KEY"],
+                          token_lifetime=float(app.config.get("COMMENT_TOKEN_SECONDS", LIFETIME_SECONDS)))
     collector.start()
     host, port = args.listen
     web = create_server(app, host=host, port=port, threads=8)
@@ -119,6 +132,68 @@ def cmd_user_add(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- ceval site add
+def _week_arg(values: list[str]):
+    """`--hours 1-5=09:00-12:00,13:30-17:00 --hours 6=09:00-12:00` -> server.hours week (ValueError if bad)."""
+    from .hours import HoursError, parse_day
+
+    week: dict[int, list[tuple[int, int]]] = {}
+    for value in values:
+        days, sep, spans = value.partition("=")
+        if not sep:
+            raise ValueError(f"--hours {value!r} is not DAYS=HH:MM-HH:MM[,HH:MM-HH:MM] (DAYS like 1-5 or 6,7)")
+        chosen: set[int] = set()
+        for part in days.split(","):
+            first, _, last = part.strip().partition("-")
+            if not (first.isdigit() and (not last or last.isdigit())):
+                raise ValueError(f"--hours {value!r}: days are ISO weekdays 1 (Monday) to 7, like 1-5 or 6,7")
+            lo, hi = int(first), int(last or first)
+            if not 1 <= lo <= hi <= 7:
+                raise ValueError(f"--hours {value!r}: days are ISO weekdays 1 (Monday) to 7, like 1-5 or 6,7")
+            chosen.update(range(lo, hi + 1))
+        try:
+            day_spans = parse_day(spans)
+        except HoursError as exc:
+            raise ValueError(f"--hours {value!r}: {exc}") from None
+        for day in chosen:
+            if day in week:
+                raise ValueError(f"--hours gives weekday {day} twice")
+            week[day] = day_spans
+    return {day: spans for day, spans in week.items() if spans}
+
+
+def cmd_site_add(args) -> int:
+    from zoneinfo import available_timezones
+
+    from . import hours
+    from .db import open_db
+    from .registry import SITE_PATTERN
+    from .store import Store
+
+    if not SITE_PATTERN.match(args.site):
+        print(f"ceval site add: site {args.site!r} is not 1 to 32 of a-z, 0-9 and -", file=sys.stderr)
+        return 2
+    name = " ".join(args.name.split())
+    if not 1 <= len(name) <= 64:
+        print("ceval site add: --name must be 1 to 64 characters", file=sys.stderr)
+        return 2
+    if args.timezone not in available_timezones():
+        print(f"ceval site add: unknown time zone {args.timezone!r}", file=sys.stderr)
+        return 2
+    try:
+        week = _week_arg(args.hours or [])
+    except ValueError as exc:
+        print(f"ceval site add: {exc}", file=sys.stderr)
+        return 2
+    store = Store(open_db(args.db))
+    if store.site(args.site):
+        print(f"ceval site add: site {args.site!r} exists already", file=sys.stderr)
+        return 2
+    store.create_site(args.site, name, args.timezone, hours.dumps(week), args.public)
+    print(f"site {args.site} added ({name}, {args.timezone})")
+    return 0
+
+
 # ---------------------------------------------------------------- ceval kiosk
 def cmd_kiosk(args) -> int:
     from device.main import run_kiosk
@@ -153,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client-id", default="ceval-collector", help="the collector's MQTT client id")
     p.add_argument("--gap-timeout", type=float, default=600.0,
                    help="seconds a missing seq may stay missing before it is declared lost")
+    p.add_argument("--public-url", type=_public_url, default=os.environ.get("CEVAL_PUBLIC_URL") or None,
+                   help="the address customers' phones reach the web app at (https://HOST[/PATH]); kiosks then "
+                   "show a QR code of the window's comment form (default: CEVAL_PUBLIC_URL; none: no QR code)")
     p.set_defaults(func=cmd_server)
 
     p = sub.add_parser("token", help="API tokens", description="Manage tokens of the read-only HTTP API.")
@@ -182,6 +260,20 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--sites", help="comma-separated sites a manager or viewer sees (default: all)")
     u.add_argument("--db", required=True, help="the server's SQLite database file")
     u.set_defaults(func=cmd_user_add)
+
+    p = sub.add_parser("site", help="sites (halls)", description="Manage the sites (halls) windows belong to.")
+    ssub = p.add_subparsers(dest="site_command", required=True, metavar="ACTION")
+    s = ssub.add_parser("add", help="add a site", description="Add a site (hall) with its time zone and opening "
+                        "hours; an admin edits it later on the web page /admin/sites.")
+    s.add_argument("site", help="the site's id: 1 to 32 of a-z, 0-9 and -, e.g. hq")
+    s.add_argument("--name", required=True, help="the site's name as people know it")
+    s.add_argument("--timezone", default="Asia/Shanghai", help="the site's time zone (default Asia/Shanghai)")
+    s.add_argument("--hours", action="append", metavar="DAYS=SPANS",
+                   help="opening hours by ISO weekday (1 = Monday), e.g. 1-5=09:00-12:00,13:30-17:00; "
+                   "repeat for other days; days not given are closed")
+    s.add_argument("--public", action="store_true", help="show the site on the public board")
+    s.add_argument("--db", required=True, help="the server's SQLite database file")
+    s.set_defaults(func=cmd_site_add)
 
     p = sub.add_parser("kiosk", help="run a kiosk", description="Run a kiosk from its TOML config: the "
                        "touchscreen, or with --headless only the GPIO inputs (or the simulator).")

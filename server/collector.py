@@ -3,6 +3,8 @@
 It keeps a persistent session (messages for it are queued while it is
 down), batches what arrives, hands each batch to the Ingestor in one
 transaction, and publishes the acks only after that transaction committed.
+Between batches, every 1.5 seconds, it keeps the kiosks' retained configs
+up to date (config_push.py).
 """
 from __future__ import annotations
 
@@ -17,8 +19,12 @@ from shared.broker_url import parse_broker_url
 from shared.clock import Clock, SystemClock
 from shared.topics import PREFIX, topic
 
+from .comment_token import LIFETIME_SECONDS
+from .config_push import ConfigPush
 from .db import open_db
 from .ingest import Ingestor, Message
+from .mqtt_reader import BufferedClient
+from .secret import instance_secret
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -27,20 +33,25 @@ log = logging.getLogger(__name__)
 class Collector:
     def __init__(self, db_path: str | Path, broker_url: str, *, clock: Clock | None = None, strict: bool = False,
                  client_id: str = "ceval-collector", username: str | None = None, password: str | None = None,
-                 batch_max: int = 500, gap_timeout: float = 600.0):
+                 batch_max: int = 500, gap_timeout: float = 600.0, public_url: str | None = None,
+                 secret_key: str | None = None, token_lifetime: float = LIFETIME_SECONDS):
         self.db_path = db_path
         self.broker = parse_broker_url(broker_url)
         self.clock = clock or SystemClock()
         self.strict = strict
         self.batch_max = batch_max
         self.gap_timeout = gap_timeout
+        self.public_url = public_url
+        self.secret_key = secret_key or instance_secret(db_path)  # the web app's, which checks the tokens
+        self.token_lifetime = token_lifetime
+        self.configs: ConfigPush | None = None
         self.stored = self.duplicates = self.rejected = 0
         self._pending: list[Message] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="collector", daemon=True)
         # MQTT 3.1.1 with a persistent session: paho parses 3.1.1 packets far faster than MQTT 5's,
         # and the collector's thread is what limits ingest. Its own acks come back and are ignored.
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+        self.client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                   protocol=mqtt.MQTTv311, clean_session=False)
         if username:
             self.client.username_pw_set(username, password)
@@ -49,6 +60,7 @@ class Collector:
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
+        self.client.on_publish = self._on_publish
         self.client.on_message = lambda client, userdata, message: self._pending.append(
             Message(message.topic, message.payload))
 
@@ -60,7 +72,10 @@ class Collector:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        ingestor = Ingestor(Store(open_db(self.db_path)), self.clock, self.strict, self.gap_timeout)
+        store = Store(open_db(self.db_path))
+        ingestor = Ingestor(store, self.clock, self.strict, self.gap_timeout)
+        self.configs = ConfigPush(store, self.clock, self._publish_retained, self.secret_key, self.public_url,
+                                  self.token_lifetime)
         gc.freeze()  # what start-up made lives as long as the process: keep it out of every collection
         connected = False
         backoff = 0.2
@@ -83,6 +98,8 @@ class Collector:
                 connected = False
             if self._pending and (len(self._pending) == before or len(self._pending) >= self.batch_max):
                 self._flush(ingestor)
+            if connected and self.configs.due() and self.client.is_connected():
+                self._push_configs()
         if connected:
             self.client.disconnect()
 
@@ -99,6 +116,23 @@ class Collector:
         self.rejected += result.rejected
         for device, ack in result.acks:
             self.client.publish(topic(device, "ack"), ack.to_json(), qos=1)
+
+    def _push_configs(self) -> None:
+        try:
+            self.configs.run()
+        except Exception:  # a config fault never stops collection; it is tried again shortly
+            log.exception("could not update the kiosks' configs")
+
+    def _publish_retained(self, name: str, payload: bytes) -> int | None:
+        info = self.client.publish(name, payload, qos=1, retain=True)
+        return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else None
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties):
+        if self.configs is not None and not reason_code.is_failure:
+            try:
+                self.configs.published(mid)
+            except Exception:
+                log.exception("could not record a config as sent")
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:

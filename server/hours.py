@@ -19,8 +19,20 @@ _SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–—~～至]\s*(\d{1,2}):(\d{2})$"
 _SEPARATORS = re.compile(r"[,，、;；]")
 
 
+def N_(template: str) -> str:
+    """Marks a text for the gettext catalog; the web app translates it where it shows it."""
+    return template
+
+
 class HoursError(ValueError):
-    pass
+    """A bad entry: `template % params` in Chinese; `translated(gettext)` in the reader's language."""
+
+    def __init__(self, template: str, **params):
+        super().__init__(template % params)
+        self.template, self.params = template, params
+
+    def translated(self, gettext) -> str:
+        return gettext(self.template, **self.params)
 
 
 def parse_day(text: str) -> list[tuple[int, int]]:
@@ -31,18 +43,18 @@ def parse_day(text: str) -> list[tuple[int, int]]:
             continue
         match = _SPAN.match(part)
         if not match:
-            raise HoursError(f"“{part}”不是时段，应写成 09:00-12:00")
+            raise HoursError(N_("“%(part)s”不是时段，应写成 09:00-12:00"), part=part)
         h1, m1, h2, m2 = map(int, match.groups())
         if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59 or (h1 == 24 and m1) or (h2 == 24 and m2):
-            raise HoursError(f"“{part}”中的时间不存在")
+            raise HoursError(N_("“%(part)s”中的时间不存在"), part=part)
         start, end = h1 * 60 + m1, h2 * 60 + m2
         if end <= start:
-            raise HoursError(f"“{part}”的结束时间应晚于开始时间")
+            raise HoursError(N_("“%(part)s”的结束时间应晚于开始时间"), part=part)
         spans.append((start, end))
     spans.sort()
     for (_, end), (start, _) in zip(spans, spans[1:]):
         if start < end:
-            raise HoursError("时段不能重叠")
+            raise HoursError(N_("时段不能重叠"))
     return spans
 
 

@@ -181,3 +181,15 @@ def m004_registry(db: Database) -> None:
     DROP INDEX login_failures_key_at;
     CREATE INDEX attempts_key_at ON attempts (key, at)
     """)
+
+
+@migrations()
+def m005_window_clerk(db: Database) -> None:
+    """The clerk a manager assigns to a window: the kiosk shows them (config `staff`) until someone signs in."""
+    db.execute("ALTER TABLE windows ADD COLUMN clerk TEXT")
+
+
+@migrations()
+def m006_reasons_index(db: Database) -> None:
+    """Reasons ranked for a window's range without reading its ratings that gave none."""
+    db.execute("CREATE INDEX ratings_window_reasons ON ratings (window, at, reasons) WHERE reasons IS NOT NULL")

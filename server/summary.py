@@ -1,11 +1,28 @@
-"""A window's figures for a range of days: the one place both the API and the pages take them from."""
+"""The figures of a window or a clerk for a range of days: the one place both the API and the pages take them from."""
 from __future__ import annotations
 
+import logging
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import hours
 from .reports import DayRange, absence_summary, rating_summary
 from .store import Store
 
+log = logging.getLogger(__name__)
 
-def window_summary(store: Store, window: str, days: DayRange, now_ms: int) -> dict:
+Sites = dict[str, tuple[str, str]]  # site -> (time zone, opening hours JSON), as Store.site_hours() gives
+
+
+_LOOK_UP = object()
+
+
+def window_summary(store: Store, window: str, days: DayRange, now_ms: int, sites: Sites | None = None,
+                   site: str | None | object = _LOOK_UP) -> dict:
+    """The contract's summary, plus `staffed` (see `staffed`). A caller that has the window's `site` and
+    every site's hours at hand (the board, for every window) passes them in."""
+    if site is _LOOK_UP:
+        row = store.window(window)
+        site = row["site"] if row else None
     return {
         "window": window,
         "from": days.first.isoformat(),
@@ -13,4 +30,60 @@ def window_summary(store: Store, window: str, days: DayRange, now_ms: int) -> di
         "ratings": rating_summary(store.rating_counts(window, days.start, days.end)),
         "absences": absence_summary(store.absences(window, days.start, days.end), now_ms),
         "feedback": {"count": store.feedback_count(window, days.start, days.end)},
+        "staffed": staffed(store.site_hours() if sites is None else sites, site, days,
+                           store.absences_overlapping(window, days.start, days.end), now_ms),
+    }
+
+
+def staffed(sites: Sites, site: str | None, days: DayRange, absences, now_ms: int) -> dict | None:
+    """How much of the site's opening time in the range (up to now) the window was staffed:
+    `{"opening_seconds": N, "share": 0.93}`; `share` is None while no opening time has passed.
+    None for a window in no site, or a site without opening hours."""
+    week_tz = _week(sites, site)
+    if week_tz is None:
+        return None
+    week, tz = week_tz
+    opening = hours.opening_spans(week, tz, days.start, min(days.end, now_ms))
+    return {"opening_seconds": sum(b - a for a, b in opening) // 1000,
+            "share": hours.staffed_share(week, tz, days.start, days.end, absences, now_ms)}
+
+
+def _week(sites: Sites, site: str | None) -> tuple[hours.Week, ZoneInfo] | None:
+    if not site or site not in sites:
+        return None
+    tz_name, text = sites[site]
+    try:
+        week = hours.loads(text)
+        tz = ZoneInfo(tz_name)
+    except (ValueError, TypeError, KeyError, ZoneInfoNotFoundError) as exc:
+        log.warning("site %s has unusable opening hours or time zone: %s", site, exc)
+        return None
+    return (week, tz) if week else None
+
+
+def staff_summary(store: Store, staff: str, days: DayRange, now_ms: int, windows: list[str] | None = None) -> dict:
+    """A clerk's figures across windows (only `windows` when given), and the same per window."""
+    start, end = days.start, days.end
+    member = store.staff_member(staff)
+    by_window: dict[str, list] = {}
+    for window, scale, score, n in store.staff_rating_counts_by_window(staff, start, end, windows):
+        by_window.setdefault(window, []).append((scale, score, n))
+    absences: dict[str, list] = {}
+    for a in store.staff_absence_list(staff, start, end, windows):
+        absences.setdefault(a["window"], []).append((a["start_at"], a["end_at"]))
+    feedback = store.staff_feedback_counts_by_window(staff, start, end, windows)
+    titles = store.window_titles()
+    return {
+        "staff": staff,
+        "name": member["name"] if member else None,
+        "from": days.first.isoformat(),
+        "to": days.last.isoformat(),
+        "ratings": rating_summary(store.staff_rating_counts(staff, start, end, windows)),
+        "absences": absence_summary([span for spans in absences.values() for span in spans], now_ms),
+        "feedback": {"count": sum(feedback.values())},
+        "windows": [{"window": w, "title": titles.get(w, w),
+                     "ratings": rating_summary(by_window.get(w, [])),
+                     "absences": absence_summary(absences.get(w, []), now_ms),
+                     "feedback": {"count": feedback.get(w, 0)}}
+                    for w in sorted(set(by_window) | set(absences) | set(feedback))],
     }

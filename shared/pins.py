@@ -10,8 +10,8 @@ import os
 import re
 
 ITERATIONS = 100_000
-PIN_PATTERN = re.compile(r"^\d{4,8}\Z")
-_ENCODED = re.compile(r"^pbkdf2_sha256\$(\d{1,7})\$([0-9a-f]{16,64})\$([0-9a-f]{64})\Z")
+PIN_PATTERN = re.compile(r"^[0-9]{4,8}\Z")  # ASCII digits only: \d would take ١٢٣٤ too
+_ENCODED = re.compile(r"^pbkdf2_sha256\$([0-9]{1,7})\$([0-9a-f]{16,64})\$([0-9a-f]{64})\Z")
 
 
 def hash_pin(pin: str, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:

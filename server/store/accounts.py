@@ -7,6 +7,8 @@ import secrets
 
 from .base import StoreBase
 
+ATTEMPTS_KEPT_MS = 24 * 3600 * 1000  # longer than any rate limit's period
+
 
 class AccountQueries(StoreBase):
     # ------------------------------------------------------------ API tokens
@@ -38,6 +40,7 @@ class AccountQueries(StoreBase):
     # ------------------------------------------------------------ rate limits
     def record_attempt(self, key: str, now: int) -> None:
         """One counted attempt (a failed log-in, a comment sent) under a key such as `address:1.2.3.4`."""
+        self.db.execute("DELETE FROM attempts WHERE at < ?", (now - ATTEMPTS_KEPT_MS,))
         self.db.execute("INSERT INTO attempts (key, at) VALUES (?, ?)", (key, now))
 
     def attempts(self, key: str, since: int) -> int:

@@ -53,19 +53,28 @@ class IngestQueries(StoreBase):
             self.ensure_window(window, device)
 
     def update_status(self, device: str, status: Status) -> None:
+        """A kiosk's report of itself. The window it names fills a blank; it never undoes an assignment
+        made in the registry (a confirmed device with a window)."""
         self.db.execute(
-            "UPDATE devices SET online = ?, window = coalesce(?, window), presence = coalesce(?, presence), "
-            "outbox = coalesce(?, outbox), version = coalesce(?, version), sensor = coalesce(?, sensor) "
-            "WHERE device = ?",
+            "UPDATE devices SET online = ?, "
+            "window = CASE WHEN confirmed = 1 AND window IS NOT NULL THEN window ELSE coalesce(?, window) END, "
+            "presence = coalesce(?, presence), outbox = coalesce(?, outbox), version = coalesce(?, version), "
+            "sensor = coalesce(?, sensor) WHERE device = ?",
             (int(status.online), status.window, status.presence, status.outbox, status.version, status.sensor,
              device))
         if status.window:
             self.ensure_window(status.window, device)
 
     def ensure_window(self, window: str, device: str) -> None:
+        """The window exists, and is this device's unless the registry put the device at another window or
+        another confirmed device at this one."""
         self.db.execute(
-            "INSERT INTO windows (window, title, device) VALUES (?, ?, ?) "
-            "ON CONFLICT (window) DO UPDATE SET device = excluded.device", (window, default_title(window), device))
+            "INSERT INTO windows (window, title, device) VALUES (?, ?, CASE WHEN EXISTS (SELECT 1 FROM devices "
+            "WHERE device = ? AND confirmed = 1 AND window IS NOT NULL AND window != ?) THEN NULL ELSE ? END) "
+            "ON CONFLICT (window) DO UPDATE SET device = excluded.device WHERE excluded.device IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.device = windows.device AND d.confirmed = 1 "
+            "AND d.window = windows.window AND d.device != excluded.device)",
+            (window, default_title(window), device, window, device))
 
     # ------------------------------------------------------------ events
     def existing_ids(self, ids: Iterable[str]) -> set[str]:

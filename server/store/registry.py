@@ -1,8 +1,106 @@
-"""Sites, windows in sites, devices assigned to windows, the clerk roster."""
+"""Sites, windows in sites, devices assigned to windows, the clerk roster.
+
+History is never rewritten here: ratings, comments and absences carry their own window and
+clerk, so moving a device or deactivating a clerk changes only what happens from now on.
+"""
 from __future__ import annotations
 
-from .base import StoreBase
+from shared.contract import default_title
+
+from .base import StoreBase, marks
 
 
 class RegistryQueries(StoreBase):
-    pass
+    # ------------------------------------------------------------ sites (halls)
+    def sites(self, only: list[str] | None = None) -> list[dict]:
+        """Every site with how many windows and active clerks it has; only those of `only` when given."""
+        sql = ("SELECT s.site, s.name, s.timezone, s.hours, s.public, "
+               "(SELECT count(*) FROM windows w WHERE w.site = s.site) AS windows, "
+               "(SELECT count(*) FROM staff c WHERE c.site = s.site AND c.active) AS clerks FROM sites s")
+        params: list = []
+        if only is not None:
+            sql += f" WHERE s.site IN ({marks(len(only))})"
+            params = list(only)
+        return list(self.db.query(sql + " ORDER BY s.site", params))
+
+    def site(self, site: str) -> dict | None:
+        return next(iter(self.db.query("SELECT * FROM sites WHERE site = ?", [site])), None)
+
+    def create_site(self, site: str, name: str, timezone: str, hours: str, public: bool) -> None:
+        """A new site; `hours` is server.hours.dumps() JSON. A taken id raises sqlite3.IntegrityError."""
+        self.db.execute("INSERT INTO sites (site, name, timezone, hours, public) VALUES (?, ?, ?, ?, ?)",
+                        (site, name, timezone, hours, int(public)))
+
+    def update_site(self, site: str, name: str, timezone: str, hours: str, public: bool) -> bool:
+        """Change a site's name, time zone, hours and board opt-in; False when there is no such site."""
+        return self.db.execute("UPDATE sites SET name = ?, timezone = ?, hours = ?, public = ? WHERE site = ?",
+                               (name, timezone, hours, int(public), site)).rowcount == 1
+
+    # ------------------------------------------------------------ windows
+    def create_window(self, window: str, title: str | None, site: str | None) -> None:
+        """A window named before its kiosk reports; a taken id raises sqlite3.IntegrityError."""
+        self.db.execute("INSERT INTO windows (window, title, site) VALUES (?, ?, ?)",
+                        (window, title or default_title(window), site))
+
+    def update_window(self, window: str, title: str, site: str | None, clerk: str | None = None) -> bool:
+        return self.db.execute("UPDATE windows SET title = ?, site = ?, clerk = ? WHERE window = ?",
+                               (title, site, clerk, window)).rowcount == 1
+
+    # ------------------------------------------------------------ devices
+    _DEVICE_WINDOW = ("coalesce(d.window, (SELECT min(n.window) FROM windows n WHERE n.device = d.device))")
+
+    def devices(self) -> list[dict]:
+        """Every device, unconfirmed first, with its window and that window's title. Its window is the one
+        it was assigned to or reported in its status, else the one its events named."""
+        return list(self.db.query(
+            f"SELECT d.device, {self._DEVICE_WINDOW} AS window, w.title, d.confirmed, d.online, d.version, "
+            f"d.first_seen, d.last_seen FROM devices d LEFT JOIN windows w ON w.window = {self._DEVICE_WINDOW} "
+            "ORDER BY d.confirmed, d.device"))
+
+    def device(self, device: str) -> dict | None:
+        return next(iter(self.db.query("SELECT * FROM devices WHERE device = ?", [device])), None)
+
+    def assign_device(self, device: str, window: str | None, now: int) -> None:
+        """Confirm a device and make it the one kiosk of `window` (by default the window it reported).
+
+        The same way as `ceval device add` (register_device); besides, the window it leaves no
+        longer names it, and a device that served the new window before is unassigned. Past
+        ratings stay with the window they were given at.
+        """
+        with self.db.atomic():
+            if window is None:
+                window = self.db.execute(f"SELECT {self._DEVICE_WINDOW} FROM devices d WHERE d.device = ?",
+                                         (device,)).fetchone()[0]
+            if window:
+                self.db.execute("UPDATE windows SET device = NULL WHERE device = ? AND window != ?",
+                                (device, window))
+                self.db.execute("UPDATE devices SET window = NULL WHERE window = ? AND device != ?",
+                                (window, device))
+            self.register_device(device, window, now)
+
+    # ------------------------------------------------------------ the clerk roster
+    def clerks(self, sites: list[str] | None = None) -> list[dict]:
+        """Every clerk, deactivated ones too, with their site's name, active first; only those of `sites` when given."""
+        sql = ("SELECT c.staff, c.name, c.site, s.name AS site_name, c.active, c.pin_hash IS NOT NULL AS has_pin "
+               "FROM staff c LEFT JOIN sites s ON s.site = c.site")
+        params: list = []
+        if sites is not None:
+            sql += f" WHERE c.site IN ({marks(len(sites))})"
+            params = list(sites)
+        return list(self.db.query(sql + " ORDER BY c.active DESC, c.staff", params))
+
+    def clerk(self, staff: str) -> dict | None:
+        return next(iter(self.db.query("SELECT * FROM staff WHERE staff = ?", [staff])), None)
+
+    def create_clerk(self, staff: str, name: str, site: str | None, pin_hash: str | None) -> None:
+        """A taken staff number raises sqlite3.IntegrityError."""
+        self.db.execute("INSERT INTO staff (staff, name, site, pin_hash, active) VALUES (?, ?, ?, ?, 1)",
+                        (staff, name, site, pin_hash))
+
+    def update_clerk(self, staff: str, name: str, site: str | None, active: bool) -> bool:
+        """Deactivating keeps the row: ratings and absences keep naming the clerk."""
+        return self.db.execute("UPDATE staff SET name = ?, site = ?, active = ? WHERE staff = ?",
+                               (name, site, int(active), staff)).rowcount == 1
+
+    def set_pin(self, staff: str, pin_hash: str) -> bool:
+        return self.db.execute("UPDATE staff SET pin_hash = ? WHERE staff = ?", (pin_hash, staff)).rowcount == 1

@@ -9,7 +9,7 @@ class ReportQueries(StoreBase):
     def windows(self, sites: list[str] | None = None) -> list[dict]:
         """Every window with its device's state and its clerk's name; only those of `sites` when given."""
         sql = ("SELECT w.window, w.title, w.device, coalesce(d.online, 0) AS online, w.presence, w.staff, "
-               "s.name AS staff_name, w.site FROM windows w LEFT JOIN devices d ON d.device = w.device "
+               "s.name AS staff_name, w.site, w.clerk FROM windows w LEFT JOIN devices d ON d.device = w.device "
                "LEFT JOIN staff s ON s.staff = w.staff")
         params: list = []
         if sites is not None:
@@ -23,9 +23,10 @@ class ReportQueries(StoreBase):
             "SELECT w.window, a.start_at FROM windows w JOIN absences a ON a.id = w.open_absence").fetchall())
 
     def comments(self, start: int, end: int, text: str = "", window: str = "", staff: str = "",
-                 score: int | None = None, limit: int = 500) -> list[dict]:
-        """Comments with start <= at < end, newest first, with the score of the rating each belongs to."""
-        sql = ("SELECT f.at, f.window, w.title, f.staff, f.text, r.score, r.scale FROM feedback f "
+                 score: int | None = None, limit: int = 500, windows: list[str] | None = None) -> list[dict]:
+        """Comments with start <= at < end, newest first, with the score of the rating each belongs to;
+        only those of `windows` when given."""
+        sql = ("SELECT f.at, f.window, w.title, f.staff, f.text, f.channel, r.score, r.scale FROM feedback f "
                "LEFT JOIN windows w ON w.window = f.window LEFT JOIN ratings r ON r.event_id = f.rating_id "
                "WHERE f.at >= ? AND f.at < ?")
         params: list = [start, end]
@@ -39,7 +40,9 @@ class ReportQueries(StoreBase):
         if score is not None:
             sql += " AND r.score = ?"
             params.append(score)
-        sql += " ORDER BY f.at DESC LIMIT ?"
+        where, scoped = _in_windows(windows, "f.window")
+        sql += where + " ORDER BY f.at DESC LIMIT ?"
+        params += scoped
         params.append(limit)
         return list(self.db.query(sql, params))
 
@@ -93,3 +96,143 @@ class ReportQueries(StoreBase):
     def feedback_count(self, window: str, start: int, end: int) -> int:
         return self.db.execute("SELECT count(*) FROM feedback WHERE window = ? AND at >= ? AND at < ?",
                                (window, start, end)).fetchone()[0]
+
+    # ------------------------------------------------------------ one clerk, across windows
+    # `windows` narrows a query to those windows (a scoped user's); None is every window.
+    def staff_member(self, staff: str) -> dict | None:
+        """The clerk's roster row (staff, name, site, active), or None when not on the roster."""
+        return next(iter(self.db.query("SELECT staff, name, site, active FROM staff WHERE staff = ?", [staff])),
+                    None)
+
+    def staff_seen(self, staff: str, windows: list[str] | None = None) -> bool:
+        """Whether any rating, absence or comment was ever stored for the clerk (at these windows), or a
+        window has the clerk on duty now."""
+        where, params = _in_windows(windows)
+        for table in ("ratings", "absences", "feedback", "windows"):
+            if self.db.execute(f"SELECT 1 FROM {table} WHERE staff = ?{where} LIMIT 1", [staff, *params]).fetchone():
+                return True
+        return False
+
+    def staff_rating_counts(self, staff: str, start: int, end: int,
+                            windows: list[str] | None = None) -> list[tuple[int, int, int]]:
+        """(scale, score, count) of a clerk's ratings with start <= at < end."""
+        where, params = _in_windows(windows)
+        return self.db.execute(
+            f"SELECT scale, score, count(*) FROM ratings WHERE staff = ? AND at >= ? AND at < ?{where} "
+            "GROUP BY scale, score", [staff, start, end, *params]).fetchall()
+
+    def staff_rating_counts_by_quarter_hour(self, staff: str, start: int, end: int,
+                                            windows: list[str] | None = None) -> list[tuple[int, int, int, int]]:
+        where, params = _in_windows(windows)
+        return self.db.execute(
+            f"SELECT at / 900000, scale, score, count(*) FROM ratings WHERE staff = ? AND at >= ? AND at < ?{where} "
+            "GROUP BY at / 900000, scale, score", [staff, start, end, *params]).fetchall()
+
+    def staff_rating_counts_by_window(self, staff: str, start: int, end: int,
+                                      windows: list[str] | None = None) -> list[tuple[str, int, int, int]]:
+        """(window, scale, score, count) of a clerk's ratings."""
+        where, params = _in_windows(windows)
+        return self.db.execute(
+            f"SELECT window, scale, score, count(*) FROM ratings WHERE staff = ? AND at >= ? AND at < ?{where} "
+            "GROUP BY window, scale, score", [staff, start, end, *params]).fetchall()
+
+    def staff_reason_counts(self, staff: str, start: int, end: int,
+                            windows: list[str] | None = None) -> list[tuple[str, int]]:
+        where, params = _in_windows(windows, "r.window")
+        return self.db.execute(
+            "SELECT j.value, count(*) FROM ratings r, json_each(r.reasons) j "
+            f"WHERE r.staff = ? AND r.at >= ? AND r.at < ? AND r.reasons IS NOT NULL{where} "
+            "GROUP BY j.value ORDER BY count(*) DESC, j.value", [staff, start, end, *params]).fetchall()
+
+    def staff_absence_list(self, staff: str, start: int, end: int, windows: list[str] | None = None) -> list[dict]:
+        """The absences a clerk began in [start, end), with the window of each."""
+        where, params = _in_windows(windows)
+        return list(self.db.query(
+            f"SELECT start_at, end_at, staff, window FROM absences WHERE staff = ? AND start_at >= ? AND start_at < ?"
+            f"{where} ORDER BY start_at", [staff, start, end, *params]))
+
+    def staff_feedback_counts_by_window(self, staff: str, start: int, end: int,
+                                        windows: list[str] | None = None) -> dict[str, int]:
+        where, params = _in_windows(windows)
+        return dict(self.db.execute(
+            f"SELECT window, count(*) FROM feedback WHERE staff = ? AND at >= ? AND at < ?{where} GROUP BY window",
+            [staff, start, end, *params]).fetchall())
+
+    def window_titles(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT window, title FROM windows").fetchall())
+
+    # ------------------------------------------------------------ opening hours and staffed time
+    def site_hours(self) -> dict[str, tuple[str, str]]:
+        """site -> (time zone, opening hours JSON) of every site."""
+        return {site: (tz, hours) for site, tz, hours in
+                self.db.execute("SELECT site, timezone, hours FROM sites").fetchall()}
+
+    def absences_overlapping(self, window: str, start: int, end: int) -> list[tuple[int, int | None]]:
+        """(start_at, end_at) of a window's absences that overlap [start, end), whenever they began.
+
+        A window's absences follow one another (one opens only while the window is present), so of
+        those begun before `start` only the last can reach into the range: two index lookups, however
+        long the window's history."""
+        return self.db.execute(
+            "SELECT start_at, end_at FROM (SELECT start_at, end_at FROM absences WHERE window = ?1 "
+            "AND start_at < ?2 ORDER BY start_at DESC LIMIT 1) WHERE end_at IS NULL OR end_at > ?2 "
+            "UNION ALL SELECT start_at, end_at FROM absences WHERE window = ?1 AND start_at >= ?2 AND start_at < ?3 "
+            "ORDER BY 1", (window, start, end)).fetchall()
+
+    # ------------------------------------------------------------ every window or clerk at once (comparison)
+    def rating_counts_grouped(self, by: str, start: int, end: int,
+                              windows: list[str] | None = None) -> list[tuple[str, int, int, int]]:
+        """(window or staff, scale, score, count) of the ratings with start <= at < end."""
+        column = _column(by)
+        where, params = _in_windows(windows)
+        if by == "window":  # per window through the (window, at) index: cost follows the range, not the table
+            where, params = _in_windows(windows, "w.window")
+            return self.db.execute(
+                "SELECT r.window, r.scale, r.score, count(*) FROM windows w CROSS JOIN ratings r "
+                f"ON r.window = w.window WHERE r.at >= ? AND r.at < ?{where} "
+                "GROUP BY r.window, r.scale, r.score", [start, end, *params]).fetchall()
+        return self.db.execute(
+            f"SELECT {column}, scale, score, count(*) FROM ratings WHERE at >= ? AND at < ? "
+            f"AND {column} IS NOT NULL{where} GROUP BY {column}, scale, score", [start, end, *params]).fetchall()
+
+    def absences_grouped(self, by: str, start: int, end: int,
+                         windows: list[str] | None = None) -> list[tuple[str, int, int | None]]:
+        """(window or staff, start_at, end_at) of the absences that began in [start, end)."""
+        column = _column(by)
+        where, params = _in_windows(windows)
+        return self.db.execute(
+            f"SELECT {column}, start_at, end_at FROM absences WHERE start_at >= ? AND start_at < ? "
+            f"AND {column} IS NOT NULL{where} ORDER BY start_at", [start, end, *params]).fetchall()
+
+    def absences_overlapping_all(self, start: int, end: int,
+                                 windows: list[str] | None = None) -> list[tuple[str, int, int | None]]:
+        """(window, start_at, end_at) of every absence overlapping [start, end)."""
+        where, params = _in_windows(windows)
+        return self.db.execute(
+            "SELECT window, start_at, end_at FROM absences WHERE start_at < ? AND (end_at IS NULL OR end_at > ?)"
+            f"{where} ORDER BY start_at", [end, start, *params]).fetchall()
+
+    def roster(self, sites: list[str] | None = None) -> list[dict]:
+        """The active clerks on the roster (of these sites)."""
+        sql = "SELECT staff, name, site FROM staff WHERE active"
+        params: list = []
+        if sites is not None:
+            sql += f" AND site IN ({marks(len(sites))})"
+            params = list(sites)
+        return list(self.db.query(sql + " ORDER BY staff", params))
+
+    def staff_names(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT staff, name FROM staff").fetchall())
+
+
+def _column(by: str) -> str:
+    if by not in ("window", "staff"):
+        raise ValueError(f"cannot group by {by!r}")
+    return by
+
+
+def _in_windows(windows: list[str] | None, column: str = "window") -> tuple[str, list]:
+    """An `AND column IN (...)` clause for a scoped user's windows; nothing for every window."""
+    if windows is None:
+        return "", []
+    return f" AND {column} IN ({marks(len(windows))})", list(windows)

@@ -29,9 +29,10 @@ def token_of(page: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def log_in(client, username, password, **extra):
+def log_in(client, username, password, headers=None, **extra):
     token = token_of(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token, **extra})
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token, **extra},
+                       headers=headers)
 
 
 def test_passwords_are_salted_scrypt_hashes():
@@ -141,3 +142,22 @@ def test_the_session_key_is_made_once_and_kept(tmp_path):
     second = create_app(settings={"DATABASE": str(tmp_path / "s.sqlite3")})
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] and len(first.config["SECRET_KEY"]) == 64
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_behind_a_proxy_the_limit_per_address_uses_the_forwarded_address(tmp_path, clock):
+    app = create_app({"DATABASE": str(tmp_path / "p.sqlite3"), "CLOCK": clock, "SECRET_KEY": "k", "PROXIES": 1})
+    client = app.test_client()
+    for n in range(20):  # 20 different user names from one phone behind the proxy
+        assert log_in(client, f"nobody{n}", "x", headers={"X-Forwarded-For": "10.0.0.7"}).status_code == 401
+    token = token_of(client.get("/login").get_data(as_text=True))
+    blocked = client.post("/login", data={"username": "other", "password": "x", "csrf_token": token},
+                          headers={"X-Forwarded-For": "10.0.0.7"})
+    other = client.post("/login", data={"username": "other", "password": "x", "csrf_token": token},
+                        headers={"X-Forwarded-For": "10.0.0.8"})
+    assert (blocked.status_code, other.status_code) == (429, 401)
+
+
+def test_old_attempts_are_forgotten(store):
+    store.record_attempt("login-address:10.0.0.7", 0)
+    store.record_attempt("login-address:10.0.0.8", 24 * 3600 * 1000 + 1)
+    assert store.db.execute("SELECT key FROM attempts").fetchall() == [("login-address:10.0.0.8",)]

@@ -1,0 +1,142 @@
+"""三比: every window or clerk side by side for a period, each beside its own previous period of equal length.
+
+No Flask here: the page, its exports and the API all take their rows from `compare`.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from .reports import DayRange, absence_summary, rating_summary
+from .store import Store
+from .summary import staffed
+
+BY = ("window", "staff")
+METRICS = ("total", "satisfied_rate", "index", "absences", "absent_seconds", "staffed")
+_DIGITS = {"satisfied_rate": 3, "index": 1, "staffed": 3}
+ORDERS = ("asc", "desc")
+
+
+def metrics(by: str) -> tuple[str, ...]:
+    """The figures of a row: a clerk has no opening hours of their own, so no staffed share."""
+    return METRICS if by == "window" else METRICS[:-1]
+
+
+def sort_columns(by: str) -> tuple[str, ...]:
+    """What `sort=` may name."""
+    figures = metrics(by)
+    return ("rank", "prev_rank", "key", "name", *figures,
+            *(f"prev_{m}" for m in figures), *(f"change_{m}" for m in figures))
+
+
+def previous_period(days: DayRange) -> DayRange:
+    """The same number of days just before."""
+    length = days.last - days.first + timedelta(days=1)
+    return DayRange(days.first - length, days.last - length, days.tz)
+
+
+def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[dict] | None = None,
+            roster: list[dict] | None = None) -> list[dict]:
+    """One row per window (`windows`: the visible ones' store.windows() rows; None for all) or per clerk
+    (seen at those windows in either period, or on `roster`), ranked by satisfaction index, then satisfied rate."""
+    if by not in BY:
+        raise ValueError(f"by must be one of {BY}")
+    names = None if windows is None else [w["window"] for w in windows]
+    windows = store.windows() if windows is None else windows
+    before = previous_period(days)
+    if by == "window":
+        keys = {w["window"]: w["title"] for w in windows}
+    else:
+        staff_names = store.staff_names()
+        keys = {m["staff"]: m["name"] for m in roster or []}
+    periods = [_figures(store, by, period, now_ms, names, windows) for period in (days, before)]
+    if by == "staff":
+        for figures in periods:
+            keys.update({key: staff_names.get(key) for key in figures if key not in keys})
+    empty = _empty(by, now_ms)
+    rows = []
+    for key, name in keys.items():
+        current, previous = (figures.get(key, empty) for figures in periods)
+        rows.append({by: key, ("title" if by == "window" else "name"): name,
+                     "current": current, "previous": previous,
+                     "change": {m: _change(m, current[m], previous[m]) for m in metrics(by)}})
+    _rank(rows, "current", "rank")
+    _rank(rows, "previous", "prev_rank")
+    return sort_rows(rows, by, "rank", "asc")
+
+
+def _figures(store: Store, by: str, days: DayRange, now_ms: int, names: list[str] | None,
+             windows: list[dict]) -> dict[str, dict]:
+    counts: dict[str, list] = {}
+    for key, scale, score, n in store.rating_counts_grouped(by, days.start, days.end, names):
+        counts.setdefault(key, []).append((scale, score, n))
+    spans: dict[str, list] = {}
+    for key, start, end in store.absences_grouped(by, days.start, days.end, names):
+        spans.setdefault(key, []).append((start, end))
+    keys = [w["window"] for w in windows] if by == "window" else sorted(set(counts) | set(spans))
+    out = {key: _row(rating_summary(counts.get(key, [])), absence_summary(spans.get(key, []), now_ms))
+           for key in keys}
+    if by == "window":
+        sites = store.site_hours()
+        overlapping: dict[str, list] = {}
+        for window, start, end in store.absences_overlapping_all(days.start, days.end, names):
+            overlapping.setdefault(window, []).append((start, end))
+        for w in windows:
+            figure = staffed(sites, w["site"], days, overlapping.get(w["window"], []), now_ms)
+            out[w["window"]]["staffed"] = figure["share"] if figure else None
+    return out
+
+
+def _row(ratings: dict, absences: dict) -> dict:
+    return {"total": ratings["total"], "satisfied_rate": ratings["satisfied_rate"], "index": ratings["index"],
+            "absences": absences["count"], "absent_seconds": absences["total_seconds"]}
+
+
+def _empty(by: str, now_ms: int) -> dict:
+    row = _row(rating_summary([]), absence_summary([], now_ms))
+    return row | {"staffed": None} if by == "window" else row
+
+
+def _change(metric: str, now, before):
+    if now is None or before is None:
+        return None
+    digits = _DIGITS.get(metric)
+    return round(now - before, digits) if digits else now - before
+
+
+def _rank(rows: list[dict], period: str, field: str) -> None:
+    """Competition ranking (1, 2, 2, 4) by index then satisfied rate; no rank without ratings."""
+    rated = [r for r in rows if r[period]["total"]]
+    rated.sort(key=lambda r: (r[period]["index"], r[period]["satisfied_rate"]), reverse=True)
+    for place, row in enumerate(rated, 1):
+        previous = rated[place - 2] if place > 1 else None
+        same = previous is not None and (previous[period]["index"], previous[period]["satisfied_rate"]) == (
+            row[period]["index"], row[period]["satisfied_rate"])
+        row[field] = previous[field] if same else place
+    for row in rows:
+        row.setdefault(field, None)
+
+
+def cell(row: dict, by: str, column: str):
+    """The value a sort column names in a row."""
+    if column in ("rank", "prev_rank"):
+        return row[column]
+    if column == "key":
+        return row[by]
+    if column == "name":
+        return row["title" if by == "window" else "name"]
+    for prefix, part in (("prev_", "previous"), ("change_", "change")):
+        if column.startswith(prefix):
+            return row[part][column[len(prefix):]]
+    return row["current"][column]
+
+
+def sort_rows(rows: list[dict], by: str, column: str, order: str) -> list[dict]:
+    """Sorted by a column (see `sort_columns`); empty values last whichever the order, ties by key."""
+    if column not in sort_columns(by):
+        raise ValueError(f"unknown column {column!r}")
+    if order not in ORDERS:
+        raise ValueError("order must be asc or desc")
+    by_key = sorted(rows, key=lambda r: r[by])
+    valued = [r for r in by_key if cell(r, by, column) is not None]
+    valued.sort(key=lambda r: cell(r, by, column), reverse=order == "desc")
+    return valued + [r for r in by_key if cell(r, by, column) is None]

@@ -1,0 +1,98 @@
+"""The config each kiosk should have, built from the registry: pure, no SQL, no MQTT.
+
+A kiosk at a window gets the window's title, the active clerks of the window's site
+who have a PIN (its roster), the default labels, reasons and phrases, and, when
+the server has a public URL, the link to the phone comment form with a signed
+token. The token changes every refresh, so a config is compared by its `version`:
+the hash of the config with the token left out.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from shared.contract import STAFF_PATTERN, Config, default_title
+from shared.pins import is_pin_hash
+
+log = logging.getLogger(__name__)
+
+MAX_CONFIG_BYTES = 64 * 1024  # what a kiosk accepts (docs/protocol.md, Config)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A confirmed device at a window, and what it was last sent (acknowledged by the broker)."""
+    device: str
+    window: str
+    title: str
+    site: str | None
+    clerk: str | None = None        # the window's assigned clerk (staff number) and their name
+    clerk_name: str | None = None
+    sent: str | None = None      # version of the config last sent
+    sent_at: int | None = None   # when it was sent, with its token (epoch ms)
+
+
+@dataclass(frozen=True)
+class Clerk:
+    staff: str
+    name: str
+    pin_hash: str
+
+
+def comment_base(public_url: str | None, window: str) -> str | None:
+    """The phone form's address for a window, without its token; None when the server has no public URL."""
+    return f"{public_url.rstrip('/')}/c/{window}" if public_url else None
+
+
+def with_token(config: Config, token: str) -> Config:
+    """The config as published: its comment link carries the token."""
+    if config.comment_url is None:
+        return config
+    return replace(config, comment_url=f"{config.comment_url}?t={token}")
+
+
+def build_config(target: Target, roster: Iterable[Clerk], public_url: str | None) -> Config:
+    """What the kiosk of `target` should show; its comment link still lacks the token (see with_token)."""
+    clerks = []
+    for clerk in roster:
+        if STAFF_PATTERN.match(clerk.staff) and is_pin_hash(clerk.pin_hash):
+            clerks.append({"id": clerk.staff, "name": clerk.name, "pin": clerk.pin_hash})
+        else:
+            log.warning("clerk %r left off the roster of %s: bad staff number or PIN hash", clerk.staff, target.window)
+    staff = {"id": target.clerk, "name": target.clerk_name} if target.clerk and STAFF_PATTERN.match(target.clerk) \
+        else None
+    config = Config(title=target.title or default_title(target.window), staff=staff, roster=tuple(clerks),
+                    comment_url=comment_base(public_url, target.window))
+    return _fitted(config, target.window)
+
+
+def _fitted(config: Config, window: str) -> Config:
+    """A kiosk refuses a config over 64 KiB: a roster too long for it is cut to the most that fits
+    (with room left for the token)."""
+    limit = MAX_CONFIG_BYTES - 512
+    if len(config.to_json()) <= limit:
+        return config
+    fits, too_many = 0, len(config.roster)  # the first `fits` clerks fit, the first `too_many` do not
+    while too_many - fits > 1:
+        middle = (fits + too_many) // 2
+        if len(replace(config, roster=config.roster[:middle]).to_json()) <= limit:
+            fits = middle
+        else:
+            too_many = middle
+    log.error("the roster of %s is too long for one config: %d of %d clerks left off",
+              window, len(config.roster) - fits, len(config.roster))
+    return replace(config, roster=config.roster[:fits])
+
+
+def version(config: Config) -> str:
+    """A short hash of the config as built (before its token): what devices.config_sent holds."""
+    return hashlib.sha256(config.to_json()).hexdigest()[:32]
+
+
+def due(target: Target, config_version: str, now_ms: int, refresh_ms: int | None) -> bool:
+    """Send when the kiosk's config changed, or when its token is due for a refresh (None: no token)."""
+    if target.sent != config_version or target.sent_at is None:
+        return True
+    return refresh_ms is not None and now_ms - target.sent_at >= refresh_ms

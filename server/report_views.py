@@ -1,0 +1,120 @@
+"""What the report pages share: their date range, absence and reason rows, the day and heat tables, formats."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, current_app, request
+from flask_babel import gettext as _
+
+from shared.contract import DEFAULT_REASONS
+
+from .exports import Sheet
+from .reports import BadRange, DayRange, parse_range
+from .scope import visible_sites, visible_windows
+from .web_db import local_today, server_tz
+
+
+def report_range() -> DayRange:
+    """`from`/`to` of a report; this month so far when absent; 400 for bad dates."""
+    today = local_today()
+    try:
+        return parse_range(request.args.get("from") or today.replace(day=1).isoformat(),
+                           request.args.get("to") or today.isoformat(), server_tz(), today)
+    except BadRange:
+        abort(400, _("日期须为 YYYY-MM-DD 格式的真实日期，且结束不早于开始"))
+
+
+def scoped_window_names() -> list[str] | None:
+    """The ids of the windows the user may see, or None when that is every window."""
+    return None if visible_sites() is None else [w["window"] for w in visible_windows()]
+
+
+def range_args(days: DayRange) -> dict:
+    """The range as query arguments, for links."""
+    return {"from": days.first.isoformat(), "to": days.last.isoformat()}
+
+
+def absence_rows(absences: list[dict], now: int) -> list[dict]:
+    """Absences as the report lists them: local start, minutes and seconds, open, over the limit."""
+    limit_ms = absence_limit_minutes() * 60000
+    tz = server_tz()
+    rows = []
+    for a in absences:
+        length = (a["end_at"] if a["end_at"] is not None else now) - a["start_at"]
+        rows.append({**a, "begun": datetime.fromtimestamp(a["start_at"] / 1000, tz).strftime("%m-%d %H:%M"),
+                     "begun_full": _local(a["start_at"]), "ended": _local(a["end_at"]) if a["end_at"] else "",
+                     "length_seconds": length // 1000, "minutes": length // 60000, "seconds": length // 1000 % 60,
+                     "open": a["end_at"] is None, "over": length > limit_ms})
+    return rows
+
+
+def absence_limit_minutes() -> int:
+    return int(current_app.config.get("ABSENCE_LIMIT_MINUTES", 15))
+
+
+def reason_rows(counts: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    labels = {r["code"]: r["label"] for r in DEFAULT_REASONS}
+    return [(labels.get(code, code), n) for code, n in counts]
+
+
+def _local(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, server_tz()).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# ------------------------------------------------------------ export sheets
+def daily_sheet(daily: list[dict]) -> Sheet:
+    top = max((int(k) for d in daily for k in d["by_score"]), default=5)
+    return Sheet(_("每日"), [_("日期"), _("评价数"), *[_("%(n)s分", n=s) for s in range(top, 0, -1)],
+                            _("满意率"), _("满意指数")],
+                 [[d["date"], d["total"], *[d["by_score"].get(str(s), 0) for s in range(top, 0, -1)],
+                   d["satisfied_rate"], d["index"]] for d in daily])
+
+
+def absence_sheet(rows: list[dict], with_window: bool = False) -> Sheet:
+    headers = [_("开始"), _("结束"), *([_("窗口")] if with_window else []), _("工号"), _("时长（秒）"),
+               _("超时")]
+    return Sheet(_("离岗记录"), headers,
+                 [[a["begun_full"], a["ended"] or _("尚未回岗"), *([a["window"]] if with_window else []),
+                   a["staff"], a["length_seconds"], _("是") if a["over"] else ""] for a in rows])
+
+
+def reason_sheet(reasons: list[tuple[str, int]]) -> Sheet:
+    return Sheet(_("不满意原因"), [_("原因"), _("次数")], [[label, n] for label, n in reasons])
+
+
+# ------------------------------------------------------------ template filters
+def pct(value) -> str:
+    """0.875 -> 87.5%; nothing -> an em dash."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def num(value) -> str:
+    return "—" if value is None else str(value)
+
+
+def signed(value, percent: bool = False) -> str:
+    """A change: +3, -1.5, +2.0 pt (a change of a share, in percentage points)."""
+    if value is None:
+        return "—"
+    if percent:
+        return f"{value * 100:+.1f}"
+    return f"{value:+}" if isinstance(value, int) else f"{value:+.1f}"
+
+
+def minsec(seconds) -> str:
+    if seconds is None:
+        return "—"
+    return _("%(m)s 分 %(s)s 秒", m=int(seconds) // 60, s=int(seconds) % 60)
+
+
+def minutes(seconds) -> str:
+    """Whole minutes, for tight tables."""
+    return "—" if seconds is None else _("%(n)s 分", n=int(seconds) // 60)
+
+
+def data(value) -> str:
+    """A figure for a data-* attribute: empty for nothing."""
+    return "" if value is None else str(value)
+
+
+FILTERS = {"pct": pct, "num": num, "signed": signed, "minsec": minsec, "minutes": minutes, "data": data}

@@ -1,0 +1,83 @@
+"""The clerk report: one staff number's figures across the windows the user may see, and its downloads."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from flask import Blueprint, abort, render_template
+from flask_babel import gettext as _
+
+from .auth import login_required
+from .exports import Sheet, export_response
+from .report_views import (absence_limit_minutes, absence_rows, absence_sheet, daily_sheet, range_args, reason_rows,
+                           reason_sheet, report_range, scoped_window_names)
+from .reports import daily_summaries, heat_map
+from .scope import visible_sites
+from .store import Store
+from .summary import staff_summary
+from .web_db import get_store, now_ms, server_tz
+
+bp = Blueprint("staff", __name__)
+
+STAFF = re.compile(r"^[A-Za-z0-9-]{1,16}$")  # the contract's staff number
+
+
+def known_staff(store: Store, staff: str, sites: list[str] | None, windows: list[str] | None) -> bool:
+    """On the roster (of these sites), or seen at these windows; None is every site or window."""
+    if not STAFF.match(staff):
+        return False
+    member = store.staff_member(staff)
+    if member is not None and (sites is None or member["site"] in sites):
+        return True
+    return store.staff_seen(staff, windows)
+
+
+def _staff_report(staff: str) -> dict:
+    store = get_store()
+    windows = scoped_window_names()
+    if not known_staff(store, staff, visible_sites(), windows):
+        abort(404, _("工号 %(staff)s 不存在", staff=staff))
+    days = report_range()
+    now = now_ms()
+    tz = server_tz()
+    quarters = store.staff_rating_counts_by_quarter_hour(staff, days.start, days.end, windows)
+    comments = store.comments(days.start, days.end, staff=staff, windows=windows, limit=100)
+    for row in comments:
+        row["when"] = datetime.fromtimestamp(row["at"] / 1000, tz).strftime("%Y-%m-%d %H:%M")
+    return {"staff": staff, "days": days, "summary": staff_summary(store, staff, days, now, windows),
+            "daily": daily_summaries(quarters, days), "heat": heat_map(quarters, tz),
+            "absences": absence_rows(store.staff_absence_list(staff, days.start, days.end, windows), now),
+            "reasons": reason_rows(store.staff_reason_counts(staff, days.start, days.end, windows)),
+            "comments": comments, "limit_minutes": absence_limit_minutes(), "range_args": range_args(days)}
+
+
+@bp.get("/staff/<staff>")
+@login_required()
+def report(staff: str):
+    """Distribution, satisfied rate, index, trend, hours, absences, reasons and comments of one clerk,
+    and the same per window."""
+    return render_template("staff.html", **_staff_report(staff))
+
+
+@bp.get("/staff/<staff>.<any(csv, xlsx):fmt>")
+@login_required()
+def export(staff: str, fmt: str):
+    """The clerk's days (CSV keeps just those); XLSX adds the windows, absences, reasons and comments."""
+    report = _staff_report(staff)
+    days = report["days"]
+    sheets = [daily_sheet(report["daily"])]
+    if fmt == "xlsx":
+        sheets += [window_sheet(report["summary"]["windows"]), absence_sheet(report["absences"], with_window=True),
+                   reason_sheet(report["reasons"]),
+                   Sheet(_("留言"), [_("时间"), _("窗口"), _("评分"), _("满分"), _("留言")],
+                         [[c["when"], c["title"] or c["window"], c["score"], c["scale"], c["text"]]
+                          for c in report["comments"]])]
+    return export_response(f"staff-{staff}-{days.first.isoformat()}-{days.last.isoformat()}", sheets, fmt)
+
+
+def window_sheet(windows: list[dict]) -> Sheet:
+    return Sheet(_("分窗口"), [_("窗口"), _("名称"), _("评价数"), _("满意率"), _("满意指数"), _("离岗次数"),
+                              _("离岗时长（秒）"), _("留言")],
+                 [[w["window"], w["title"], w["ratings"]["total"], w["ratings"]["satisfied_rate"],
+                   w["ratings"]["index"], w["absences"]["count"], w["absences"]["total_seconds"],
+                   w["feedback"]["count"]] for w in windows])

@@ -1,0 +1,431 @@
+"""The managers' reports through the test client on one seeded hall: every page's figures are the JSON API's,
+staffed share of opening hours, the comparison with its previous period and sorting, CSV and XLSX downloads,
+site scoping, and bad dates refused everywhere."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from html.parser import HTMLParser
+
+import pytest
+from openpyxl import load_workbook
+
+from server.db import open_db
+from server.ingest import Ingestor
+from server.passwords import hash_password
+from server.store import Store
+
+from .events import event, msg
+
+RANGE = "from=2026-11-16&to=2026-11-23"  # Monday to Monday (today, 14:00); the previous period is 11-08..11-15
+HOURS_A = json.dumps({str(day): [["09:00", "12:00"], ["13:30", "17:00"]] for day in range(1, 6)})
+WINDOWS = ("w01", "w02", "w03", "w04")
+STAFF = ("1024", "2048", "3072", "4096", "5120")
+
+
+class Hall:
+    """Hand-built events, one stream per kiosk, numbered as a kiosk would."""
+
+    def __init__(self):
+        self.messages = []
+        self.seqs: dict[str, int] = {}
+
+    def add(self, device: str, window: str, type: str, ts: str, staff: str | None = None, **fields) -> str:
+        stream = f"stream-{device}"
+        seq = self.seqs[stream] = self.seqs.get(stream, 0) + 1
+        body = event(seq, type=type, stream=stream, ts=f"2026-11-{ts}:00.000+08:00", window=window, **fields)
+        if staff:
+            body["staff"] = staff
+        self.messages.append(msg(body, device=device))
+        return body["id"]
+
+    def rate(self, device, window, ts, score, staff, scale=5, reasons=None):
+        extra = {"reasons": reasons} if reasons else {}
+        return self.add(device, window, "rating", ts, staff, score=score, scale=scale, **extra)
+
+    def away(self, device, window, start, end, staff):
+        self.add(device, window, "presence", start, staff, state="away")
+        if end:
+            self.add(device, window, "presence", end, staff, state="present")
+
+
+@pytest.fixture
+def store(app, clock):
+    s = Store(open_db(app.config["DATABASE"]))
+    h = Hall()
+    # w01, hall A: clerk 1024, and 2048 this morning
+    h.rate("k1", "w01", "10T10:00", 5, "1024")
+    h.rate("k1", "w01", "12T10:00", 4, "1024")
+    h.rate("k1", "w01", "12T11:00", 2, "1024", reasons=["slow"])
+    h.rate("k1", "w01", "17T09:30", 5, "1024")
+    h.rate("k1", "w01", "18T10:00", 5, "1024")
+    bad = h.rate("k1", "w01", "18T15:00", 1, "1024", reasons=["attitude", "slow"])
+    h.add("k1", "w01", "feedback", "18T15:01", "1024", text="态度差", rating=bad)
+    h.away("k1", "w01", "17T10:00", "17T10:20", "1024")
+    h.rate("k1", "w01", "23T09:15", 4, "2048")
+    # w02, hall A: clerk 2048; absences across a night, across lunch, and one still open
+    h.rate("k2", "w02", "13T10:00", 1, "2048")
+    h.away("k2", "w02", "19T16:50", "20T09:10", "2048")
+    h.rate("k2", "w02", "20T09:30", 3, "2048")
+    h.away("k2", "w02", "20T10:00", "20T10:30", "2048")
+    h.away("k2", "w02", "20T11:50", "20T13:40", "2048")
+    h.rate("k2", "w02", "20T14:00", 5, "2048")
+    h.rate("k2", "w02", "23T09:00", 3, "2048", scale=3)
+    h.away("k2", "w02", "23T13:50", None, "2048")
+    # w03, hall B (no opening hours): clerk 3072
+    h.rate("k3", "w03", "09T10:00", 5, "3072")
+    h.rate("k3", "w03", "21T10:00", 5, "3072")
+    h.rate("k3", "w03", "22T10:00", 4, "3072")
+    h.add("k3", "w03", "feedback", "22T10:01", "3072", text="很好，谢谢")
+    # w04, in no site: clerk 4096, not on the roster
+    h.rate("k4", "w04", "19T10:00", 2, "4096", reasons=["wait"])
+    Ingestor(s, clock).handle(h.messages)
+
+    s.db["sites"].insert_all([{"site": "hall-a", "name": "A 厅", "timezone": "Asia/Shanghai", "hours": HOURS_A},
+                              {"site": "hall-b", "name": "B 厅", "timezone": "Asia/Shanghai", "hours": "{}"}])
+    for window, site in (("w01", "hall-a"), ("w02", "hall-a"), ("w03", "hall-b")):
+        s.db.execute("UPDATE windows SET site = ? WHERE window = ?", (site, window))
+    s.db["staff"].insert_all([{"staff": "1024", "name": "王芳", "site": "hall-a"},
+                              {"staff": "2048", "name": "李雷", "site": "hall-a"},
+                              {"staff": "3072", "name": "赵敏", "site": "hall-b"},
+                              {"staff": "5120", "name": "孙静", "site": "hall-a"}])
+    s.db.conn.commit()
+    s.create_user("boss", hash_password("boss pass"), "admin", None, 0)
+    s.create_user("anna", hash_password("anna pass"), "manager", ["hall-a"], 0)
+    s.create_user("bert", hash_password("bert pass"), "viewer", ["hall-b"], 0)
+    return s
+
+
+def logged_in(app, username):
+    c = app.test_client()
+    form = c.get("/login").get_data(as_text=True)
+    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
+    assert c.post("/login", data={"username": username, "password": f"{username} pass",
+                                  "csrf_token": csrf}).status_code == 302
+    return c
+
+
+@pytest.fixture
+def boss(app, store):
+    return logged_in(app, "boss")
+
+
+@pytest.fixture
+def api(app, store):
+    headers = {"Authorization": "Bearer " + store.create_token("tests", 0)}
+    client = app.test_client()
+
+    def get(path):
+        response = client.get("/api/v1" + path, headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.json
+    return get
+
+
+class Tags(HTMLParser):
+    """The attributes of every element that has a given attribute."""
+
+    def __init__(self, attribute):
+        super().__init__()
+        self.attribute, self.found = attribute, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self.attribute in attrs:
+            self.found.append(attrs)
+
+
+def tagged(page: str, attribute: str) -> list[dict]:
+    parser = Tags(attribute)
+    parser.feed(page)
+    return parser.found
+
+
+def figures(page: str) -> dict:
+    [found] = [t for t in tagged(page, "id") if t["id"] == "figures"]
+    return found
+
+
+def shown(value) -> str:
+    """A figure as a data-* attribute holds it."""
+    return "" if value is None else str(value)
+
+
+def assert_summary(attrs: dict, summary: dict) -> None:
+    r, a = summary["ratings"], summary["absences"]
+    expected = {"total": r["total"], "satisfied_rate": r["satisfied_rate"], "index": r["index"],
+                "absences": a["count"], "absent_seconds": a["total_seconds"], "feedback": summary["feedback"]["count"]}
+    if "data-longest_seconds" in attrs:
+        expected["longest_seconds"] = a["longest_seconds"]
+    if "staffed" in summary:
+        s = summary["staffed"]
+        expected["staffed"] = s["share"] if s else None
+    for key, value in expected.items():
+        assert attrs[f"data-{key}"] == shown(value), (key, attrs, summary)
+
+
+def page(client, path, status=200) -> str:
+    response = client.get(path)
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    return response.get_data(as_text=True)
+
+
+# ------------------------------------------------------------ every page's figures are the API's
+def test_window_reports_show_the_apis_figures(boss, api):
+    for window in WINDOWS:
+        summary = api(f"/windows/{window}/summary?{RANGE}")
+        attrs = figures(page(boss, f"/windows/{window}?{RANGE}"))
+        assert_summary(attrs, summary)
+        s = summary["staffed"]
+        assert attrs["data-opening_seconds"] == shown(s["opening_seconds"] if s else None)
+    w01 = api(f"/windows/w01/summary?{RANGE}")
+    assert w01["ratings"]["total"] == 4 and w01["absences"]["count"] == 1 and w01["feedback"]["count"] == 1
+
+
+def test_the_board_shows_the_apis_figures_for_today_with_the_clerks_name(boss, api):
+    text = page(boss, "/")
+    rows = {t["data-window"]: t for t in tagged(text, "data-window")}
+    assert set(rows) == set(WINDOWS)
+    for window in WINDOWS:
+        assert_summary(rows[window], api(f"/windows/{window}/summary"))
+    assert '<span class="name">李雷</span><span class="number">2048</span>' in text  # w01 and w02 have 2048 now
+    board = boss.get("/board.json").json["windows"]
+    assert {w["window"]: w["staff_name"] for w in board} == {"w01": "李雷", "w02": "李雷", "w03": "赵敏", "w04": None}
+    assert "4096" in text
+
+
+def test_clerk_reports_show_the_apis_figures(boss, api):
+    for staff in STAFF:
+        summary = api(f"/staff/{staff}/summary?{RANGE}")
+        text = page(boss, f"/staff/{staff}?{RANGE}")
+        assert_summary(figures(text), summary)
+        rows = {t["data-window"]: t for t in tagged(text.split('id="per-window"')[1], "data-window")}
+        assert list(rows) == [w["window"] for w in summary["windows"]]
+        for w in summary["windows"]:
+            assert_summary(rows[w["window"]], w)
+    s1024 = api(f"/staff/1024/summary?{RANGE}")
+    assert s1024["name"] == "王芳" and s1024["staff"] == "1024"
+    assert s1024["ratings"] == {"total": 3, "by_score": {"1": 1, "2": 0, "3": 0, "4": 0, "5": 2},
+                                "satisfied_rate": 0.667, "index": 66.7}
+    assert s1024["absences"] == {"count": 1, "total_seconds": 1200, "longest_seconds": 1200}
+    s2048 = api(f"/staff/2048/summary?{RANGE}")
+    assert [w["window"] for w in s2048["windows"]] == ["w01", "w02"]
+    assert s2048["ratings"]["total"] == 4 and s2048["name"] == "李雷"
+    # the clerk's page has its reasons, comments, absences and hours
+    text = page(boss, "/staff/1024?from=2026-11-01&to=2026-11-23")
+    reasons = text.split('id="reasons"')[1].split("</table>")[0]
+    assert reasons.index("办理时间长") < reasons.index("态度不好")
+    assert "态度差" in text.split('id="staff-comments"')[1]
+    assert "11-17 10:00" in text.split('id="absence-list"')[1].split("</table>")[0]
+    assert "王芳" in text
+    assert api("/staff/5120/summary")["ratings"]["total"] == 0  # on the roster, never rated
+
+
+def test_unknown_clerks_are_404(boss, app, store):
+    headers = {"Authorization": "Bearer " + store.create_token("t", 0)}
+    for staff in ("9999", "bad%20number", "x" * 17):
+        assert app.test_client().get(f"/api/v1/staff/{staff}/summary", headers=headers).status_code == 404
+        assert boss.get(f"/staff/{staff}").status_code == 404
+
+
+def test_comparison_pages_show_the_apis_rows(boss, api):
+    for by in ("window", "staff"):
+        for sort, order in (("rank", "asc"), ("total", "desc"), ("change_index", "asc"), ("key", "desc")):
+            query = f"{RANGE}&by={by}&sort={sort}&order={order}"
+            body = api(f"/compare?{query}")
+            rows = tagged(page(boss, f"/compare?{query}"), "data-key")
+            assert [r["data-key"] for r in rows] == [row[by] for row in body["rows"]]
+            for attrs, row in zip(rows, body["rows"]):
+                assert attrs["data-rank"] == shown(row["rank"]) and attrs["data-prev_rank"] == shown(row["prev_rank"])
+                for metric, value in row["current"].items():
+                    assert attrs[f"data-{metric}"] == shown(value)
+                    assert attrs[f"data-prev_{metric}"] == shown(row["previous"][metric])
+                    assert attrs[f"data-change_{metric}"] == shown(row["change"][metric])
+
+
+# ------------------------------------------------------------ staffed share of opening hours
+def test_staffed_share_of_opening_hours_by_hand(api, clock):
+    # Friday 11-20 at w02: open 09:00-12:00 and 13:30-17:00 = 6.5 h. Away 09:00-09:10 (from the night before),
+    # 10:00-10:30, and 11:50-13:40 of which 20 minutes fall in opening hours: 60 minutes of 390.
+    friday = api("/windows/w02/summary?from=2026-11-20&to=2026-11-20")
+    assert friday["staffed"] == {"opening_seconds": 23400, "share": round(330 / 390, 3)} == {
+        "opening_seconds": 23400, "share": 0.846}
+    assert friday["absences"]["count"] == 2  # the night's absence belongs to Thursday
+    # today, Monday, at 14:00: 3.5 h open so far, away since 13:50
+    assert api("/windows/w02/summary")["staffed"] == {"opening_seconds": 12600, "share": round(200 / 210, 3)}
+    clock.advance(600)  # the open absence runs on with the clock
+    assert api("/windows/w02/summary")["staffed"] == {"opening_seconds": 13200, "share": round(200 / 220, 3)}
+    assert api("/windows/w02/summary?from=2026-11-21&to=2026-11-22")["staffed"] == {"opening_seconds": 0,
+                                                                                  "share": None}
+    assert api("/windows/w01/summary?from=2026-11-17&to=2026-11-17")["staffed"]["share"] == round(370 / 390, 3)
+    assert api("/windows/w03/summary")["staffed"] is None  # a site without opening hours
+    assert api("/windows/w04/summary")["staffed"] is None  # a window in no site
+
+
+def test_the_window_report_shows_the_staffed_share(boss):
+    text = page(boss, "/windows/w02?from=2026-11-20&to=2026-11-20")
+    assert '<b id="staffed">84.6%</b>' in text and "开放 6.5 小时" in text
+    assert '<b id="staffed">—</b>' in page(boss, "/windows/w03")
+
+
+# ------------------------------------------------------------ comparison: previous period, ranks, sorting
+def test_comparison_against_the_previous_period(api):
+    body = api(f"/compare?{RANGE}")
+    assert body["by"] == "window" and body["previous"] == {"from": "2026-11-08", "to": "2026-11-15"}
+    rows = {r["window"]: r for r in body["rows"]}
+    w01 = rows["w01"]
+    assert w01["title"] == "1号窗口"
+    assert w01["current"] == {"total": 4, "satisfied_rate": 0.75, "index": 68.8, "absences": 1,
+                              "absent_seconds": 1200, "staffed": round((2160 - 20) / 2160, 3)}
+    assert w01["previous"] == {"total": 3, "satisfied_rate": 0.667, "index": 66.7, "absences": 0,
+                               "absent_seconds": 0, "staffed": 1.0}
+    assert w01["change"] == {"total": 1, "satisfied_rate": 0.083, "index": 2.1, "absences": 1,
+                             "absent_seconds": 1200, "staffed": -0.009}
+    assert rows["w03"]["current"]["staffed"] is None and rows["w03"]["change"]["staffed"] is None
+    # index: w03 87.5, w02 83.3 (3/5, 5/5, 3/3: 50, 100, 100), w01 68.8, w04 25.0
+    assert rows["w02"]["current"]["index"] == round((50 + 100 + 100) / 3, 1)
+    assert [r["window"] for r in body["rows"]] == ["w03", "w02", "w01", "w04"]
+    assert [r["rank"] for r in body["rows"]] == [1, 2, 3, 4]
+    assert rows["w04"]["prev_rank"] is None and rows["w03"]["prev_rank"] == 1 and rows["w02"]["prev_rank"] == 3
+
+
+def test_comparison_of_clerks_lists_the_roster_and_everyone_seen(api):
+    rows = {r["staff"]: r for r in api(f"/compare?{RANGE}&by=staff")["rows"]}
+    assert set(rows) == set(STAFF)
+    assert rows["5120"]["name"] == "孙静" and rows["5120"]["rank"] is None and rows["5120"]["current"]["total"] == 0
+    assert rows["4096"]["name"] is None and "staffed" not in rows["4096"]["current"]
+    assert rows["2048"]["current"]["absences"] == 4 and rows["2048"]["previous"]["total"] == 1
+
+
+def test_comparison_sorting_puts_empty_values_last_and_refuses_unknown_columns(api, app, store, boss):
+    rows = api(f"/compare?{RANGE}&sort=total&order=desc")["rows"]
+    assert [r["current"]["total"] for r in rows] == [4, 3, 2, 1]
+    asc = api(f"/compare?{RANGE}&by=staff&sort=index&order=asc")["rows"]
+    assert [r["staff"] for r in asc] == ["4096", "1024", "2048", "3072", "5120"]  # 5120 has no index: last
+    desc = api(f"/compare?{RANGE}&by=staff&sort=index&order=desc")["rows"]
+    assert [r["staff"] for r in desc] == ["3072", "2048", "1024", "4096", "5120"]
+    headers = {"Authorization": "Bearer " + store.create_token("t", 0)}
+    for query in ("sort=nonsense", "order=up", "by=site", "by=staff&sort=staffed"):
+        response = app.test_client().get(f"/api/v1/compare?{query}", headers=headers)
+        assert response.status_code == 400 and response.json["error"]
+        assert boss.get(f"/compare?{query}").status_code == 400
+
+
+def test_comparison_headers_are_sort_links(boss):
+    text = page(boss, f"/compare?{RANGE}&sort=total&order=desc")
+    links = {t["data-sort"]: t["href"].replace("&amp;", "&") for t in tagged(text, "data-sort") if "href" in t}
+    assert "sort=total" in links["total"] and "order=asc" in links["total"]  # the sorted column flips
+    assert "order=desc" in links["index"] and "order=asc" in links["key"]
+    assert "from=2026-11-16" in links["index"] and "by=window" in links["index"]
+    followed = tagged(page(boss, links["total"]), "data-key")
+    assert [r["data-total"] for r in followed] == ["1", "2", "3", "4"]
+
+
+# ------------------------------------------------------------ downloads
+def xlsx(response) -> dict[str, list[list]]:
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    book = load_workbook(io.BytesIO(response.data))
+    return {ws.title: [list(row) for row in ws.iter_rows(values_only=True)] for ws in book.worksheets}
+
+
+def csv_rows(response) -> list[list[str]]:
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def test_window_exports(boss):
+    rows = csv_rows(boss.get("/windows/w01.csv?from=2026-11-17&to=2026-11-18"))
+    assert rows == [["日期", "评价数", "5分", "4分", "3分", "2分", "1分", "满意率", "满意指数"],
+                    ["2026-11-17", "1", "1", "0", "0", "0", "0", "1.0", "100.0"],
+                    ["2026-11-18", "2", "1", "0", "0", "0", "1", "0.5", "50.0"]]
+    book = xlsx(boss.get("/windows/w01.xlsx?from=2026-11-17&to=2026-11-18"))
+    assert list(book) == ["每日", "离岗记录", "不满意原因"]
+    assert book["每日"][2] == ["2026-11-18", 2, 1, 0, 0, 0, 1, 0.5, 50]
+    assert book["离岗记录"][1] == ["2026-11-17 10:00:00", "2026-11-17 10:20:00", "1024", 1200, "是"]
+    assert book["不满意原因"][1:] == [["态度不好", 1], ["办理时间长", 1]]  # ties by code
+    assert 'href="/windows/w01.xlsx?from=2026-11-17&amp;to=2026-11-18"' in page(
+        boss, "/windows/w01?from=2026-11-17&to=2026-11-18")
+    assert boss.get("/windows/w01.pdf").status_code == 404
+
+
+def test_clerk_exports(boss):
+    days = csv_rows(boss.get(f"/staff/1024.csv?{RANGE}"))
+    assert len(days) == 1 + 8 and days[3][:2] == ["2026-11-18", "2"]
+    book = xlsx(boss.get(f"/staff/2048.xlsx?{RANGE}"))
+    assert list(book) == ["每日", "分窗口", "离岗记录", "不满意原因", "留言"]
+    assert [r[0] for r in book["分窗口"][1:]] == ["w01", "w02"]
+    assert book["分窗口"][2][:5] == ["w02", "2号窗口", 3, round(2 / 3, 3), 83.3]
+    assert len(book["离岗记录"]) == 1 + 4 and book["离岗记录"][-1][1] == "尚未回岗"
+    assert "staff-2048" in boss.get(f"/staff/2048.xlsx?{RANGE}").headers["Content-Disposition"]
+
+
+def test_comparison_exports_match_the_page(boss, api):
+    query = f"{RANGE}&by=staff&sort=total&order=desc"
+    body = api(f"/compare?{query}")
+    rows = csv_rows(boss.get(f"/compare.csv?{query}"))
+    assert rows[0][:6] == ["排名", "工号", "名称", "评价数", "评价数（上期）", "评价数（变化）"]
+    assert [r[1] for r in rows[1:]] == [r["staff"] for r in body["rows"]]
+    book = xlsx(boss.get(f"/compare.xlsx?{query}"))
+    [sheet] = book.values()
+    for line, row in zip(sheet[1:], body["rows"]):
+        assert line[:6] == [row["rank"], row["staff"], row["name"], row["current"]["total"],
+                            row["previous"]["total"], row["change"]["total"]]
+        assert line[-1] == row["prev_rank"]
+
+
+def test_comments_export_uses_the_same_filters(boss):
+    rows = csv_rows(boss.get("/comments.csv?from=2026-11-01&to=2026-11-30&staff=1024"))
+    assert rows == [["时间", "窗口", "工号", "评分", "满分", "来源", "留言"],
+                    ["2026-11-18 15:01", "1号窗口", "1024", "1", "5", "评价器", "态度差"]]
+    book = xlsx(boss.get("/comments.xlsx?from=2026-11-01&to=2026-11-30"))
+    assert sorted(r[-1] for r in book["留言"][1:]) == sorted(["态度差", "很好，谢谢"])
+    assert boss.get("/comments.csv?score=9").status_code == 400
+
+
+# ------------------------------------------------------------ site scoping
+def test_a_manager_of_one_site_sees_only_its_windows(app, store):
+    anna = logged_in(app, "anna")
+    assert {t["data-window"] for t in tagged(page(anna, "/"), "data-window")} == {"w01", "w02"}
+    assert {w["window"] for w in anna.get("/board.json").json["windows"]} == {"w01", "w02"}
+    for path in ("/windows/w03", "/windows/w03.csv", "/windows/w03.xlsx", "/windows/w04",
+                 "/staff/3072", "/staff/4096.csv", "/comments?window=w03"):
+        assert anna.get(path).status_code == 404, path
+    assert figures(page(anna, f"/windows/w01?{RANGE}"))["data-total"] == "4"
+    assert [t["data-key"] for t in tagged(page(anna, f"/compare?{RANGE}"), "data-key")] == ["w02", "w01"]
+    assert {t["data-key"] for t in tagged(page(anna, f"/compare?{RANGE}&by=staff"), "data-key")} == {
+        "1024", "2048", "5120"}
+    assert [r[1] for r in csv_rows(anna.get(f"/compare.csv?{RANGE}"))[1:]] == ["w02", "w01"]
+    comments = page(anna, "/comments")
+    assert "态度差" in comments and "很好" not in comments and 'value="w03"' not in comments
+    assert "很好" not in anna.get("/comments.csv").get_data(as_text=True)
+    # a clerk seen at a visible window, figures from the visible windows only
+    assert figures(page(anna, f"/staff/2048?{RANGE}"))["data-total"] == "4"
+
+    bert = logged_in(app, "bert")
+    assert {t["data-window"] for t in tagged(page(bert, "/"), "data-window")} == {"w03"}
+    assert bert.get("/staff/1024").status_code == 404 and bert.get("/windows/w01").status_code == 404
+    assert [t["data-key"] for t in tagged(page(bert, f"/compare?{RANGE}&by=staff"), "data-key")] == ["3072"]
+
+
+def test_the_bearer_api_is_not_scoped(api):
+    assert len(api(f"/compare?{RANGE}")["rows"]) == 4
+    assert api("/windows/w03/summary")["window"] == "w03"
+
+
+# ------------------------------------------------------------ bad dates
+BAD_DATES = ["from=2026-13-01", "from=20261101", "from=2026-11-30&to=2026-11-01", "to=2026-02-30"]
+PAGES = ["/windows/w01", "/windows/w01.csv", "/windows/w01.xlsx", "/staff/1024", "/staff/1024.xlsx",
+         "/compare", "/compare.csv", "/compare.xlsx", "/comments", "/comments.csv"]
+
+
+@pytest.mark.parametrize("query", BAD_DATES)
+def test_bad_dates_are_400_everywhere(boss, app, store, query):
+    for path in PAGES:
+        response = boss.get(f"{path}?{query}")
+        assert response.status_code == 400, path
+    headers = {"Authorization": "Bearer " + store.create_token("t", 0)}
+    for path in ("/windows/w01/summary", "/staff/1024/summary", "/compare"):
+        response = app.test_client().get(f"/api/v1{path}?{query}", headers=headers)
+        assert response.status_code == 400 and response.json["error"], path
