@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from .reports import DayRange, absence_summary, rating_summary
 from .store import Store
-from .summary import staffed
+from .summary import window_summaries
 
 BY = ("window", "staff")
 METRICS = ("total", "satisfied_rate", "index", "absences", "absent_seconds", "staffed")
@@ -66,24 +66,18 @@ def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[di
 
 def _figures(store: Store, by: str, days: DayRange, now_ms: int, names: list[str] | None,
              windows: list[dict]) -> dict[str, dict]:
+    if by == "window":
+        summaries = window_summaries(store, [w["window"] for w in windows], days, now_ms)
+        return {window: _row(s["ratings"], s["absences"]) | {"staffed": s["staffed"]["share"] if s["staffed"] else None}
+                for window, s in summaries.items()}
     counts: dict[str, list] = {}
     for key, scale, score, n in store.rating_counts_grouped(by, days.start, days.end, names):
         counts.setdefault(key, []).append((scale, score, n))
     spans: dict[str, list] = {}
     for key, start, end in store.absences_grouped(by, days.start, days.end, names):
         spans.setdefault(key, []).append((start, end))
-    keys = [w["window"] for w in windows] if by == "window" else sorted(set(counts) | set(spans))
-    out = {key: _row(rating_summary(counts.get(key, [])), absence_summary(spans.get(key, []), now_ms))
-           for key in keys}
-    if by == "window":
-        sites = store.site_hours()
-        overlapping: dict[str, list] = {}
-        for window, start, end in store.absences_overlapping_all(days.start, days.end, names):
-            overlapping.setdefault(window, []).append((start, end))
-        for w in windows:
-            figure = staffed(sites, w["site"], days, overlapping.get(w["window"], []), now_ms)
-            out[w["window"]]["staffed"] = figure["share"] if figure else None
-    return out
+    return {key: _row(rating_summary(counts.get(key, [])), absence_summary(spans.get(key, []), now_ms))
+            for key in sorted(set(counts) | set(spans))}
 
 
 def _row(ratings: dict, absences: dict) -> dict:

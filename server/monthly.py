@@ -15,7 +15,7 @@ from .exports import Sheet, export_response
 from .reports import DayRange, absence_summary, daily_summaries, rating_summary
 from .report_views import reason_rows
 from .scope import visible_windows
-from .summary import window_summary
+from .summary import window_summaries
 from .web_db import get_store, local_today, now_ms, server_tz
 
 log = logging.getLogger(__name__)
@@ -83,12 +83,14 @@ def month_report(days: DayRange) -> dict:
     windows, all_counts, all_quarters, all_spans = [], [], [], []
     feedback = 0
     reasons: Counter[str] = Counter()
-    for row in visible_windows():
+    rows = visible_windows()
+    summaries = window_summaries(store, [row["window"] for row in rows], days, now)
+    for row in rows:
         w = row["window"]
-        summary = window_summary(store, w, days, now)
+        summary = summaries[w]
         quarters = store.rating_counts_by_quarter_hour(w, days.start, days.end)
         daily = daily_summaries(quarters, days)
-        spans = store.absences(w, days.start, days.end)
+        spans = [(a, b) for _, a, b in store.absences_of([w], days.start, days.end)]
         all_quarters += quarters
         all_counts += [(scale, score, n) for _q, scale, score, n in quarters]
         all_spans += spans

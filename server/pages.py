@@ -13,7 +13,7 @@ from .report_views import (FILTERS, absence_limit_minutes, absence_rows, absence
                            reason_rows, reason_sheet, report_range, scoped_window_names)
 from .reports import BadRange, DayRange, daily_summaries, heat_map, parse_range, window_state
 from .scope import require_window, visible_windows
-from .summary import window_summary
+from .summary import window_summaries, window_summary
 from .web_db import get_store, local_today, now_ms, server_tz
 
 bp = Blueprint("pages", __name__)
@@ -30,10 +30,11 @@ def board_rows() -> list[dict]:
     days = DayRange(today, today, server_tz())
     now = now_ms()
     away = store.away_since()
-    sites = store.site_hours()
+    windows = visible_windows()
+    today_figures = window_summaries(store, [w["window"] for w in windows], days, now)
     return [{**w, "online": bool(w["online"]),
              **window_state(bool(w["online"]), w["presence"], w["staff"], away.get(w["window"]), now),
-             "today": window_summary(store, w["window"], days, now, sites, w["site"])} for w in visible_windows()]
+             "today": today_figures[w["window"]]} for w in windows]
 
 
 @bp.get("/")

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from .reports import DayRange
-from .summary import window_summary
+from .summary import window_summaries
 from .web_db import get_store, local_today, now_ms, server_tz
 
 bp = Blueprint("public", __name__)
@@ -33,9 +33,10 @@ def board_data(site: str) -> dict:
     today = local_today()
     tz, now = server_tz(), now_ms()
     days = {"today": DayRange(today, today, tz), "month": DayRange(today.replace(day=1), today, tz)}
+    rows = store.public_windows(site)
+    figures = {name: window_summaries(store, [w["window"] for w in rows], span, now) for name, span in days.items()}
     windows = [{"window": w["window"], "title": w["title"], "staff_name": w["staff_name"],
-                **{name: _ratings(window_summary(store, w["window"], span, now)) for name, span in days.items()}}
-               for w in store.public_windows(site)]
+                **{name: _ratings(figures[name][w["window"]]) for name in days}} for w in rows]
     return {"site": row["site"], "name": row["name"], "today": today.isoformat(),
             "month_from": days["month"].first.isoformat(), "windows": windows}
 

@@ -1,6 +1,8 @@
 """What the reports, the pages and the API read."""
 from __future__ import annotations
 
+import json
+
 from .base import StoreBase, marks
 
 
@@ -62,12 +64,6 @@ class ReportQueries(StoreBase):
     def window(self, window: str) -> dict | None:
         return next(iter(self.db.query("SELECT * FROM windows WHERE window = ?", [window])), None)
 
-    def rating_counts(self, window: str, start: int, end: int) -> list[tuple[int, int, int]]:
-        """(scale, score, count) of a window's ratings with start <= at < end."""
-        return self.db.execute(
-            "SELECT scale, score, count(*) FROM ratings WHERE window = ? AND at >= ? AND at < ? "
-            "GROUP BY scale, score", (window, start, end)).fetchall()
-
     def rating_counts_by_quarter_hour(self, window: str, start: int, end: int) -> list[tuple[int, int, int, int]]:
         """(quarter-hour since the epoch, scale, score, count): fine enough to put into local days and
         hours of any time zone in Python."""
@@ -87,15 +83,42 @@ class ReportQueries(StoreBase):
             "SELECT start_at, end_at, staff FROM absences WHERE window = ? AND start_at >= ? AND start_at < ? "
             "ORDER BY start_at", [window, start, end]))
 
-    def absences(self, window: str, start: int, end: int) -> list[tuple[int, int | None]]:
-        """(start_at, end_at) of the absences that began in [start, end)."""
+    # ------------------------------------------------------------ a set of windows at once (summaries)
+    # Each takes the windows as one JSON array (no limit on how many) and seeks the (window, at) indexes
+    # once per window: the cost follows the windows and the range asked, not the size of the tables.
+    def rating_counts_of(self, windows: list[str], start: int, end: int) -> list[tuple[str, int, int, int]]:
+        """(window, scale, score, count) of the windows' ratings with start <= at < end."""
         return self.db.execute(
-            "SELECT start_at, end_at FROM absences WHERE window = ? AND start_at >= ? AND start_at < ? "
-            "ORDER BY start_at", (window, start, end)).fetchall()
+            "SELECT window, scale, score, count(*) FROM ratings WHERE window IN (SELECT value FROM json_each(?)) "
+            "AND at >= ? AND at < ? GROUP BY window, scale, score", (json.dumps(windows), start, end)).fetchall()
 
-    def feedback_count(self, window: str, start: int, end: int) -> int:
-        return self.db.execute("SELECT count(*) FROM feedback WHERE window = ? AND at >= ? AND at < ?",
-                               (window, start, end)).fetchone()[0]
+    def absences_of(self, windows: list[str], start: int, end: int) -> list[tuple[str, int, int | None]]:
+        """(window, start_at, end_at) of the absences that began in [start, end), in order."""
+        return self.db.execute(
+            "SELECT window, start_at, end_at FROM absences WHERE window IN (SELECT value FROM json_each(?)) "
+            "AND start_at >= ? AND start_at < ? ORDER BY window, start_at",
+            (json.dumps(windows), start, end)).fetchall()
+
+    def absences_overlapping_of(self, windows: list[str], start: int, end: int) -> list[tuple[str, int, int | None]]:
+        """(window, start_at, end_at) of the absences that overlap [start, end), whenever they began.
+
+        A window's absences follow one another (one opens only while the window is present), so of
+        those begun before `start` only each window's last can reach into the range."""
+        return self.db.execute(
+            "SELECT window, start_at, end_at FROM absences WHERE id IN (SELECT (SELECT b.id FROM absences b "
+            "WHERE b.window = w.value AND b.start_at < ?2 ORDER BY b.start_at DESC LIMIT 1) FROM json_each(?1) w) "
+            "AND (end_at IS NULL OR end_at > ?2) "
+            "UNION ALL SELECT window, start_at, end_at FROM absences WHERE window IN (SELECT value FROM json_each(?1)) "
+            "AND start_at >= ?2 AND start_at < ?3 ORDER BY 1, 2", (json.dumps(windows), start, end)).fetchall()
+
+    def feedback_counts_of(self, windows: list[str], start: int, end: int) -> dict[str, int]:
+        return dict(self.db.execute(
+            "SELECT window, count(*) FROM feedback WHERE window IN (SELECT value FROM json_each(?)) "
+            "AND at >= ? AND at < ? GROUP BY window", (json.dumps(windows), start, end)).fetchall())
+
+    def window_sites(self, windows: list[str]) -> dict[str, str | None]:
+        return dict(self.db.execute("SELECT window, site FROM windows WHERE window IN (SELECT value FROM json_each(?))",
+                                    (json.dumps(windows),)).fetchall())
 
     # ------------------------------------------------------------ one clerk, across windows
     # `windows` narrows a query to those windows (a scoped user's); None is every window.
@@ -167,30 +190,12 @@ class ReportQueries(StoreBase):
         return {site: (tz, hours) for site, tz, hours in
                 self.db.execute("SELECT site, timezone, hours FROM sites").fetchall()}
 
-    def absences_overlapping(self, window: str, start: int, end: int) -> list[tuple[int, int | None]]:
-        """(start_at, end_at) of a window's absences that overlap [start, end), whenever they began.
-
-        A window's absences follow one another (one opens only while the window is present), so of
-        those begun before `start` only the last can reach into the range: two index lookups, however
-        long the window's history."""
-        return self.db.execute(
-            "SELECT start_at, end_at FROM (SELECT start_at, end_at FROM absences WHERE window = ?1 "
-            "AND start_at < ?2 ORDER BY start_at DESC LIMIT 1) WHERE end_at IS NULL OR end_at > ?2 "
-            "UNION ALL SELECT start_at, end_at FROM absences WHERE window = ?1 AND start_at >= ?2 AND start_at < ?3 "
-            "ORDER BY 1", (window, start, end)).fetchall()
-
     # ------------------------------------------------------------ every window or clerk at once (comparison)
     def rating_counts_grouped(self, by: str, start: int, end: int,
                               windows: list[str] | None = None) -> list[tuple[str, int, int, int]]:
         """(window or staff, scale, score, count) of the ratings with start <= at < end."""
         column = _column(by)
         where, params = _in_windows(windows)
-        if by == "window":  # per window through the (window, at) index: cost follows the range, not the table
-            where, params = _in_windows(windows, "w.window")
-            return self.db.execute(
-                "SELECT r.window, r.scale, r.score, count(*) FROM windows w CROSS JOIN ratings r "
-                f"ON r.window = w.window WHERE r.at >= ? AND r.at < ?{where} "
-                "GROUP BY r.window, r.scale, r.score", [start, end, *params]).fetchall()
         return self.db.execute(
             f"SELECT {column}, scale, score, count(*) FROM ratings WHERE at >= ? AND at < ? "
             f"AND {column} IS NOT NULL{where} GROUP BY {column}, scale, score", [start, end, *params]).fetchall()
@@ -203,14 +208,6 @@ class ReportQueries(StoreBase):
         return self.db.execute(
             f"SELECT {column}, start_at, end_at FROM absences WHERE start_at >= ? AND start_at < ? "
             f"AND {column} IS NOT NULL{where} ORDER BY start_at", [start, end, *params]).fetchall()
-
-    def absences_overlapping_all(self, start: int, end: int,
-                                 windows: list[str] | None = None) -> list[tuple[str, int, int | None]]:
-        """(window, start_at, end_at) of every absence overlapping [start, end)."""
-        where, params = _in_windows(windows)
-        return self.db.execute(
-            "SELECT window, start_at, end_at FROM absences WHERE start_at < ? AND (end_at IS NULL OR end_at > ?)"
-            f"{where} ORDER BY start_at", [end, start, *params]).fetchall()
 
     def roster(self, sites: list[str] | None = None) -> list[dict]:
         """The active clerks on the roster (of these sites)."""

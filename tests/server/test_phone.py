@@ -65,7 +65,7 @@ def test_the_form_opens_with_a_good_token_and_stores_the_comment(client, app, cl
     stored = store.db.execute("SELECT type, window, at FROM events WHERE id = ?", (event_id,)).fetchone()
     assert stored[:2] == ("feedback", "w01") and stored[2] == int(clock.now().timestamp() * 1000)
     # it counts as the window's feedback in the figures the API and pages use
-    assert store.feedback_count("w01", 0, 2**62) == 1
+    assert store.feedback_counts_of(["w01"], 0, 2**62) == {"w01": 1}
 
 
 def test_an_expired_token_asks_to_scan_again(client, app, clock, store):

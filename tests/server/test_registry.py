@@ -405,7 +405,7 @@ def test_a_kiosk_that_still_names_its_old_window_does_not_undo_a_move(app, clock
     ingest.handle([msg(status, kind="status"), msg(event(2, window="w01"))])
     assert store.db.execute("SELECT window FROM devices WHERE device = 'k1'").fetchone() == ("w05",)
     assert dict(store.db.execute("SELECT window, device FROM windows").fetchall()) == {"w01": None, "w05": "k1"}
-    assert store.rating_counts("w01", 0, 2**62) == [(5, 5, 2)], "its ratings keep the window they name"
+    assert store.rating_counts_of(["w01"], 0, 2**62) == [("w01", 5, 5, 2)], "its ratings keep the window they name"
 
 
 def test_a_window_gets_a_clerk_of_its_own_site_whom_its_kiosk_shows(admin, store):
