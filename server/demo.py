@@ -13,11 +13,14 @@ import time
 import urllib.request
 from pathlib import Path
 
-from shared.contract import Config, default_title
-from shared.topics import topic
+from shared.contract import default_title
+from shared.pins import hash_pin
 
 from .broker import BrokerError, BrokerProcess, EmbeddedBroker, Mosquitto, find_mosquitto
+from . import hours
 from .cli import _stop_on_signals
+from .db import open_db
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +60,31 @@ def _wait_http(url: str, timeout: float = 30.0) -> None:
             time.sleep(0.2)
 
 
-def _publish_configs(broker: BrokerProcess, windows: list[str]) -> None:
-    """What the server's registry will publish (step 5); here the demo names the clerks itself."""
-    import paho.mqtt.client as mqtt
+SITE = "hall"
+SERVICES = ["社保", "医保", "公积金", "不动产登记", "户籍", "税务", "工商登记", "综合受理"]
+DEMO_PIN = "2468"
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="ceval-demo-setup", protocol=mqtt.MQTTv311)
-    client.connect(broker.host, broker.port)
-    client.loop_start()
+
+def _register_hall(db: Path, windows: list[str]) -> None:
+    """What an IT person and a manager do on the registry pages: a public hall with opening hours,
+    its clerks (PIN 2468), each window titled with its clerk, each kiosk confirmed at its window.
+    The server then sends every kiosk its config."""
+    store = Store(open_db(db))
     try:
+        if store.site(SITE) is None:
+            store.create_site(SITE, "市民服务中心", "Asia/Shanghai",
+                              hours.dumps({day: [(0, 24 * 60)] for day in range(1, 8)}), True)  # open round the clock, so the demo shows staffed time whenever it runs
         for i, window in enumerate(windows):
             staff_id, name = CLERKS[i % len(CLERKS)]
-            config = Config(title=default_title(window), staff={"id": staff_id, "name": name})
-            client.publish(topic(f"k-{window}", "config"), config.to_json(), qos=1, retain=True).wait_for_publish(10)
+            if store.clerk(staff_id) is None:
+                store.create_clerk(staff_id, name, SITE, hash_pin(DEMO_PIN))
+            title = f"{default_title(window)} · {SERVICES[i % len(SERVICES)]}"
+            if store.window(window) is None:
+                store.create_window(window, title, SITE)
+            store.update_window(window, title, SITE, staff_id)
+            store.assign_device(f"k-{window}", window, int(time.time() * 1000))
     finally:
-        client.disconnect()
-        client.loop_stop()
+        store.db.close()
 
 
 DEMO_USER = "demo"
@@ -108,15 +121,15 @@ def run_demo(args) -> int:
     try:
         # the collector gets a user name: the embedded broker queues for offline clients only when they have one
         collector_user = {"CEVAL_MQTT_USERNAME": os.environ.get("CEVAL_MQTT_USERNAME", "ceval-collector")}
-        spawn("server", "server", "--db", str(db), "--broker", broker.url, "--listen", f"{host}:{port}",
-              env=collector_user)
         url = f"http://{host}:{port}/"
+        spawn("server", "server", "--db", str(db), "--broker", broker.url, "--listen", f"{host}:{port}",
+              "--public-url", url, env=collector_user)
         _wait_http(url)
         token = subprocess.run(_python("token", "create", "demo", "--db", str(db)), check=True,
                                capture_output=True, text=True).stdout.strip()
         password = _demo_account(db)
         windows = [f"w{n:02d}" for n in range(1, args.kiosks + 1)]
-        _publish_configs(broker, windows)
+        _register_hall(db, windows)
         for window in windows:
             kiosk_dir = base / "kiosks" / window
             kiosk_dir.mkdir(parents=True, exist_ok=True)
@@ -128,6 +141,7 @@ def run_demo(args) -> int:
                   "--pace", str(args.pace))
         print(f"\ncounter-eval demo is running: {len(windows)} simulated kiosks, broker {broker.url}\n"
               f"  dashboard: {url}  (log in as {DEMO_USER} / {password})\n"
+              f"  lobby:     {url}public/{SITE}  (the public board, no log-in)\n"
               f"  API:       curl -H 'Authorization: Bearer {token}' {url}api/v1/windows\n"
               f"  data and logs in {base}\nPress Ctrl-C to stop.\n", flush=True)
         stop = threading.Event()

@@ -43,7 +43,10 @@ def test_demo_prints_the_url_and_its_kiosks_report(tmp_path, broker_flag):
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
         data = urllib.parse.urlencode({"username": user, "password": password, "csrf_token": csrf}).encode()
         page = browser.open(url + "login", data=data, timeout=5).read().decode()
-        assert "1号窗口" in page and "3号窗口" in page
+        assert "1号窗口 · 社保" in page and "3号窗口 · 公积金" in page and "张敏" in page
+        lobby = re.search(r"lobby: +(\S+)", text).group(1)
+        board = json.loads(urllib.request.urlopen(lobby + ".json", timeout=5).read())
+        assert [w["staff_name"] for w in board["windows"]] == ["张敏", "王磊", "李娜"]
     finally:
         demo.send_signal(signal.SIGINT)
         assert demo.wait(30) == 0, out.read_text()

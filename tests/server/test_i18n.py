@@ -31,6 +31,8 @@ def test_every_text_has_an_english_translation_with_the_same_placeholders():
     assert not missing, f"untranslated (run scripts/i18n.sh and translate): {missing}"
     for text in texts:
         assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(catalog[text])), text
+        # Jinja %-formats every text: any other % must be written %% or it eats a value ("% s" does)
+        assert "%" not in PLACEHOLDER.sub("", catalog[text]).replace("%%", ""), catalog[text]
 
 
 def test_the_compiled_catalog_is_the_po_file():
