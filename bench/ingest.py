@@ -9,8 +9,9 @@ One private Mosquitto; in the same run:
   clients (mosquitto_pub -> mosquitto_sub) shows what the broker itself does.
   Raw rounds run on both sides of the ingest and their median is taken,
   because this machine's speed drifts.
-- ingest: K real kiosks (`KioskRuntime`: outbox and publisher) send N rating
-  events to the real server (`ceval server`, a process of its own, as in
+- ingest: K real kiosks (`KioskRuntime`: outbox and publisher), each a process
+  of its own as each is a device of its own in a hall, send N rating events to
+  the real server (`ceval server`, a process of its own, as in
   production); the rate runs from starting the publishers until every outbox is
   empty, that is until every event was stored in a committed transaction and
   its ack came back. The server's `ratings` table must then hold exactly N rows.
@@ -265,18 +266,46 @@ def fill(runtime: KioskRuntime, count: int) -> None:
                               score=i % 5 + 1, scale=5, reasons=())
 
 
-def ingest_seconds(runtimes: list[KioskRuntime], cleanup: contextlib.ExitStack, timeout: float) -> float:
-    """Seconds from starting the publishers until every outbox is empty (every event acked)."""
-    start = time.perf_counter()
-    for runtime in runtimes:
-        runtime.publisher.start()
-        cleanup.callback(runtime.publisher.stop)
+def run_kiosk(device: str, window: str, broker_url: str, data_dir: str) -> None:
+    """One kiosk's process: says `ready`, starts publishing on `go`, says `done` when its outbox is empty."""
+    runtime = KioskRuntime(KioskSettings(device=device, window=window, broker=broker_url, data_dir=Path(data_dir)))
+    print("ready", flush=True)
+    if sys.stdin.readline().strip() != "go":
+        return
+    runtime.publisher.start()
     try:
-        _wait_until(lambda: all(r.outbox.count() == 0 for r in runtimes), timeout, "every event acknowledged")
-    except BenchError:
-        left = sum(r.outbox.count() for r in runtimes)
-        raise BenchError(f"ingest: {left} events still unacknowledged after {timeout:.0f} s") from None
-    return time.perf_counter() - start
+        while runtime.outbox.count():
+            time.sleep(0.005)
+        print("done", flush=True)
+    finally:
+        runtime.publisher.stop()
+        runtime.outbox.close()
+
+
+def ingest_seconds(runtimes: list[KioskRuntime], broker: Mosquitto, timeout: float) -> float:
+    """Seconds from starting the kiosks' publishers until every outbox is empty (every event acked)."""
+    procs = []
+    for r in runtimes:
+        r.outbox.close()  # its process opens it
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", "from bench.ingest import run_kiosk; run_kiosk(*%r)"
+             % ((r.settings.device, r.settings.window, broker.url, str(r.settings.data_dir)),)],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+    try:
+        for proc in procs:
+            with _killed_after(proc, 30):
+                _expect(proc, "ready", "a kiosk process")
+        start = time.perf_counter()
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        for proc in procs:
+            with _killed_after(proc, timeout):
+                _expect(proc, "done", f"every event acknowledged within {timeout:.0f} s")
+        return time.perf_counter() - start
+    finally:
+        for proc in procs:
+            _end(proc)
 
 
 # ---------------------------------------------------------------- the run
@@ -302,17 +331,14 @@ def run(kiosks: int, events: int, rounds: int, timeout: float) -> dict:
             db = tmp / "server.sqlite3"
             stage.callback(_end, start_server(tmp, broker, db))
             wait_collector(broker, db)
-            runtimes = []
-            for i in range(kiosks):
-                runtimes.append(kiosk(tmp, broker, i))
-                stage.callback(runtimes[-1].outbox.close)
+            runtimes = [kiosk(tmp, broker, i) for i in range(kiosks)]
             shares = [events // kiosks + (i < events % kiosks) for i in range(kiosks)]
             with ThreadPoolExecutor(kiosks) as pool:
                 list(pool.map(fill, runtimes, shares))  # the kiosks' fsyncs overlap; list() re-raises
 
             # The machine's speed drifts: raw rounds on both sides of the ingest, the median taken.
             raw_rounds((rounds + 1) // 2)
-            ingest_s = ingest_seconds(runtimes, stage, timeout)
+            ingest_s = ingest_seconds(runtimes, broker, timeout)
             stored = _read_db(db, "SELECT count(*) FROM ratings")[0][0]
             if stored != events:
                 raise BenchError(f"ingest: {events} events acknowledged but {stored} ratings stored")
