@@ -1,7 +1,7 @@
 """The contract's read-only JSON API, behind bearer tokens."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask import Blueprint, abort, g, jsonify, request
 
 from .compare import comparison, comparison_args
 from .comparison import previous_period

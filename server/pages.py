@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from .exports import Sheet, export_response
 from .auth import login_required
-from .report_views import (FILTERS, absence_limit_minutes, absence_rows, absence_sheet, daily_sheet, range_args,
-                           reason_rows, reason_sheet, report_range, scoped_window_names)
+from .report_views import (FILTERS, absence_limit_minutes, absence_rows, absence_sheet, comment_rows, daily_sheet,
+                           range_args, reason_rows, reason_sheet, report_range, scoped_window_names)
 from .reports import BadRange, DayRange, daily_summaries, heat_map, parse_range, window_state
 from .scope import require_window, visible_windows
 from .summary import window_summaries, window_summary
@@ -71,9 +71,7 @@ def _comment_search() -> tuple[list[dict], DayRange, list[str]]:
     rows = get_store().comments(days.start, days.end, text=args.get("q", "").strip()[:100], window=window,
                                 staff=args.get("staff", "").strip(), score=int(score) if score else None,
                                 windows=scoped_window_names())
-    for row in rows:
-        row["when"] = datetime.fromtimestamp(row["at"] / 1000, tz).strftime("%Y-%m-%d %H:%M")
-    return rows, days, errors
+    return comment_rows(rows), days, errors
 
 
 @bp.get("/comments")
@@ -110,6 +108,7 @@ def _window_report(window: str) -> dict:
             "daily": daily_summaries(quarters, days), "heat": heat_map(quarters, server_tz()),
             "absences": absence_rows(store.absence_list(window, days.start, days.end), now),
             "reasons": reason_rows(store.reason_counts(window, days.start, days.end)),
+            "comments": comment_rows(store.comments(days.start, days.end, window=window, limit=100)),
             "limit_minutes": absence_limit_minutes(), "range_args": range_args(days)}
 
 

@@ -57,6 +57,14 @@ def reason_rows(counts: list[tuple[str, int]]) -> list[tuple[str, int]]:
     return [(labels.get(code, code), n) for code, n in counts]
 
 
+def comment_rows(rows: list[dict]) -> list[dict]:
+    """Comments as the pages and exports show them: with their local time, to the minute."""
+    tz = server_tz()
+    for row in rows:
+        row["when"] = datetime.fromtimestamp(row["at"] / 1000, tz).strftime("%Y-%m-%d %H:%M")
+    return rows
+
+
 def _local(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, server_tz()).strftime("%Y-%m-%d %H:%M:%S")
 

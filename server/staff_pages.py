@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-
 from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 
 from .auth import login_required
 from .exports import Sheet, export_response
-from .report_views import (absence_limit_minutes, absence_rows, absence_sheet, daily_sheet, range_args, reason_rows,
-                           reason_sheet, report_range, scoped_window_names)
+from .report_views import (absence_limit_minutes, absence_rows, absence_sheet, comment_rows, daily_sheet, range_args,
+                           reason_rows, reason_sheet, report_range, scoped_window_names)
 from .reports import daily_summaries, heat_map
 from .scope import visible_sites
 from .store import Store
@@ -41,9 +39,7 @@ def _staff_report(staff: str) -> dict:
     now = now_ms()
     tz = server_tz()
     quarters = store.staff_rating_counts_by_quarter_hour(staff, days.start, days.end, windows)
-    comments = store.comments(days.start, days.end, staff=staff, windows=windows, limit=100)
-    for row in comments:
-        row["when"] = datetime.fromtimestamp(row["at"] / 1000, tz).strftime("%Y-%m-%d %H:%M")
+    comments = comment_rows(store.comments(days.start, days.end, staff=staff, windows=windows, limit=100))
     return {"staff": staff, "days": days, "summary": staff_summary(store, staff, days, now, windows),
             "daily": daily_summaries(quarters, days), "heat": heat_map(quarters, tz),
             "absences": absence_rows(store.staff_absence_list(staff, days.start, days.end, windows), now),

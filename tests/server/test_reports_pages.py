@@ -429,3 +429,10 @@ def test_bad_dates_are_400_everywhere(boss, app, store, query):
     for path in ("/windows/w01/summary", "/staff/1024/summary", "/compare"):
         response = app.test_client().get(f"/api/v1{path}?{query}", headers=headers)
         assert response.status_code == 400 and response.json["error"], path
+
+
+def test_the_window_report_lists_its_comments(boss):
+    page = boss.get("/windows/w01?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
+    comments = page.split('<table id="comments">')[1].split("</table>")[0]
+    assert "态度差" in comments and "2026-11-18 15:01" in comments and "评价器" in comments
+    assert "很好" not in comments, "another window's comment"
