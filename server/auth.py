@@ -45,6 +45,7 @@ def login_required(role: str = "viewer"):
             if ROLES[user["role"]] < ROLES[role]:
                 abort(403)
             return view(*args, **kwargs)
+        wrapped.required_role = role  # for the route audit in the tests
         return wrapped
     return decorate
 

@@ -1,0 +1,87 @@
+"""Every route of the web app, audited at once: who may open it, and what the others get."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from werkzeug.routing import BuildError
+
+from server.auth import ROLES
+from server.db import open_db
+from server.passwords import hash_password
+from server.store import Store
+
+# Routes open without a log-in, each for a reason.
+PUBLIC = {
+    "auth.login",      # the log-in itself
+    "i18n.choose",     # the language switch
+    "phone.form", "phone.send", "phone.thanks",  # customers' phones: a signed token instead
+    "public.board", "public.board_json",           # the lobby board of sites that opt in
+    "static",
+}
+SAMPLE = {"window": "w01", "staff": "1024", "site": "hq", "device": "k1", "fmt": "csv", "code": "en"}
+
+
+@pytest.fixture
+def store(app):
+    s = Store(open_db(app.config["DATABASE"]))
+    for role in ROLES:
+        s.create_user(role, hash_password(f"{role} password"), role, None, 0)
+    return s
+
+
+def log_in(app, role):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    assert client.post("/login", data={"username": role, "password": f"{role} password",
+                                       "csrf_token": token}).status_code == 302
+    page = client.get("/").get_data(as_text=True)  # a log-in starts a new session, with a new token
+    return client, re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api.") or rule.endpoint in PUBLIC:
+            continue
+        values = {arg: SAMPLE[arg] for arg in rule.arguments}
+        with app.test_request_context():
+            try:
+                from flask import url_for
+                url = url_for(rule.endpoint, **values)
+            except BuildError:
+                pytest.fail(f"no sample value for {rule}")
+        view = app.view_functions[rule.endpoint]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url, getattr(view, "required_role", None)
+
+
+def test_every_page_needs_a_log_in_and_the_right_role(app, store):
+    found = list(routes(app))
+    assert len(found) >= 30
+    missing = [endpoint for endpoint, _, _, role in found if role is None and endpoint != "auth.logout"]
+    assert not missing, f"routes without login_required: {missing}"
+    anonymous = app.test_client()
+    clients = {role: log_in(app, role) for role in ROLES}
+    for endpoint, method, url, role in found:
+        if endpoint == "auth.logout":
+            continue
+        response = anonymous.open(url, method=method)
+        if method == "POST":  # without a session there is no CSRF token: refused before anything else
+            assert response.status_code == 400, (endpoint, method)
+        else:
+            assert response.status_code == 302 and "/login" in response.headers["Location"], (endpoint, method)
+        for user, (client, token) in clients.items():
+            data = {"csrf_token": token} if method == "POST" else None
+            status = client.open(url, method=method, data=data).status_code
+            if ROLES[user] < ROLES[role]:
+                assert status == 403, (endpoint, method, user, status)
+            else:
+                assert status != 403 and status < 500, (endpoint, method, user, status)
+
+
+def test_every_form_needs_its_csrf_token(app, store):
+    client, _ = log_in(app, "admin")
+    for endpoint, method, url, _ in routes(app):
+        if method == "POST":
+            assert client.post(url, data={}).status_code == 400, endpoint
