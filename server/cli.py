@@ -47,6 +47,7 @@ def cmd_server(args) -> int:
     from .app import create_app
     from .collector import Collector
     from .comment_token import LIFETIME_SECONDS
+    from .jobs import Jobs, default_tasks
 
     app = create_app(settings={"DATABASE": args.db, "TIMEZONE": args.timezone})
     collector = Collector(args.db, args.broker, strict=args.strict,
@@ -56,6 +57,8 @@ def cmd_server(args) -> int:
                           public_url=args.public_url, secret_key=app.config["SECRET_KEY"],
                           token_lifetime=float(app.config.get("COMMENT_TOKEN_SECONDS", LIFETIME_SECONDS)))
     collector.start()
+    jobs = Jobs(args.db, default_tasks(app.config))
+    jobs.start()
     host, port = args.listen
     web = create_server(app, host=host, port=port, threads=8)
     stop = threading.Event()
@@ -69,6 +72,7 @@ def cmd_server(args) -> int:
         if not stop.is_set():
             raise
     finally:
+        jobs.stop()
         collector.stop()
     return 0
 

@@ -193,3 +193,130 @@ def m005_window_clerk(db: Database) -> None:
 def m006_reasons_index(db: Database) -> None:
     """Reasons ranked for a window's range without reading its ratings that gave none."""
     db.execute("CREATE INDEX ratings_window_reasons ON ratings (window, at, reasons) WHERE reasons IS NOT NULL")
+
+
+@migrations()
+def m007_follow_up(db: Database) -> None:
+    """Bad-review follow-up (cases, their audit trail, appeals), the holiday calendar, case numbers bound to
+    ratings, alerts and their deliveries, scheduled report runs, and settings an admin changes."""
+    _run(db, """
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL          -- JSON
+    );
+    -- the admin's corrections to the calendar package: a day off (holiday) or a make-up working day
+    CREATE TABLE holidays (
+        day TEXT PRIMARY KEY,        -- YYYY-MM-DD
+        kind TEXT NOT NULL CHECK (kind IN ('off', 'work')),
+        name TEXT
+    );
+    ALTER TABLE ratings ADD COLUMN case_no TEXT;
+    CREATE TABLE cases (
+        id INTEGER PRIMARY KEY,
+        rating_id TEXT NOT NULL UNIQUE,
+        window TEXT NOT NULL,
+        staff TEXT,
+        score INTEGER NOT NULL,
+        scale INTEGER NOT NULL,
+        case_no TEXT,
+        opened_at INTEGER NOT NULL,
+        due_date TEXT NOT NULL,      -- the last working day (local date) to finish by
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+        assignee TEXT,
+        callback_at INTEGER,
+        verdict TEXT CHECK (verdict IN ('satisfied', 'basically', 'unsatisfied')),
+        closed_at INTEGER
+    );
+    CREATE INDEX cases_status_due ON cases (status, due_date);
+    CREATE INDEX cases_window_opened ON cases (window, opened_at);
+    CREATE INDEX cases_staff_opened ON cases (staff, opened_at);
+    CREATE TABLE case_log (
+        id INTEGER PRIMARY KEY,
+        case_id INTEGER NOT NULL REFERENCES cases (id),
+        at INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        action TEXT NOT NULL,        -- opened, assigned, note, callback, verdict, closed, reopened
+        detail TEXT
+    );
+    CREATE INDEX case_log_case ON case_log (case_id, at);
+    CREATE TABLE appeals (
+        id INTEGER PRIMARY KEY,
+        rating_id TEXT NOT NULL,
+        window TEXT NOT NULL,
+        staff TEXT,
+        filed_at INTEGER NOT NULL,
+        filed_by TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'upheld', 'rejected')),
+        decided_at INTEGER,
+        decided_by TEXT,
+        decision_note TEXT
+    );
+    CREATE UNIQUE INDEX appeals_one_standing ON appeals (rating_id) WHERE status != 'rejected';
+    -- ratings an upheld appeal took out of every statistic (the event stays in `events`)
+    CREATE TABLE excluded_ratings (
+        event_id TEXT PRIMARY KEY,
+        window TEXT NOT NULL,
+        staff TEXT,
+        at INTEGER NOT NULL,
+        score INTEGER NOT NULL,
+        scale INTEGER NOT NULL,
+        reasons TEXT,
+        case_no TEXT,
+        appeal_id INTEGER NOT NULL REFERENCES appeals (id)
+    );
+    CREATE TABLE alert_rules (
+        id INTEGER PRIMARY KEY,
+        site TEXT,                   -- NULL: every site
+        kind TEXT NOT NULL CHECK (kind IN ('unsatisfied', 'absence', 'unstaffed', 'offline', 'gap')),
+        params TEXT NOT NULL DEFAULT '{}',
+        enabled INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        rule_id INTEGER,
+        kind TEXT NOT NULL,
+        site TEXT,
+        window TEXT,
+        device TEXT,
+        key TEXT NOT NULL,           -- what makes two alerts the same condition
+        message TEXT NOT NULL,
+        first_at INTEGER NOT NULL,
+        last_at INTEGER NOT NULL,
+        count INTEGER NOT NULL DEFAULT 1,
+        acked_at INTEGER,
+        acked_by TEXT
+    );
+    CREATE INDEX alerts_key ON alerts (key, last_at);
+    CREATE INDEX alerts_open ON alerts (acked_at, last_at);
+    CREATE TABLE alert_targets (
+        id INTEGER PRIMARY KEY,
+        site TEXT,                   -- NULL: every site
+        kind TEXT NOT NULL CHECK (kind IN ('webhook', 'wecom', 'dingtalk', 'email')),
+        address TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL REFERENCES alerts (id),
+        target_id INTEGER NOT NULL REFERENCES alert_targets (id),
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL,
+        last_error TEXT,
+        sent_at INTEGER
+    );
+    CREATE INDEX deliveries_due ON deliveries (status, next_at);
+    CREATE TABLE report_runs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('daily', 'monthly')),
+        period TEXT NOT NULL,        -- YYYY-MM-DD or YYYY-MM
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+        content BLOB,                -- the XLSX
+        emailed_to TEXT,
+        error TEXT,
+        UNIQUE (kind, period)
+    )
+    """)

@@ -6,9 +6,10 @@ from .ingest import IngestQueries, Reject, StoredEvent
 from .kiosk_config import KioskConfigQueries
 from .registry import RegistryQueries
 from .reports import ReportQueries
+from .settings import SettingsQueries
 
 
-class Store(IngestQueries, ReportQueries, AccountQueries, RegistryQueries, KioskConfigQueries):
+class Store(IngestQueries, ReportQueries, AccountQueries, RegistryQueries, KioskConfigQueries, SettingsQueries):
     pass
 
 
