@@ -320,3 +320,22 @@ def m007_follow_up(db: Database) -> None:
         UNIQUE (kind, period)
     )
     """)
+
+
+@migrations()
+def m008_invites(db: Database) -> None:
+    """A window's business system asks the kiosk to invite a rating for a case (办件编号); the collector
+    sends each invite to the window's kiosk."""
+    _run(db, """
+    CREATE TABLE invites (
+        id INTEGER PRIMARY KEY,
+        window TEXT NOT NULL,
+        case_no TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        requested_by TEXT,
+        device TEXT,
+        sent_at INTEGER
+    );
+    CREATE INDEX invites_unsent ON invites (sent_at, created_at)
+    """)

@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 from .accounts import AccountQueries
+from .alerts import AlertQueries
+from .appeals import AppealQueries
+from .cases import CaseQueries
 from .ingest import IngestQueries, Reject, StoredEvent
+from .invites import InviteQueries
 from .kiosk_config import KioskConfigQueries
 from .registry import RegistryQueries
+from .report_runs import ReportRunQueries
 from .reports import ReportQueries
 from .settings import SettingsQueries
 
 
-class Store(IngestQueries, ReportQueries, AccountQueries, RegistryQueries, KioskConfigQueries, SettingsQueries):
+class Store(IngestQueries, ReportQueries, AccountQueries, RegistryQueries, KioskConfigQueries, SettingsQueries,
+            CaseQueries, AppealQueries, AlertQueries, InviteQueries, ReportRunQueries):
     pass
 
 
