@@ -6,17 +6,23 @@ In invite mode the kiosk rests on `idle` and shows `ready` only for a few
 seconds after the clerk's 请评价. The clerk signs in on `signin`. The away
 sign overrides every screen with `away`.
 
+The server can invite too, for a case number (办件编号) from the window's
+business system: the buttons open as for 请评价 (in either mode) and the
+rating given in that time carries the case. An invite that comes while the
+kiosk is busy with the previous customer waits until it is back at rest.
+
 Every recorded fact goes to the outbox before the screen moves on. No library
 here: time comes from a Clock, events go to an outbox.
 """
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from shared.clock import Clock
-from shared.contract import Config, Event
+from shared.contract import Config, Event, Invite
 from shared.pins import verify_pin
 from shared.scoring import is_low
 from shared.timefmt import format_ts
@@ -57,6 +63,9 @@ class Kiosk:
         self._screen_since = clock.monotonic()
         self._last_counted: float | None = None
         self._invited_until = float("-inf")
+        self.case: str | None = None  # the case number of the open invitation; the next rating carries it
+        self._waiting: tuple[str, float] | None = None  # (case, until when) of an invite for when the kiosk rests
+        self._invites_seen: deque[int] = deque(maxlen=64)  # ids acted on: a QoS 1 copy opens nothing again
         self._failed_pins: list[float] = []
         self._listeners: list[Callable[["Kiosk"], None]] = []
 
@@ -83,6 +92,10 @@ class Kiosk:
         self._listeners.append(listener)
 
     def _show(self, screen: str) -> None:
+        if screen == self._rest and self._waiting is not None and self.presence != "away":
+            screen = self._open_waiting() or screen
+        if screen == "idle":
+            self.case = None  # no buttons, no open invitation
         self.screen = screen
         self._screen_since = self.clock.monotonic()
         for listener in self._listeners:
@@ -156,17 +169,63 @@ class Kiosk:
             return
         if away and self.screen == "rated":
             self.skip_reasons()  # never lose a rating the customer already gave
+        if away:
+            self._drop_invitation("the away sign went out")
         self.presence = state
         self._record("presence", state=state)
         self._show(self._rest)
 
     def invite(self) -> bool:
-        """The clerk's 请评价: in invite mode, the buttons count for `invite_seconds`."""
+        """The clerk's 请评价: in invite mode, the buttons count for `invite_seconds` (an open case stays)."""
         if not self.invite_mode or self.presence == "away" or self.screen not in ("idle", "ready"):
             return False
         self._invited_until = self.clock.monotonic() + self.timing.invite_seconds
         self._show("ready")
         return True
+
+    def invite_for_case(self, invite: Invite) -> bool:
+        """The server's invite for a case number: like 请评价, and the rating carries `invite.case`.
+
+        Returns whether it opened the buttons now. While away it is dropped; while the kiosk is busy
+        (reason question, thank-you, comments, sign-in) it waits, at most `invite.ttl` seconds.
+        A newer invite replaces an open or waiting one; an id seen before is a duplicate and ignored.
+        """
+        if invite.id in self._invites_seen:
+            log.info("invite %d for case %s arrived again; ignored", invite.id, invite.case)
+            return False
+        self._invites_seen.append(invite.id)
+        if self.presence == "away":
+            log.warning("invite %d for case %s dropped: the clerk is away", invite.id, invite.case)
+            return False
+        self._waiting = (invite.case, self.clock.monotonic() + invite.ttl)
+        if self.screen not in ("idle", "ready"):  # an open case stays with the rating under way
+            log.info("invite %d for case %s waits: the kiosk shows %s", invite.id, invite.case, self.screen)
+            return False
+        if self.case is not None:
+            log.warning("case %s was not rated; case %s replaces it", self.case, invite.case)
+            self.case = None
+        self._show(self._rest)
+        return True
+
+    def _open_waiting(self) -> str | None:
+        """Open the buttons for the waiting invite, unless it waited too long; return the screen to show."""
+        case, until = self._waiting
+        self._waiting = None
+        now = self.clock.monotonic()
+        if now >= until:
+            log.warning("invite for case %s lapsed while the kiosk was busy", case)
+            return None
+        self.case = case
+        self._invited_until = now + self.timing.invite_seconds
+        log.info("invited a rating for case %s", case)
+        return "ready"
+
+    def _drop_invitation(self, why: str) -> None:
+        if self.case is not None or self._waiting is not None:
+            log.warning("invite for case %s dropped: %s", self.case or self._waiting[0], why)
+        self.case = None
+        self._waiting = None
+        self._invited_until = float("-inf")
 
     def open_sign_in(self) -> bool:
         if self.presence == "away" or self.screen not in ("idle", "ready") or not self.config.roster:
@@ -227,11 +286,18 @@ class Kiosk:
             self._show(self._rest)
         elif self.screen == "signin" and elapsed >= self.timing.signin_timeout:
             self._show(self._rest)
-        elif self.screen == "ready" and self.invite_mode and now >= self._invited_until:
-            self._show("idle")
+        elif self.screen == "ready" and now >= self._invited_until and (self.invite_mode or self.case is not None):
+            if self.case is not None:
+                log.info("case %s was not rated within %.0f s", self.case, self.timing.invite_seconds)
+                self.case = None
+            self._show(self._rest)
+        elif self._waiting is not None and now >= self._waiting[1]:
+            log.warning("invite for case %s lapsed while the kiosk was busy", self._waiting[0])
+            self._waiting = None
 
     def _rate(self, score: int, reasons: tuple[str, ...]) -> None:
         self._pending_score = None
         self._invited_until = float("-inf")  # one invitation, one rating
-        self.last_rating = self._record("rating", score=score, scale=self.config.scale, reasons=reasons)
+        case, self.case = self.case, None
+        self.last_rating = self._record("rating", score=score, scale=self.config.scale, reasons=reasons, case=case)
         self._show("thanks")

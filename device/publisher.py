@@ -4,7 +4,8 @@ It publishes unacknowledged events oldest first at QoS 1, deletes them when an
 ack covers them, sends again what stays unacknowledged past `ack_timeout`
 (doubling while no ack comes, up to 5 minutes; and everything in flight after
 a reconnect), keeps a retained status with a Last
-Will, and hands the server's retained config to `on_config`.
+Will, hands the server's retained config to `on_config` and its invites for a
+case number (an extension of v1) to `on_invite`.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import paho.mqtt.client as mqtt
 
 from shared.broker_url import parse_broker_url
 from shared.clock import Clock, SystemClock
-from shared.contract import OFFLINE_STATUS, Config, ContractError, Status, parse_ack, parse_config
+from shared.contract import (OFFLINE_STATUS, Config, ContractError, Invite, Status, parse_ack, parse_config,
+                             parse_invite)
 from shared.topics import topic
 
 from .outbox import Outbox
@@ -31,12 +33,14 @@ class Publisher:
     def __init__(self, device: str, broker_url: str, outbox: Outbox, status: Callable[[], Status],
                  on_config: Callable[[Config], None] = lambda config: None, *,
                  username: str | None = None, password: str | None = None,
-                 ack_timeout: float = 10.0, window: int = 500, clock: Clock | None = None):
+                 ack_timeout: float = 10.0, window: int = 500, clock: Clock | None = None,
+                 on_invite: Callable[[Invite], None] = lambda invite: None):
         self.device = device
         self.broker = parse_broker_url(broker_url)
         self.outbox = outbox
         self.status = status
         self.on_config = on_config
+        self.on_invite = on_invite
         self.ack_timeout = ack_timeout
         self._resend_after = ack_timeout
         self.window = window
@@ -62,6 +66,7 @@ class Publisher:
         self.client.on_disconnect = self._on_disconnect
         self.client.message_callback_add(topic(device, "ack"), self._on_ack)
         self.client.message_callback_add(topic(device, "config"), self._on_config)
+        self.client.message_callback_add(topic(device, "invite"), self._on_invite)
 
     # ------------------------------------------------------------ control
     def start(self) -> None:
@@ -146,7 +151,8 @@ class Publisher:
         self.connected = True
         self._inflight.clear()  # whatever was in flight is sent again, oldest first
         self._wake.set()
-        client.subscribe([(topic(self.device, "ack"), 1), (topic(self.device, "config"), 1)])
+        client.subscribe([(topic(self.device, "ack"), 1), (topic(self.device, "config"), 1),
+                          (topic(self.device, "invite"), 1)])
         self._publish_status()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
@@ -179,3 +185,11 @@ class Publisher:
             log.warning("ignored a bad config: %s", exc.reason)
             return
         self.on_config(config)
+
+    def _on_invite(self, client, userdata, message):
+        try:
+            invite = parse_invite(message.payload)
+        except ContractError as exc:
+            log.warning("ignored a bad invite: %s", exc.reason)
+            return
+        self.on_invite(invite)

@@ -2,8 +2,8 @@
 the GPIO inputs and the simulator so every press takes the same path.
 
 Inputs reach the core through `act()`, which serialises them (the screen, the
-sensor thread and the publisher's config callback may all call it) and wakes
-the publisher once the event is committed.
+sensor thread and the publisher's config and invite callbacks may all call it)
+and wakes the publisher once the event is committed.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import threading
 from typing import Callable, TypeVar
 
 from shared.clock import Clock, SystemClock
-from shared.contract import Config, ContractError, Status, default_title, parse_config
+from shared.contract import Config, ContractError, Invite, Status, default_title, parse_config
 from shared.timefmt import format_ts
 from shared.version import PRODUCT_VERSION
 
@@ -40,7 +40,7 @@ class KioskRuntime:
                            settings.timing, settings.invite_mode)
         self.publisher = Publisher(settings.device, settings.broker, self.outbox, self._status, self._config_arrived,
                                    username=settings.username, password=settings.password,
-                                   ack_timeout=settings.ack_timeout)
+                                   ack_timeout=settings.ack_timeout, on_invite=self._invite_arrived)
 
     def _gpio(self, pin_factory):
         gpio = GpioSettings.from_toml(self.settings.gpio) if self.settings.gpio else None
@@ -102,6 +102,12 @@ class KioskRuntime:
         os.replace(tmp, path)
         self.act(self.kiosk.apply_config, config)
         log.info("applied config from the server: %s", json.dumps(config.title, ensure_ascii=False))
+
+    def _invite_arrived(self, invite: Invite) -> None:
+        """The server invites a rating for a case number (from the publisher's thread)."""
+        opened = self.act(self.kiosk.invite_for_case, invite)
+        log.info("invite %d for case %s arrived (%s)", invite.id, invite.case,
+                 "buttons open" if opened else f"kiosk shows {self.kiosk.shown}")
 
     def _status(self) -> Status:
         return Status(online=True, ts=format_ts(self.clock.now()), window=self.settings.window,

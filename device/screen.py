@@ -118,6 +118,7 @@ class KioskApp(App):
     clerk_name = StringProperty("")
     clerk_number = StringProperty("")
     photo = StringProperty("")
+    case_text = StringProperty("")
     away_text = StringProperty("")
     connected = BooleanProperty(False)
     can_comment = BooleanProperty(False)
@@ -213,6 +214,7 @@ class KioskApp(App):
         self.clerk_number = f"{self.words['staff']} {clerk['id']}" if clerk else ""
         self.photo = self._photo(clerk["id"]) if clerk else ""
         self.away_text = texts.away_text(config, language)
+        self.case_text = f"{self.words['case']} {kiosk.case}" if kiosk.case else ""
         self.signed_in = kiosk.signed_in is not None
         self.can_comment = bool(texts.phrases(config, language) or config.comment_url)
         key = (config.scale, tuple(texts.labels(config, language).items()),

@@ -10,6 +10,7 @@ TEXTS = {
         "send": "提交",
         "skip": "跳过",
         "thanks": "感谢您的评价",
+        "case": "办件编号",  # shown small while an invite for a case is open
         "thanks_sub": "祝您生活愉快",
         "comment": "留言",
         "comment_title": "意见簿 · 点选一句留言",
@@ -37,6 +38,7 @@ TEXTS = {
         "send": "Send",
         "skip": "Skip",
         "thanks": "Thank you for your feedback",
+        "case": "Case no.",
         "thanks_sub": "Have a nice day",
         "comment": "Comment",
         "comment_title": "Tap a comment to leave it",

@@ -11,6 +11,13 @@ from .web_db import get_store, now_ms
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+@bp.get("")
+@login_required("admin")
+def index():
+    """The admin's settings, one page of links."""
+    return render_template("admin_index.html")
+
+
 @bp.get("/users")
 @login_required("admin")
 def users():

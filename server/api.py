@@ -1,10 +1,14 @@
-"""The contract's read-only JSON API, behind bearer tokens."""
+"""The contract's JSON API, behind bearer tokens: read-only, but for the one write, an invite for a case number."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request
 
+from shared.contract import ContractError, parse_case
+from shared.timefmt import format_ts, from_ms
+
 from .compare import comparison, comparison_args
 from .comparison import previous_period
+from .invite_push import LIFETIME_SECONDS
 from .reports import BadRange, parse_range
 from .staff_pages import known_staff
 from .summary import staff_summary, window_summary
@@ -17,6 +21,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 @bp.errorhandler(401)
 @bp.errorhandler(404)
 @bp.errorhandler(405)
+@bp.errorhandler(409)
 def json_error(error):
     response = jsonify({"error": error.description})
     response.status_code = error.code
@@ -86,3 +91,30 @@ def compare_view():
                     "previous": {"from": before.first.isoformat(), "to": before.last.isoformat()},
                     "sort": column, "order": order,
                     "rows": comparison(get_store(), by, days, column, order, scoped=False)})
+
+
+@bp.post("/windows/<window>/invite")
+def invite(window: str):
+    """The window's business system asks its kiosk to invite a rating for a case number (办件编号).
+
+    202 with the invite once it is queued; the collector sends it to the kiosk within a second while the
+    kiosk is online, for at most LIFETIME_SECONDS. The API's one write.
+    """
+    store = get_store()
+    if store.window(window) is None:
+        abort(404, f"unknown window {window!r}")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, 'the body must be a JSON object: {"case": "<case number>"}')
+    try:
+        case = parse_case(body.get("case"))
+    except ContractError as exc:
+        abort(400, exc.reason)
+    device = store.window_kiosk(window)
+    if device is None:
+        abort(409, f"window {window!r} has no confirmed kiosk")
+    now = now_ms()
+    expires = now + LIFETIME_SECONDS * 1000
+    invite_id = store.create_invite(window, case, device, now, expires, g.token_name)
+    return jsonify({"id": invite_id, "window": window, "device": device, "case": case,
+                    "expires": format_ts(from_ms(expires, server_tz()))}), 202

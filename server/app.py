@@ -12,6 +12,10 @@ from shared.clock import SystemClock
 
 from . import admin, api, auth, compare, i18n, pages, registry, staff_pages
 from . import monthly, phone, public
+from . import appeals_pages, gbt39046_pages
+from . import report_runs_pages
+from . import case_pages
+from . import alert_pages
 from .db import open_db
 from .secret import instance_secret
 from .web_db import close_store
@@ -62,4 +66,9 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
     app.register_blueprint(phone.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(registry.bp)
+    app.register_blueprint(appeals_pages.bp)
+    app.register_blueprint(gbt39046_pages.bp)
+    app.register_blueprint(report_runs_pages.bp)
+    app.register_blueprint(case_pages.bp)
+    app.register_blueprint(alert_pages.bp)
     return app

@@ -57,7 +57,7 @@ def csrf_token() -> str:
 
 
 def check_csrf() -> None:
-    """Every unsafe request of the web app carries the session's token (the JSON API is read-only)."""
+    """Every unsafe request of the web app carries the session's token (the JSON API has bearer tokens instead)."""
     if request.method not in UNSAFE_METHODS or request.blueprint == "api":
         return
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")

@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "show a QR code of the window's comment form (default: CEVAL_PUBLIC_URL; none: no QR code)")
     p.set_defaults(func=cmd_server)
 
-    p = sub.add_parser("token", help="API tokens", description="Manage tokens of the read-only HTTP API.")
+    p = sub.add_parser("token", help="API tokens", description="Manage tokens of the HTTP API (read-only but for invites of a rating for a case number).")
     tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     t = tsub.add_parser("create", help="print a new API token", description="Create an API token and print it. "
                         "Only its hash is stored: keep the printed token.")

@@ -4,7 +4,8 @@ It keeps a persistent session (messages for it are queued while it is
 down), batches what arrives, hands each batch to the Ingestor in one
 transaction, and publishes the acks only after that transaction committed.
 Between batches, every 1.5 seconds, it keeps the kiosks' retained configs
-up to date (config_push.py).
+up to date (config_push.py), and every quarter of a second it sends the
+API's invites for a case number to their kiosks (invite_push.py).
 """
 from __future__ import annotations
 
@@ -23,11 +24,13 @@ from .comment_token import LIFETIME_SECONDS
 from .config_push import ConfigPush
 from .db import open_db
 from .ingest import Ingestor, Message
+from .invite_push import InvitePush
 from .mqtt_reader import BufferedClient
 from .secret import instance_secret
 from .store import Store
 
 log = logging.getLogger(__name__)
+
 
 
 class Collector:
@@ -45,6 +48,7 @@ class Collector:
         self.secret_key = secret_key or instance_secret(db_path)  # the web app's, which checks the tokens
         self.token_lifetime = token_lifetime
         self.configs: ConfigPush | None = None
+        self.invites: InvitePush | None = None
         self.stored = self.duplicates = self.rejected = 0
         self._pending: list[Message] = []
         self._stop = threading.Event()
@@ -61,8 +65,7 @@ class Collector:
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
         self.client.on_publish = self._on_publish
-        self.client.on_message = lambda client, userdata, message: self._pending.append(
-            Message(message.topic, message.payload))
+        self.client.on_message = self._on_message
 
     def start(self) -> None:
         self._thread.start()
@@ -76,6 +79,7 @@ class Collector:
         ingestor = Ingestor(store, self.clock, self.strict, self.gap_timeout)
         self.configs = ConfigPush(store, self.clock, self._publish_retained, self.secret_key, self.public_url,
                                   self.token_lifetime)
+        self.invites = InvitePush(store, self.clock, self._publish_invite)
         gc.freeze()  # what start-up made lives as long as the process: keep it out of every collection
         connected = False
         backoff = 0.2
@@ -100,6 +104,8 @@ class Collector:
                 self._flush(ingestor)
             if connected and self.configs.due() and self.client.is_connected():
                 self._push_configs()
+            if connected and self.invites.due() and self.client.is_connected():
+                self._push_invites()
         if connected:
             self.client.disconnect()
 
@@ -123,16 +129,32 @@ class Collector:
         except Exception:  # a config fault never stops collection; it is tried again shortly
             log.exception("could not update the kiosks' configs")
 
+    def _push_invites(self) -> None:
+        try:
+            self.invites.run()
+        except Exception:  # an invite fault never stops collection; it is tried again shortly
+            log.exception("could not send the invites")
+
+    def _publish_invite(self, name: str, payload: bytes) -> int | None:
+        info = self.client.publish(name, payload, qos=1, retain=False)
+        return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else None
+
     def _publish_retained(self, name: str, payload: bytes) -> int | None:
         info = self.client.publish(name, payload, qos=1, retain=True)
         return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else None
 
+    def _on_message(self, client, userdata, message):
+        self._pending.append(Message(message.topic, message.payload))
+
     def _on_publish(self, client, userdata, mid, reason_code, properties):
-        if self.configs is not None and not reason_code.is_failure:
-            try:
-                self.configs.published(mid)
-            except Exception:
-                log.exception("could not record a config as sent")
+        if reason_code.is_failure:
+            return
+        for push in (self.configs, self.invites):
+            if push is not None:
+                try:
+                    push.published(mid)
+                except Exception:
+                    log.exception("could not record a message as sent (%s)", type(push).__name__)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:

@@ -152,7 +152,7 @@ class Ingestor:
                 if device:
                     self._seen(device, batch)
                 raise Rejected(str(exc)) from None
-            if kind in ("ack", "config"):
+            if kind in ("ack", "config", "invite"):
                 return  # the server's own messages, should a broker echo them
             self._seen(device, batch)
             if kind == "status":
@@ -221,6 +221,7 @@ class Ingestor:
                 handled.setdefault(outcome.stream, []).append(outcome.seq)
                 touched[outcome.stream] = device
         self.store.insert_events(stored)
+        self.store.open_cases_for(stored, batch.now)  # a case per bad rating (server/cases.py)
         self.store.record_rejects(rejects)
 
     def _seen(self, device: str, batch: "_Batch") -> None:

@@ -26,7 +26,14 @@ class Task(Protocol):
 
 def default_tasks(config: Mapping) -> list[Task]:
     """The tasks `ceval server` runs, set up from the web app's config."""
-    return []
+    from .scheduled_reports import ReportTask
+    from .alerts import AlertTask
+    from .delivery import DeliveryTask
+    return [
+        ReportTask.from_config(config),
+        AlertTask.from_config(config),
+        DeliveryTask.from_config(config),
+    ]
 
 
 class Jobs:

@@ -28,6 +28,11 @@ MAX_SEQ = 2**53 - 1  # the largest integer every JSON implementation keeps exact
 
 WINDOW_PATTERN = DEVICE_PATTERN
 STAFF_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,16}\Z")
+# Extension: a case number (GB/T 39046 办件编号, an..50) bound to a rating. ASCII letters and digits first,
+# then also `-`, `_`, `/` and `.`; 1 to 50 characters; nothing else (no spaces, no control characters).
+CASE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,49}\Z")
+MAX_CASE_CHARS = 50
+MAX_INVITE_TTL = 3600  # seconds: the longest an invite may wait on a busy kiosk
 
 
 class ContractError(ValueError):
@@ -57,6 +62,7 @@ class Event:
     score: int | None = None
     scale: int | None = None
     reasons: tuple[str, ...] = ()
+    case: str | None = None  # extension: the case number (办件编号) the rating was invited for
     # presence
     state: str | None = None
     # feedback
@@ -75,6 +81,8 @@ class Event:
             out["scale"] = self.scale
             if self.reasons:
                 out["reasons"] = list(self.reasons)
+            if self.case is not None:
+                out["case"] = self.case
         elif self.type == "presence":
             out["state"] = self.state
         elif self.type == "feedback":
@@ -94,6 +102,22 @@ class Ack:
 
     def to_json(self) -> bytes:
         return json.dumps({"v": VERSION, "stream": self.stream, "upto_seq": self.upto_seq}).encode()
+
+
+@dataclass(frozen=True)
+class Invite:
+    """Extension, server -> kiosk: invite the customer at this kiosk to rate, for a case number.
+
+    `id` is the server's number for the invite (a kiosk acts on each id once), `ts` the server's clock
+    when it sent it, `ttl` how many seconds after arrival it may still open the rating buttons.
+    """
+    id: int
+    case: str
+    ts: str
+    ttl: int
+
+    def to_json(self) -> bytes:
+        return json.dumps({"v": VERSION, "id": self.id, "case": self.case, "ts": self.ts, "ttl": self.ttl}).encode()
 
 
 @dataclass(frozen=True)
@@ -295,7 +319,8 @@ def _rating_fields(data: dict[str, Any]) -> dict[str, Any]:
     for code in reasons:
         if not isinstance(code, str) or not 1 <= len(code) <= MAX_REASON_CHARS:
             raise ContractError(f"reason {code!r} is not a code of 1 to {MAX_REASON_CHARS} characters")
-    return {"score": score, "scale": scale, "reasons": tuple(reasons)}
+    return {"score": score, "scale": scale, "reasons": tuple(reasons),
+            "case": _pattern_field(data, "case", CASE_PATTERN, required=False)}
 
 
 def parse_ack(payload: bytes) -> Ack:
@@ -370,3 +395,29 @@ def parse_config(payload: bytes) -> Config:
         language=data.get("language") if data.get("language") in ("zh", "en") else "zh",
         away_text=str(data.get("away_text") or Config.away_text),
     )
+
+
+def parse_case(value: Any) -> str:
+    """A case number (办件编号) as the contract allows it, or ContractError."""
+    if not isinstance(value, str) or not CASE_PATTERN.match(value):
+        raise ContractError(f"case {value!r} is not 1 to {MAX_CASE_CHARS} letters, digits, '-', '_', '/' or '.' "
+                            "starting with a letter or digit")
+    return value
+
+
+def parse_invite(payload: bytes) -> Invite:
+    """Validate an invite from the server (topic `ceval/v1/{device}/invite`)."""
+    data = _load_object(payload)
+    invite_id = data.get("id")
+    if not _is_int(invite_id) or not 1 <= invite_id <= MAX_SEQ:
+        raise ContractError(f"invite id must be an integer from 1 to {MAX_SEQ}")
+    case = parse_case(data.get("case"))
+    ts = data.get("ts")
+    try:
+        parse_ts(ts)
+    except ValueError:
+        raise ContractError(f"ts {ts!r} is not an RFC 3339 timestamp with offset") from None
+    ttl = data.get("ttl")
+    if not _is_int(ttl) or not 1 <= ttl <= MAX_INVITE_TTL:
+        raise ContractError(f"invite ttl must be an integer from 1 to {MAX_INVITE_TTL} seconds")
+    return Invite(invite_id, case, ts, ttl)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 PREFIX = "ceval/v1"
-KINDS = ("event", "status", "ack", "config")
+KINDS = ("event", "status", "ack", "config", "invite")  # invite: an extension of v1, server -> kiosk
 DEVICE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}\Z")
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -47,10 +48,11 @@ def query(db: Path, sql: str, params=()) -> list[tuple]:
 class ServerProcess:
     """`ceval server` as a real process that tests can kill."""
 
-    def __init__(self, db: Path, broker_url: str, *extra: str):
+    def __init__(self, db: Path, broker_url: str, *extra: str, env: dict[str, str] | None = None):
         self.db = db
         self.broker_url = broker_url
         self.extra = extra
+        self.env = env  # added to the environment it inherits (CEVAL_* settings)
         self.port = free_port()
         self.process: subprocess.Popen | None = None
         self.log = db.with_suffix(".server.log")
@@ -63,7 +65,8 @@ class ServerProcess:
         out = open(self.log, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "server", "--db", str(self.db), "--broker", self.broker_url,
-             "--listen", f"127.0.0.1:{self.port}", "--client-id", f"collector-{self.port}", *self.extra], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+             "--listen", f"127.0.0.1:{self.port}", "--client-id", f"collector-{self.port}", *self.extra], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env} if self.env else None)
         wait_for(lambda: port_open("127.0.0.1", self.port) or self.process.poll() is not None, 30,
                  "the server to listen")
         assert self.process.poll() is None, self.log.read_text()

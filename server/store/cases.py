@@ -1,8 +1,268 @@
-"""Bad-review follow-up cases, their audit trail, and the working-day calendar's corrections."""
+"""Bad-review follow-up cases, their audit trail, and the working-day calendar's corrections.
+
+A case's `opened_at` is the time the rating was given (its deadline counts from that local day);
+its audit trail (`case_log`) records when the server did each thing and who did it.
+"""
 from __future__ import annotations
 
-from .base import StoreBase
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from ..cases import LOGGED_AS, SETTING, Rules, check, due_date, is_bad, rules_from
+from ..workdays import Calendar, Correction
+from .base import StoreBase, marks
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ZONE = "Asia/Shanghai"
+SYSTEM = "system"
+
+
+class CaseSeed(NamedTuple):
+    """A bad rating that opens a case."""
+    rating_id: str
+    window: str
+    staff: str | None
+    score: int
+    scale: int
+    case_no: str | None
+    at: int  # ms, when the rating was given
 
 
 class CaseQueries(StoreBase):
-    pass
+    # ------------------------------------------------------------ rules and calendar
+    def case_rules(self) -> Rules:
+        return rules_from(self.setting(SETTING))
+
+    def set_case_rules(self, rules: Rules) -> None:
+        self.set_setting(SETTING, rules.to_json())
+
+    def corrections(self, year: int | None = None) -> list[dict]:
+        """The admin's corrections to the calendar (day, kind, name), of one year or all."""
+        if year is None:
+            return list(self.db.query("SELECT day, kind, name FROM holidays ORDER BY day"))
+        return list(self.db.query("SELECT day, kind, name FROM holidays WHERE day LIKE ? ORDER BY day",
+                                  [f"{year:04d}-%"]))
+
+    def save_corrections(self, corrections: Iterable[Correction]) -> int:
+        """Add or replace corrections (one per day), in one transaction."""
+        rows = [(c.day.isoformat(), c.kind, c.name or None) for c in corrections]
+        with self.db.atomic():
+            self._executemany("INSERT INTO holidays (day, kind, name) VALUES (?, ?, ?) ON CONFLICT (day) "
+                              "DO UPDATE SET kind = excluded.kind, name = excluded.name", rows)
+        return len(rows)
+
+    def remove_correction(self, day: date) -> bool:
+        return self.db.execute("DELETE FROM holidays WHERE day = ?", (day.isoformat(),)).rowcount == 1
+
+    def case_calendar(self) -> Calendar:
+        return Calendar.from_rows(self.corrections())
+
+    def window_zones(self, windows: Iterable[str], default_zone: str = DEFAULT_ZONE) -> dict[str, str]:
+        """window -> the time zone of its site (`default_zone` for a window in no site)."""
+        names = sorted(set(windows))
+        zones = {w: default_zone for w in names}
+        if names:
+            zones.update((w, tz) for w, tz in self.db.execute(
+                f"SELECT w.window, s.timezone FROM windows w JOIN sites s ON s.site = w.site "
+                f"WHERE w.window IN ({marks(len(names))})", names).fetchall())
+        return zones
+
+    def case_zones(self, default_zone: str) -> list[str]:
+        """Every time zone a case's deadline may be counted in."""
+        return sorted({default_zone, *(r[0] for r in self.db.execute("SELECT DISTINCT timezone FROM sites"))})
+
+    # ------------------------------------------------------------ opening
+    def open_cases_for(self, items: Sequence, now: int) -> int:
+        """Ingest's hook: open a case for each bad rating among newly stored events (StoredEvent).
+        Good ratings cost a set lookup; the rules are read only when the batch has ratings."""
+        rules: Rules | None = None
+        seeds = []
+        for item in items:
+            e = item.event
+            if e.type != "rating":
+                continue
+            if rules is None:
+                rules = self.case_rules()
+            if is_bad(e.score, e.scale, rules):
+                seeds.append(CaseSeed(e.id, e.window, e.staff, e.score, e.scale, e.case, item.at))
+        return self.open_cases(seeds, now, rules=rules) if seeds else 0
+
+    def open_cases(self, seeds: Sequence[CaseSeed | tuple], now: int, default_zone: str = DEFAULT_ZONE,
+                   rules: Rules | None = None) -> int:
+        """Open a case per bad rating (none for a rating that has one), each due the rules' n-th working
+        day after the local day (the window's site's zone) it was given; logged as opened by 'system'.
+        Runs in the caller's transaction. Returns how many were opened."""
+        if not seeds:
+            return 0
+        seeds = [CaseSeed(*s) for s in seeds]
+        rules = rules or self.case_rules()
+        calendar = self.case_calendar()
+        window_zone = self.window_zones((s.window for s in seeds), default_zone)
+        zones = {name: _zone(name, default_zone) for name in set(window_zone.values())}
+        opened = 0
+        with self.db.atomic():
+            for s in seeds:
+                day = datetime.fromtimestamp(s.at / 1000, zones[window_zone[s.window]]).date()
+                due = due_date(calendar, day, rules)
+                cursor = self.db.execute(
+                    "INSERT INTO cases (rating_id, window, staff, score, scale, case_no, opened_at, due_date) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rating_id) DO NOTHING",
+                    (s.rating_id, s.window, s.staff, s.score, s.scale, s.case_no, s.at, due.isoformat()))
+                if cursor.rowcount == 1:
+                    opened += 1
+                    self._log(cursor.lastrowid, now, SYSTEM, "opened",
+                              json.dumps({"from": day.isoformat(), "days": rules.days, "due": due.isoformat()}))
+        return opened
+
+    # ------------------------------------------------------------ reading
+    @staticmethod
+    def _joined(default_zone: str, todays: Mapping[str, str]) -> tuple[str, list]:
+        """Cases with their window, clerk and site, and `overdue`: still open after the due date of the
+        site's today (`todays`: zone -> local ISO date)."""
+        zone = "coalesce(s.timezone, ?)"
+        today = f"CASE {zone}" + " WHEN ? THEN ?" * len(todays) + " END"
+        sql = (f"SELECT c.*, w.title, w.site, {zone} AS timezone, st.name AS staff_name, "
+               f"(c.status = 'open' AND c.due_date < {today}) AS overdue "
+               "FROM cases c LEFT JOIN windows w ON w.window = c.window LEFT JOIN sites s ON s.site = w.site "
+               "LEFT JOIN staff st ON st.staff = c.staff")
+        return sql, [default_zone, default_zone, *(v for pair in todays.items() for v in pair)]
+
+    def cases(self, default_zone: str, todays: Mapping[str, str], windows: list[str] | None = None,
+              status: str = "all", window: str = "", staff: str = "", start: int | None = None,
+              end: int | None = None, limit: int = 1000) -> list[dict]:
+        """Cases, newest first, filtered: status open/closed/overdue/all, window, clerk, opened in [start, end)."""
+        sql, params = self._joined(default_zone, todays)
+        where, more = _filters(windows, window, staff, start, end)
+        sql = f"SELECT * FROM ({sql}) WHERE 1 = 1{where}"
+        if status in ("open", "closed"):
+            sql += " AND status = ?"
+            more.append(status)
+        elif status == "overdue":
+            sql += " AND overdue"
+        return list(self.db.query(sql + " ORDER BY overdue DESC, opened_at DESC, id DESC LIMIT ?",
+                                  [*params, *more, limit]))
+
+    def case_counts(self, by: str, default_zone: str, todays: Mapping[str, str], windows: list[str] | None = None,
+                    start: int | None = None, end: int | None = None) -> list[dict]:
+        """Per window or clerk: open and overdue cases, and all cases, of cases opened in [start, end)."""
+        if by not in ("window", "staff"):
+            raise ValueError(f"cannot count by {by!r}")
+        sql, params = self._joined(default_zone, todays)
+        where, more = _filters(windows, "", "", start, end)
+        label = "max(title)" if by == "window" else "max(staff_name)"
+        return list(self.db.query(
+            f"SELECT {by} AS key, {label} AS label, count(*) AS total, sum(status = 'open') AS open, "
+            f"sum(overdue) AS overdue FROM ({sql}) WHERE 1 = 1{where} GROUP BY {by} "
+            "HAVING sum(status = 'open') > 0 ORDER BY sum(overdue) DESC, sum(status = 'open') DESC, key",
+            [*params, *more]))
+
+    def case(self, case_id: int, default_zone: str, todays: Mapping[str, str]) -> dict | None:
+        """One case with its rating's reasons and the comment the customer left on it, if any."""
+        sql, params = self._joined(default_zone, todays)
+        row = next(iter(self.db.query(f"SELECT * FROM ({sql}) WHERE id = ?", [*params, case_id])), None)
+        if row is None:
+            return None
+        rating = self.db.execute("SELECT reasons FROM ratings WHERE event_id = ?", (row["rating_id"],)).fetchone()
+        row["reasons"] = json.loads(rating[0]) if rating and rating[0] else []
+        row["comments"] = list(self.db.query(
+            "SELECT text, at, channel FROM feedback WHERE rating_id = ? ORDER BY at", [row["rating_id"]]))
+        return row
+
+    def case_log(self, case_id: int) -> list[dict]:
+        return list(self.db.query("SELECT at, user, action, detail FROM case_log WHERE case_id = ? ORDER BY at, id",
+                                  [case_id]))
+
+    # ------------------------------------------------------------ the workflow, each step audited
+    def _log(self, case_id: int, at: int, user: str, action: str, detail: str | None = None) -> None:
+        self.db.execute("INSERT INTO case_log (case_id, at, user, action, detail) VALUES (?, ?, ?, ?, ?)",
+                        (case_id, at, user, action, detail))
+
+    def _act(self, case_id: int, action: str, user: str, now: int, detail: str | None = None,
+             changes: Mapping[str, object] = {}) -> bool:
+        """Apply `action` if the case's status allows it (cases.check raises NotAllowed otherwise), set
+        `changes` and log it, in one transaction. False when there is no such case."""
+        with self.db.atomic():
+            row = next(iter(self.db.query("SELECT * FROM cases WHERE id = ?", [case_id])), None)
+            if row is None:
+                return False
+            status = check(row["status"], action, row)
+            changes = {**changes, "status": status}
+            self.db.execute(f"UPDATE cases SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
+                            [*changes.values(), case_id])
+            self._log(case_id, now, user, LOGGED_AS[action], detail)
+        return True
+
+    def assign_case(self, case_id: int, assignee: str, user: str, now: int) -> bool:
+        return self._act(case_id, "assign", user, now, assignee, {"assignee": assignee})
+
+    def note_case(self, case_id: int, text: str, user: str, now: int) -> bool:
+        return self._act(case_id, "note", user, now, text)
+
+    def callback_case(self, case_id: int, at: int, note: str, user: str, now: int) -> bool:
+        return self._act(case_id, "callback", user, now, json.dumps({"at": at, "note": note}, ensure_ascii=False),
+                         {"callback_at": at})
+
+    def verdict_case(self, case_id: int, verdict: str, user: str, now: int) -> bool:
+        return self._act(case_id, "verdict", user, now, verdict, {"verdict": verdict})
+
+    def close_case(self, case_id: int, user: str, now: int) -> bool:
+        return self._act(case_id, "close", user, now, None, {"closed_at": now})
+
+    def reopen_case(self, case_id: int, user: str, now: int) -> bool:
+        """Open again: the callback and the verdict are cleared (the trail keeps them), so a second close
+        needs a new callback and verdict."""
+        return self._act(case_id, "reopen", user, now, None, {"closed_at": None, "callback_at": None, "verdict": None})
+
+    def reschedule_open_cases(self, calendar: Calendar, user: str, now: int) -> int:
+        """After the calendar changed: recount each open case's due date from the day and the number of
+        working days it was opened with; each moved date is logged. Returns how many moved."""
+        moved = 0
+        with self.db.atomic():
+            rows = self.db.execute(
+                "SELECT c.id, c.due_date, l.detail FROM cases c JOIN case_log l ON l.case_id = c.id "
+                "AND l.action = 'opened' WHERE c.status = 'open'").fetchall()
+            for case_id, due, detail in rows:
+                opened = json.loads(detail or "{}")
+                if "from" not in opened or "days" not in opened:
+                    continue
+                new = calendar.add_working_days(date.fromisoformat(opened["from"]), int(opened["days"])).isoformat()
+                if new != due:
+                    self.db.execute("UPDATE cases SET due_date = ? WHERE id = ?", (new, case_id))
+                    self._log(case_id, now, user, "rescheduled", json.dumps({"from": due, "to": new}))
+                    moved += 1
+        return moved
+
+
+def _zone(name: str, default_zone: str) -> ZoneInfo:
+    """A site's zone; a broken one (the registry checks them) must not stop ingestion."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        log.error("unknown time zone %r: counting a deadline in %s", name, default_zone)
+        return ZoneInfo(default_zone)
+
+
+def _filters(windows: list[str] | None, window: str, staff: str, start: int | None,
+             end: int | None) -> tuple[str, list]:
+    where, params = "", []
+    if windows is not None:
+        where += f" AND window IN ({marks(len(windows))})" if windows else " AND 0"
+        params += windows
+    if window:
+        where += " AND window = ?"
+        params.append(window)
+    if staff:
+        where += " AND staff = ?"
+        params.append(staff)
+    if start is not None:
+        where += " AND opened_at >= ?"
+        params.append(start)
+    if end is not None:
+        where += " AND opened_at < ?"
+        params.append(end)
+    return where, params

@@ -109,9 +109,10 @@ class IngestQueries(StoreBase):
         ratings = [item for item in items if item.event.type == "rating"]
         if ratings:
             self._executemany(
-                "INSERT INTO ratings (event_id, window, staff, at, score, scale, reasons) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ratings (event_id, window, staff, at, score, scale, reasons, case_no) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(e.id, e.window, e.staff, item.at, e.score, e.scale,
-                  json.dumps(list(e.reasons)) if e.reasons else None) for item in ratings for e in (item.event,)])
+                  json.dumps(list(e.reasons)) if e.reasons else None, e.case) for item in ratings for e in (item.event,)])
         feedback = [item for item in items if item.event.type == "feedback"]
         if feedback:
             self._executemany(

@@ -19,7 +19,8 @@ PUBLIC = {
     "public.board", "public.board_json",           # the lobby board of sites that opt in
     "static",
 }
-SAMPLE = {"window": "w01", "staff": "1024", "site": "hq", "device": "k1", "fmt": "csv", "code": "en"}
+SAMPLE = {"window": "w01", "staff": "1024", "site": "hq", "device": "k1", "fmt": "csv", "code": "en", "case_id": 1,
+          "appeal": 1, "run_id": 1}
 
 
 @pytest.fixture

@@ -1,0 +1,193 @@
+"""Appeals (申诉) in the web app: anyone logged in files one against a rating of a window they may see
+(usually the team leader, for a clerk); a manager or admin upholds or rejects it with a note. Upheld, the
+rating leaves every statistic (see server/store/appeals.py); the raw record and the export keep it."""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from shared.contract import DEFAULT_REASONS
+
+from . import gbt39046
+from .auth import ROLES, current_user, login_required
+from .reports import BadRange, parse_range
+from .report_views import scoped_window_names
+from .scope import require_window, visible_windows
+from .web_db import get_store, local_today, now_ms, server_tz
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("appeals", __name__, url_prefix="/appeals")
+
+REASON_MAX = 500
+NOTE_MAX = 500
+STATUSES = {"pending": lazy_gettext("待处理"), "upheld": lazy_gettext("申诉成立"),
+            "rejected": lazy_gettext("申诉不成立")}
+LEVELS = {"非常满意": lazy_gettext("非常满意"), "满意": lazy_gettext("满意"), "基本满意": lazy_gettext("基本满意"),
+          "不满意": lazy_gettext("不满意"), "非常不满意": lazy_gettext("非常不满意")}
+REASONS = {r["code"]: r["label"] for r in DEFAULT_REASONS}
+
+
+def _local(ms: int | None) -> str:
+    return datetime.fromtimestamp(ms / 1000, server_tz()).strftime("%Y-%m-%d %H:%M:%S") if ms else ""
+
+
+def _level(score: int | None, scale: int | None) -> str:
+    if score is None or scale is None:
+        return ""
+    return f"{score}/{scale} {LEVELS[gbt39046.level(score, scale)]}"
+
+
+@bp.app_template_filter("appeal_time")
+def appeal_time(ms):
+    return _local(ms)
+
+
+def _rating_view(rating: dict) -> dict:
+    """A rating as the pages show it: local time, level in words, the reasons the customer chose."""
+    reasons = rating.get("reasons")
+    return {**rating, "when": _local(rating["at"]), "level": _level(rating["score"], rating["scale"]),
+            "reason_labels": [REASONS.get(code, code) for code in json.loads(reasons)] if reasons else []}
+
+
+def _appeal_view(appeal: dict) -> dict:
+    return {**appeal, "level": _level(appeal["score"], appeal["scale"]), "status_label": STATUSES[appeal["status"]]}
+
+
+@bp.get("")
+@login_required()
+def index():
+    """The appeals: pending first (oldest first), then the decided ones, newest first."""
+    status = request.args.get("status", "")
+    if status and status not in STATUSES:
+        abort(400, _("状态须为 pending、upheld 或 rejected"))
+    window = request.args.get("window", "")
+    if window:
+        require_window(window)
+    store = get_store()
+    scoped = scoped_window_names()
+    rows = [_appeal_view(a) for a in store.appeals(status=status or None, window=window or None, windows=scoped)]
+    return render_template("appeals.html", rows=rows, counts=store.appeal_counts(scoped), statuses=STATUSES,
+                           status=status, window=window, windows=visible_windows())
+
+
+@bp.get("/new")
+@login_required()
+def new():
+    """The filing form for `?rating=<event id>`; without it, a window's ratings of a day to pick one from."""
+    rating_id = request.args.get("rating", "").strip()
+    if rating_id:
+        return _filing_form(rating_id)
+    return _picker()
+
+
+def _picker():
+    windows = visible_windows()
+    window = request.args.get("window", "")
+    day = request.args.get("day") or local_today().isoformat()
+    try:
+        days = parse_range(day, day, server_tz(), local_today())
+    except BadRange:
+        abort(400, _("日期须为 YYYY-MM-DD 格式的真实日期"))
+    ratings = []
+    if window:
+        require_window(window)
+        ratings = [_rating_view(r) for r in get_store().window_ratings(window, days.start, days.end)]
+    return render_template("appeal_new.html", rating=None, windows=windows, window=window,
+                           day=days.first.isoformat(), ratings=ratings)
+
+
+def _filing_form(rating_id: str, reason: str = "", errors: list[str] | None = None, status: int = 200):
+    store = get_store()
+    rating = store.rating_for_appeal(rating_id)
+    if rating is None:
+        abort(404, _("没有这条评价"))
+    require_window(rating["window"])
+    standing = store.standing_appeal(rating_id)
+    return render_template("appeal_new.html", rating=_rating_view(rating), standing=standing, reason=reason,
+                           errors=errors or [], reason_max=REASON_MAX), status
+
+
+@bp.post("")
+@login_required()
+def file_appeal():
+    """File an appeal: the rating (its event id) and a reason of at most 500 characters."""
+    rating_id = request.form.get("rating", "").strip()
+    reason = request.form.get("reason", "").strip()
+    if not rating_id:
+        abort(400, _("请选择要申诉的评价"))
+    errors = []
+    if not reason:
+        errors.append(_("请填写申诉理由。"))
+    elif len(reason) > REASON_MAX:
+        errors.append(_("申诉理由最多 %(n)s 个字。", n=REASON_MAX))
+    store = get_store()
+    rating = store.rating_for_appeal(rating_id)
+    if rating is None:
+        abort(404, _("没有这条评价"))
+    require_window(rating["window"])
+    if errors:
+        return _filing_form(rating_id, reason, errors, 400)
+    try:
+        appeal_id = store.file_appeal(rating_id, current_user()["username"], reason, now_ms())
+    except sqlite3.IntegrityError:
+        return _filing_form(rating_id, reason, [_("这条评价已有申诉在处理或已成立。")], 409)
+    if appeal_id is None:
+        return _filing_form(rating_id, reason, [_("这条评价已不计入统计，不能再申诉。")], 409)
+    log.info("appeal %s filed against rating %s by %s", appeal_id, rating_id, current_user()["username"])
+    flash(_("申诉已提交，等待管理者处理。"))
+    return redirect(url_for("appeals.detail", appeal=appeal_id))
+
+
+def _visible_appeal(appeal_id: int) -> dict:
+    appeal = get_store().appeal(appeal_id)
+    if appeal is None:
+        abort(404, _("没有这条申诉"))
+    require_window(appeal["window"])
+    return appeal
+
+
+def _detail(appeal: dict, errors: list[str] | None = None, note: str = "", status: int = 200):
+    rating = get_store().rating_for_appeal(appeal["rating_id"])
+    can_decide = ROLES[current_user()["role"]] >= ROLES["manager"] and appeal["status"] == "pending"
+    return render_template("appeal.html", appeal=_appeal_view(appeal),
+                           rating=_rating_view(rating) if rating else None, can_decide=can_decide,
+                           errors=errors or [], note=note, note_max=NOTE_MAX), status
+
+
+@bp.get("/<int:appeal>")
+@login_required()
+def detail(appeal: int):
+    """One appeal: the rating, the reason, who filed it and when, and the decision or the buttons to make it."""
+    return _detail(_visible_appeal(appeal))
+
+
+@bp.post("/<int:appeal>/decide")
+@login_required("manager")
+def decide(appeal: int):
+    """Uphold or reject a pending appeal, with a note."""
+    row = _visible_appeal(appeal)
+    decision = request.form.get("decision", "")
+    note = request.form.get("note", "").strip()
+    errors = []
+    if decision not in ("upheld", "rejected"):
+        errors.append(_("请选择“申诉成立”或“申诉不成立”。"))
+    if not note:
+        errors.append(_("请填写处理意见。"))
+    elif len(note) > NOTE_MAX:
+        errors.append(_("处理意见最多 %(n)s 个字。", n=NOTE_MAX))
+    if errors:
+        return _detail(row, errors, note, 400)
+    user = current_user()["username"]
+    if not get_store().decide_appeal(appeal, decision, user, note, now_ms()):
+        return _detail(get_store().appeal(appeal), [_("这条申诉已经处理过了。")], note, 409)
+    log.info("appeal %s %s by %s", appeal, decision, user)
+    flash(_("申诉成立：这条评价已从所有统计中移除，原始记录保留。") if decision == "upheld"
+          else _("申诉不成立：这条评价仍计入统计。"))
+    return redirect(url_for("appeals.detail", appeal=appeal))
