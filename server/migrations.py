@@ -339,3 +339,10 @@ def m008_invites(db: Database) -> None:
     );
     CREATE INDEX invites_unsent ON invites (sent_at, created_at)
     """)
+
+
+@migrations()
+def m009_window_config(db: Database) -> None:
+    """What a manager sets for a window's kiosk besides title and clerk (scale, labels, reasons, language,
+    away text, phrases), as a JSON object; the collector sends it in the kiosk's config."""
+    db.execute("ALTER TABLE windows ADD COLUMN config TEXT")
