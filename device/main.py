@@ -9,6 +9,7 @@ import threading
 from .runtime import KioskRuntime
 from .settings import KioskSettings, SettingsError, load_settings
 from .simulator import Pace, simulate
+from .watchdog import Notifier, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +38,32 @@ def _simulation(runtime: KioskRuntime, args, stop: threading.Event) -> threading
     return thread
 
 
+def _watchdog(runtime: KioskRuntime) -> Watchdog:
+    """systemd's watchdog, fed from the loop that polls the runtime (see device/watchdog.py)."""
+    settings = runtime.settings
+
+    def status() -> str:
+        broker = "connected" if runtime.publisher.connected else "not connected"
+        return f"kiosk {settings.device} at window {settings.window}, broker {broker}"
+
+    return Watchdog(Notifier.from_environ(), status)
+
+
 def _headless(settings: KioskSettings, args, stop: threading.Event) -> int:
     runtime = KioskRuntime(settings)
     runtime.start()
     log.info("kiosk %s at window %s, stream %s (headless)", settings.device, settings.window, runtime.outbox.stream)
     simulation = _simulation(runtime, args, stop)
+    watchdog = _watchdog(runtime)
+    watchdog.ready()
     try:
         while not stop.wait(0.02):
             runtime.poll()
+            watchdog.beat()  # only while this loop runs: a hung loop gets the kiosk restarted
             if simulation and not simulation.is_alive() and not args.linger:
                 break
     finally:
+        watchdog.stopping()
         runtime.stop()
     return 0
 
@@ -73,14 +89,19 @@ def _with_screen(settings: KioskSettings, args, stop: threading.Event) -> int:
 
     from kivy.clock import Clock
 
+    watchdog = _watchdog(runtime)
+
     def stop_when_asked(dt):  # returns None: a False would unschedule it
         if stop.is_set():
             app.stop()
+        watchdog.beat()  # on the Kivy Clock: a hung UI stops beating and systemd restarts the kiosk
 
+    Clock.schedule_once(lambda dt: watchdog.ready())  # the first frame: the screen is up
     Clock.schedule_interval(stop_when_asked, 0.2)
     try:
         app.run()
     finally:
+        watchdog.stopping()
         stop.set()
         runtime.stop()
     return 0

@@ -15,7 +15,7 @@ from typing import Callable
 
 import paho.mqtt.client as mqtt
 
-from shared.broker_url import parse_broker_url
+from shared.broker_url import TlsFiles, parse_broker_url
 from shared.clock import Clock, SystemClock
 from shared.contract import (OFFLINE_STATUS, Config, ContractError, Invite, Status, parse_ack, parse_config,
                              parse_invite)
@@ -34,7 +34,7 @@ class Publisher:
                  on_config: Callable[[Config], None] = lambda config: None, *,
                  username: str | None = None, password: str | None = None,
                  ack_timeout: float = 10.0, window: int = 500, clock: Clock | None = None,
-                 on_invite: Callable[[Invite], None] = lambda invite: None):
+                 on_invite: Callable[[Invite], None] = lambda invite: None, tls: TlsFiles | None = None):
         self.device = device
         self.broker = parse_broker_url(broker_url)
         self.outbox = outbox
@@ -57,8 +57,8 @@ class Publisher:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=device,
                                   protocol=mqtt.MQTTv311, clean_session=True)
         self.client.username_pw_set(username or device, password)
-        if self.broker.tls:
-            self.client.tls_set()
+        if self.broker.tls:  # tls: the CA that signed the broker, and this kiosk's certificate if it has one
+            self.client.tls_set(**(tls or TlsFiles()).tls_set_args())
         self.client.max_inflight_messages_set(window)
         self.client.max_queued_messages_set(0)
         self.client.will_set(topic(device, "status"), OFFLINE_STATUS.to_json(), qos=1, retain=True)
@@ -86,21 +86,26 @@ class Publisher:
     # ------------------------------------------------------------ the thread
     def _run(self) -> None:
         backoff = 0.2
+        socket_open = False  # connected, or still waiting for the CONNACK (over TLS it may outlast a loop)
         while not self._stop.is_set():
-            if not self.connected:
+            if not socket_open:
                 try:
                     self.client.connect(self.broker.host, self.broker.port, keepalive=30)
-                except OSError as exc:
+                except OSError as exc:  # ssl.SSLError too: a broker this kiosk does not trust
                     (log.warning if backoff == 0.2 else log.debug)("broker %s unreachable: %s", self.broker, exc)
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
-                backoff = 0.2
+                socket_open = True
             try:
                 if self.client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
-                    self.connected = False
+                    if not self.connected:  # refused, or closed before the CONNACK (a certificate refused)
+                        self._stop.wait(backoff)
+                        backoff = min(backoff * 2, 5.0)
+                    self.connected = socket_open = False
                     continue
                 if self.connected:
+                    backoff = 0.2
                     self._pump()
             except Exception:  # a fault here must never end delivery: log, wait, carry on
                 log.exception("publisher fault; retrying")

@@ -40,7 +40,8 @@ class KioskRuntime:
                            settings.timing, settings.invite_mode)
         self.publisher = Publisher(settings.device, settings.broker, self.outbox, self._status, self._config_arrived,
                                    username=settings.username, password=settings.password,
-                                   ack_timeout=settings.ack_timeout, on_invite=self._invite_arrived)
+                                   ack_timeout=settings.ack_timeout, on_invite=self._invite_arrived,
+                                   tls=settings.tls)
 
     def _gpio(self, pin_factory):
         gpio = GpioSettings.from_toml(self.settings.gpio) if self.settings.gpio else None

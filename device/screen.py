@@ -53,6 +53,10 @@ def configure_kivy(settings: KioskSettings, font: str) -> None:
     Config.set("graphics", "show_cursor", "0" if settings.fullscreen else "1")
     Config.set("kivy", "exit_on_escape", "0")
     # One touch provider only: with two, every touch arrives twice (the TouchFilter catches what slips through).
+    # Kivy's default config on Linux adds `%(name)s = probesysfs` (evdev/hidinput): removed here.
+    for option in Config.options("input"):
+        if option != "mouse":
+            Config.remove_option("input", option)
     Config.set("input", "mouse", "mouse,disable_on_activity,disable_multitouch")
     from kivy.core.text import DEFAULT_FONT, LabelBase
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from shared.broker_url import parse_broker_url
+from shared.broker_url import TlsFiles, parse_broker_url
 from shared.topics import DEVICE_PATTERN
 
 from .core import Timing
@@ -26,7 +26,7 @@ class KioskSettings:
     broker: str
     data_dir: Path
     username: str | None = None        # defaults to the device id
-    password: str | None = None        # or CEVAL_MQTT_PASSWORD
+    password: str | None = None        # the broker password `ceval device add` wrote here
     ack_timeout: float = 10.0
     thanks_seconds: float = 3.0
     reasons_timeout: float = 15.0
@@ -41,6 +41,7 @@ class KioskSettings:
     height: int = 480
     fullscreen: bool = False
     gpio: dict[str, Any] = field(default_factory=dict)  # see device/gpio.py
+    tls: TlsFiles | None = None        # [tls] ca_file, cert_file, key_file of an mqtts:// broker
 
     @property
     def outbox_path(self) -> Path:
@@ -110,7 +111,27 @@ def _validated(raw: dict[str, Any], base: Path) -> KioskSettings:
             GpioSettings.from_toml(raw["gpio"])
         except ValueError as exc:
             raise SettingsError(str(exc)) from None  # it names the [gpio] key itself
+    if "tls" in raw:
+        raw["tls"] = _tls(raw["tls"], raw["broker"], base)
     raw["data_dir"] = (base / raw["data_dir"]).resolve()
     if raw.get("photo_dir"):
         raw["photo_dir"] = (base / raw["photo_dir"]).resolve()
     return KioskSettings(**raw)
+
+
+def _tls(table: Any, broker: str, base: Path) -> TlsFiles:
+    """The [tls] table: files of deploy/tls/make-certs.sh, relative to the config file's folder."""
+    if not isinstance(table, dict):
+        raise SettingsError("[tls] must be a table")
+    unknown = set(table) - {"ca_file", "cert_file", "key_file"}
+    if unknown:
+        raise SettingsError(f"unknown keys in [tls]: {', '.join(sorted(unknown))}")
+    if not parse_broker_url(broker).tls:
+        raise SettingsError("[tls] is for an mqtts:// broker; broker is " + broker)
+    for key, value in table.items():
+        if not isinstance(value, str) or not value:
+            raise SettingsError(f"[tls] {key} must be a file path")
+    try:
+        return TlsFiles(**{key: str((base / value).resolve()) for key, value in table.items()})
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None

@@ -7,8 +7,11 @@ VENV="$ROOT/.venv"
 
 # mosquitto: the broker; fonts-wqy-microhei: Chinese on the kiosk and in screenshots; mesa and X
 # libraries: Kivy's window (offscreen EGL where there is no screen); chromium: the browser tests
-# (Playwright drives Debian's Chromium; it never downloads a browser of its own).
-PACKAGES=(mosquitto fonts-wqy-microhei libgl1 libegl1 libgl1-mesa-dri libx11-6 libxrender1 libmtdev1 chromium)
+# (Playwright drives Debian's Chromium; it never downloads a browser of its own); shellcheck, cage and
+# systemd (systemd-analyze): tests/deploy checks every script and verifies the units against the real
+# programs their ExecStart names.
+PACKAGES=(mosquitto fonts-wqy-microhei libgl1 libegl1 libgl1-mesa-dri libx11-6 libxrender1 libmtdev1 chromium
+          shellcheck cage systemd)
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
@@ -32,6 +35,6 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   echo "installing counter-eval and its Python packages into $VENV ..."
   python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[server,device,dev]"
+  "$VENV/bin/python" -m pip install -q -e "${ROOT}[server,device,dev]"
   echo "$want" > "$stamp"
 fi

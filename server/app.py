@@ -16,6 +16,7 @@ from . import appeals_pages, gbt39046_pages
 from . import report_runs_pages
 from . import case_pages
 from . import alert_pages
+from . import window_kiosk
 from .db import open_db
 from .secret import instance_secret
 from .web_db import close_store
@@ -71,4 +72,5 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
     app.register_blueprint(report_runs_pages.bp)
     app.register_blueprint(case_pages.bp)
     app.register_blueprint(alert_pages.bp)
+    app.register_blueprint(window_kiosk.bp)
     return app

@@ -2,6 +2,7 @@
 
 Production brokers are configured from `deploy/`; this one is for a single
 machine: anonymous access on 127.0.0.1 only, persistence in its own folder.
+Tests of the production configuration run it instead (`config_file`).
 """
 from __future__ import annotations
 
@@ -98,13 +99,24 @@ class Mosquitto(BrokerProcess):
     name = "mosquitto"
 
     def __init__(self, workdir: str | Path, port: int | None = None, host: str = "127.0.0.1",
-                 binary: str | None = None):
+                 binary: str | None = None, config_file: str | Path | None = None):
+        """`config_file`: run that configuration as it is (a production one, with accounts and an ACL)
+        instead of the open one below; it must listen on host:port."""
         super().__init__(workdir, port, host)
         self.binary = binary or find_mosquitto()
+        self.config_file = Path(config_file) if config_file else None
         if not self.binary:
             raise BrokerError("mosquitto is not installed (Debian: apt-get install mosquitto)")
 
+    def reload(self) -> None:
+        """SIGHUP, as `systemctl reload mosquitto` sends: it reads its password file and ACL again."""
+        if not self.process or self.process.poll() is not None:
+            raise BrokerError("mosquitto is not running")
+        self.process.send_signal(signal.SIGHUP)
+
     def command(self) -> list[str]:
+        if self.config_file:
+            return [self.binary, "-c", str(self.config_file)]
         data = self.workdir / "data"
         data.mkdir(parents=True, exist_ok=True)
         lines = [

@@ -14,6 +14,8 @@ import threading
 
 from shared.version import PRODUCT_VERSION
 
+from .provision_cli import add_commands as add_device_commands
+
 log = logging.getLogger(__name__)
 
 
@@ -44,13 +46,20 @@ def cmd_server(args) -> int:
 
     from waitress import create_server
 
+    from shared.broker_url import tls_from_env
+
     from .app import create_app
     from .collector import Collector
     from .comment_token import LIFETIME_SECONDS
     from .jobs import Jobs, default_tasks
 
+    try:
+        tls = tls_from_env(os.environ)  # CEVAL_MQTT_CA_FILE / _CERT_FILE / _KEY_FILE for an mqtts:// broker
+    except ValueError as exc:
+        print(f"ceval server: {exc}", file=sys.stderr)
+        return 2
     app = create_app(settings={"DATABASE": args.db, "TIMEZONE": args.timezone})
-    collector = Collector(args.db, args.broker, strict=args.strict,
+    collector = Collector(args.db, args.broker, strict=args.strict, tls=tls,
                           username=os.environ.get("CEVAL_MQTT_USERNAME"),
                           password=os.environ.get("CEVAL_MQTT_PASSWORD"),
                           client_id=args.client_id, gap_timeout=args.gap_timeout,
@@ -87,19 +96,6 @@ def cmd_token_create(args) -> int:
 
     db = open_db(args.db)
     print(Store(db).create_token(args.name, to_ms(SystemClock().now())))
-    return 0
-
-
-# ---------------------------------------------------------------- ceval device add
-def cmd_device_add(args) -> int:
-    from shared.clock import SystemClock
-    from shared.timefmt import to_ms
-
-    from .db import open_db
-    from .store import Store
-
-    Store(open_db(args.db)).register_device(args.device, args.window, to_ms(SystemClock().now()))
-    print(f"device {args.device} registered" + (f" at window {args.window}" if args.window else ""))
     return 0
 
 
@@ -224,8 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("server", help="run the collector and the web app together",
                        description="Run the collector (exactly one) and the web app in one process.")
     p.add_argument("--db", required=True, help="SQLite database file (created when missing)")
-    p.add_argument("--broker", required=True, help="mqtt://HOST:PORT; user and password from "
-                   "CEVAL_MQTT_USERNAME / CEVAL_MQTT_PASSWORD")
+    p.add_argument("--broker", required=True, help="mqtt://HOST:PORT or mqtts://HOST:PORT; user and password "
+                   "from CEVAL_MQTT_USERNAME / CEVAL_MQTT_PASSWORD; for mqtts:// the broker's CA and a client "
+                   "certificate from CEVAL_MQTT_CA_FILE / CEVAL_MQTT_CERT_FILE / CEVAL_MQTT_KEY_FILE")
     p.add_argument("--listen", type=_listen, default=("127.0.0.1", 8080), help="HOST:PORT of the web app")
     p.add_argument("--strict", action="store_true", help="reject events from devices that are not registered")
     p.add_argument("--timezone", default="Asia/Shanghai", help="time zone that reports count days in")
@@ -245,14 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--db", required=True, help="the server's SQLite database file")
     t.set_defaults(func=cmd_token_create)
 
-    p = sub.add_parser("device", help="registered devices", description="Manage the registry of kiosks.")
-    dsub = p.add_subparsers(dest="device_command", required=True, metavar="ACTION")
-    d = dsub.add_parser("add", help="register a kiosk", description="Register (confirm) a kiosk, so a server "
-                        "running with --strict accepts its events.")
-    d.add_argument("device", help="the kiosk's device id")
-    d.add_argument("--window", help="the window it serves")
-    d.add_argument("--db", required=True, help="the server's SQLite database file")
-    d.set_defaults(func=cmd_device_add)
+    add_device_commands(sub)  # device add|revoke|list, broker account: server/provision_cli.py
 
     p = sub.add_parser("user", help="web app accounts", description="Manage the web app's accounts.")
     usub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
@@ -300,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embedded-broker", action="store_true",
                    help="use the embedded amqtt broker even where Mosquitto is installed")
     p.set_defaults(func=cmd_demo)
+
+    from .backup import register as add_maintenance_commands
+    add_maintenance_commands(sub)  # backup, restore, retention: server/backup.py
     return parser
 
 

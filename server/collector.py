@@ -16,7 +16,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from shared.broker_url import parse_broker_url
+from shared.broker_url import TlsFiles, parse_broker_url
 from shared.clock import Clock, SystemClock
 from shared.topics import PREFIX, topic
 
@@ -37,7 +37,8 @@ class Collector:
     def __init__(self, db_path: str | Path, broker_url: str, *, clock: Clock | None = None, strict: bool = False,
                  client_id: str = "ceval-collector", username: str | None = None, password: str | None = None,
                  batch_max: int = 500, gap_timeout: float = 600.0, public_url: str | None = None,
-                 secret_key: str | None = None, token_lifetime: float = LIFETIME_SECONDS):
+                 secret_key: str | None = None, token_lifetime: float = LIFETIME_SECONDS,
+                 tls: TlsFiles | None = None):
         self.db_path = db_path
         self.broker = parse_broker_url(broker_url)
         self.clock = clock or SystemClock()
@@ -59,8 +60,10 @@ class Collector:
                                   protocol=mqtt.MQTTv311, clean_session=False)
         if username:
             self.client.username_pw_set(username, password)
-        if self.broker.tls:
-            self.client.tls_set()
+        if self.broker.tls:  # tls: the CA that signed the broker, and a client certificate if it asks for one
+            self.client.tls_set(**(tls or TlsFiles()).tls_set_args())
+        elif tls:
+            log.warning("TLS files ignored: the broker %s is not mqtts://", self.broker)
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect

@@ -29,10 +29,12 @@ def default_tasks(config: Mapping) -> list[Task]:
     from .scheduled_reports import ReportTask
     from .alerts import AlertTask
     from .delivery import DeliveryTask
+    from .retention import RetentionTask
     return [
         ReportTask.from_config(config),
         AlertTask.from_config(config),
         DeliveryTask.from_config(config),
+        RetentionTask.from_config(config),
     ]
 
 

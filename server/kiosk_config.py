@@ -1,24 +1,29 @@
 """The config each kiosk should have, built from the registry: pure, no SQL, no MQTT.
 
-A kiosk at a window gets the window's title, the active clerks of the window's site
-who have a PIN (its roster), the default labels, reasons and phrases, and, when
-the server has a public URL, the link to the phone comment form with a signed
-token. The token changes every refresh, so a config is compared by its `version`:
-the hash of the config with the token left out.
+A kiosk at a window gets the window's title and assigned clerk, the active clerks of the
+window's site who have a PIN (its roster), the window's kiosk settings (scale, labels,
+reasons, language, away text, phrases: windows.config, defaults where it says nothing), and,
+when the server has a public URL, the link to the phone comment form with a signed token.
+The token changes every refresh, so a config is compared by its `version`: a hash of the
+config with the token left out, in two parts (everything but the link, then the link) so the
+web app, which does not know the collector's public URL, can still tell whether a kiosk has
+what a manager saved (`content_version`).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from shared.contract import STAFF_PATTERN, Config, default_title
+from shared.contract import STAFF_PATTERN, VERSION, Config, ContractError, default_title, parse_config
 from shared.pins import is_pin_hash
 
 log = logging.getLogger(__name__)
 
 MAX_CONFIG_BYTES = 64 * 1024  # what a kiosk accepts (docs/protocol.md, Config)
+SETTINGS = ("scale", "labels", "reasons", "language", "away_text", "phrases")  # what windows.config holds
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class Target:
     clerk_name: str | None = None
     sent: str | None = None      # version of the config last sent
     sent_at: int | None = None   # when it was sent, with its token (epoch ms)
+    settings: str | None = None  # windows.config: the window's kiosk settings as JSON (see SETTINGS)
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,33 @@ def build_config(target: Target, roster: Iterable[Clerk], public_url: str | None
     staff = {"id": target.clerk, "name": target.clerk_name} if target.clerk and STAFF_PATTERN.match(target.clerk) \
         else None
     config = Config(title=target.title or default_title(target.window), staff=staff, roster=tuple(clerks),
-                    comment_url=comment_base(public_url, target.window))
+                    comment_url=comment_base(public_url, target.window), **window_settings(target))
     return _fitted(config, target.window)
+
+
+def settings_json(config: Config) -> str:
+    """What windows.config stores of a config: its SETTINGS, as JSON."""
+    data = json.loads(config.to_json())
+    return json.dumps({name: data[name] for name in SETTINGS}, ensure_ascii=False)
+
+
+def window_settings(target: Target) -> dict:
+    """The window's stored SETTINGS as Config fields, read the way a kiosk reads them; {} (the defaults)
+    when there are none, or when they are unusable (logged: the kiosk still gets a config it accepts)."""
+    if not target.settings:
+        return {}
+    try:
+        data = json.loads(target.settings)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        given = [name for name in SETTINGS if name in data]
+        parsed = parse_config(json.dumps({"v": VERSION, **{name: data[name] for name in given}}).encode())
+    except (ValueError, ContractError) as exc:  # ContractError is a ValueError; json's errors too
+        log.error("kiosk settings of window %s are unusable, defaults sent instead: %s", target.window, exc)
+        return {}
+    if "scale" in given or "labels" in given:  # labels go with their scale: a scale alone gets its own defaults
+        given = sorted(set(given) | {"scale", "labels"})
+    return {name: getattr(parsed, name) for name in given}
 
 
 def _fitted(config: Config, window: str) -> Config:
@@ -87,8 +118,20 @@ def _fitted(config: Config, window: str) -> Config:
 
 
 def version(config: Config) -> str:
-    """A short hash of the config as built (before its token): what devices.config_sent holds."""
-    return hashlib.sha256(config.to_json()).hexdigest()[:32]
+    """A short hash of the config as built (before its token): what devices.config_sent holds.
+    It begins with `content_version(config)`; the rest is the hash of its comment link."""
+    link = hashlib.sha256((config.comment_url or "").encode()).hexdigest()[:8]
+    return f"{content_version(config)}-{link}"
+
+
+def content_version(config: Config) -> str:
+    """The hash of everything in the config but its comment link: the first part of its version."""
+    return hashlib.sha256(replace(config, comment_url=None).to_json()).hexdigest()[:24]
+
+
+def is_sent(config: Config, sent: str | None) -> bool:
+    """Whether a kiosk last sent version `sent` has `config`, whatever its comment link."""
+    return sent is not None and sent.split("-")[0] == content_version(config)
 
 
 def due(target: Target, config_version: str, now_ms: int, refresh_ms: int | None) -> bool:

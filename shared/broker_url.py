@@ -1,6 +1,8 @@
-"""`mqtt://HOST:PORT` (or `mqtts://` for TLS) as both sides write it."""
+"""`mqtt://HOST:PORT` (or `mqtts://` for TLS) as both sides write it, and the files a TLS client uses."""
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -29,3 +31,40 @@ def parse_broker_url(url: str) -> BrokerAddress:
     if not 1 <= port <= 65535:
         raise ValueError(f"broker URL {url!r} has a bad port")
     return BrokerAddress(parts.hostname, port, tls)
+
+
+ENV_TLS = {"ca_file": "CEVAL_MQTT_CA_FILE", "cert_file": "CEVAL_MQTT_CERT_FILE", "key_file": "CEVAL_MQTT_KEY_FILE"}
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """What an `mqtts://` client trusts and shows: the CA that signed the broker (None: the system's CAs)
+    and, for a listener that requires one, its own certificate and key (deploy/tls/make-certs.sh)."""
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("a client certificate needs its key: give both cert_file and key_file, or neither")
+        for name in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, name)
+            if path is not None and not os.access(path, os.R_OK):
+                reason = "cannot be read" if os.path.exists(path) else "does not exist"
+                raise ValueError(f"TLS {name} {path} {reason}")
+
+    def tls_set_args(self) -> dict[str, str | None]:
+        """Keyword arguments of paho's `Client.tls_set()`."""
+        return {"ca_certs": self.ca_file, "certfile": self.cert_file, "keyfile": self.key_file}
+
+
+def tls_from_env(env: Mapping[str, str]) -> TlsFiles | None:
+    """TlsFiles from CEVAL_MQTT_CA_FILE / CEVAL_MQTT_CERT_FILE / CEVAL_MQTT_KEY_FILE; None when none is set.
+    Raises ValueError, naming the variables, when they are incomplete or a file cannot be read."""
+    files = {name: env.get(var) or None for name, var in ENV_TLS.items()}
+    if not any(files.values()):
+        return None
+    try:
+        return TlsFiles(**files)
+    except ValueError as exc:
+        raise ValueError(f"{exc} ({', '.join(ENV_TLS.values())})") from None

@@ -8,6 +8,8 @@ from .cases import CaseQueries
 from .ingest import IngestQueries, Reject, StoredEvent
 from .invites import InviteQueries
 from .kiosk_config import KioskConfigQueries
+from .maintenance import MaintenanceQueries
+from .provisioning import ProvisionQueries
 from .registry import RegistryQueries
 from .report_runs import ReportRunQueries
 from .reports import ReportQueries
@@ -15,7 +17,8 @@ from .settings import SettingsQueries
 
 
 class Store(IngestQueries, ReportQueries, AccountQueries, RegistryQueries, KioskConfigQueries, SettingsQueries,
-            CaseQueries, AppealQueries, AlertQueries, InviteQueries, ReportRunQueries):
+            CaseQueries, AppealQueries, AlertQueries, InviteQueries, ReportRunQueries,
+            MaintenanceQueries, ProvisionQueries):
     pass
 
 

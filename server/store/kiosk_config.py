@@ -11,13 +11,24 @@ PHONE_DEVICE = "(phone)"  # events.device of a phone comment: never a valid devi
 
 class KioskConfigQueries(StoreBase):
     # ------------------------------------------------------------ kiosk configs
+    _TARGETS = ("SELECT d.device, d.window, w.title, w.site, c.staff, c.name, d.config_sent, d.config_sent_at, "
+                "w.config FROM devices d JOIN windows w ON w.window = d.window "
+                "LEFT JOIN staff c ON c.staff = w.clerk AND c.active = 1 WHERE d.confirmed = 1")
+
     def config_targets(self) -> list[tuple]:
-        """(device, window, title, site, clerk, clerk's name, config_sent, config_sent_at) of every confirmed
-        device at a window; the window's assigned clerk only while active on the roster."""
+        """(device, window, title, site, clerk, clerk's name, config_sent, config_sent_at, window's kiosk settings)
+        of every confirmed device at a window; the window's assigned clerk only while active on the roster."""
+        return self.db.execute(self._TARGETS + " ORDER BY d.device").fetchall()
+
+    def config_target(self, window: str) -> tuple | None:
+        """The config_targets row of the confirmed device at `window`; None when it has none."""
+        return self.db.execute(self._TARGETS + " AND d.window = ? ORDER BY d.device", (window,)).fetchone()
+
+    def site_roster(self, site: str) -> list[tuple]:
+        """(staff, name, pin_hash) of one site's active clerks with a PIN, as site_rosters has them."""
         return self.db.execute(
-            "SELECT d.device, d.window, w.title, w.site, c.staff, c.name, d.config_sent, d.config_sent_at "
-            "FROM devices d JOIN windows w ON w.window = d.window "
-            "LEFT JOIN staff c ON c.staff = w.clerk AND c.active = 1 WHERE d.confirmed = 1 ORDER BY d.device").fetchall()
+            "SELECT staff, name, pin_hash FROM staff WHERE active = 1 AND pin_hash IS NOT NULL AND site = ? "
+            "ORDER BY staff", (site,)).fetchall()
 
     def site_rosters(self) -> list[tuple]:
         """(site, staff, name, pin_hash) of the active clerks with a PIN, by site and staff number."""

@@ -104,3 +104,10 @@ class RegistryQueries(StoreBase):
 
     def set_pin(self, staff: str, pin_hash: str) -> bool:
         return self.db.execute("UPDATE staff SET pin_hash = ? WHERE staff = ?", (pin_hash, staff)).rowcount == 1
+
+    # ------------------------------------------------------------ a window's kiosk settings (server/window_kiosk.py)
+    def update_window_kiosk(self, window: str, title: str, clerk: str | None, config: str) -> bool:
+        """Set what the window's kiosk shows: title, assigned clerk and its other settings (`config`, JSON of
+        server.kiosk_config.SETTINGS); the collector publishes them. False when there is no such window."""
+        return self.db.execute("UPDATE windows SET title = ?, clerk = ?, config = ? WHERE window = ?",
+                               (title, clerk, config, window)).rowcount == 1

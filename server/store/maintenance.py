@@ -1,0 +1,69 @@
+"""Keeping the database in shape: the retention of raw payloads (server/retention.py) and its progress.
+
+Pruning blanks `events.payload` (to '') and leaves the row: its id and (stream, seq) are what the collector
+de-duplicates against, and ratings, feedback, absences and cases point at it. Rejected messages carry no
+figure (a device's count is in `devices.rejected`), so old ones go whole.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .base import StoreBase
+
+RETENTION = "retention"            # setting: {"days": N}; absent or {"days": null}: keep everything
+RETENTION_MARK = "retention_mark"  # setting: the events rowid up to which payloads were pruned
+
+
+class MaintenanceQueries(StoreBase):
+    def retention_days(self) -> int | None:
+        value: Any = self.setting(RETENTION, {})
+        days = value.get("days") if isinstance(value, dict) else None
+        return days if isinstance(days, int) and days > 0 else None
+
+    def set_retention_days(self, days: int | None) -> None:
+        self.set_setting(RETENTION, {"days": days})
+
+    def prune_payloads(self, cutoff: int, limit: int) -> tuple[int, bool]:
+        """Blank the payloads of the next `limit` events (by rowid) received before `cutoff` (ms).
+
+        Stops early at the first event received at or after the cutoff, or one its stream has not yet
+        reached contiguously (the collector still reads the payload of a presence when its stream's mark
+        passes it). Returns (payloads blanked, whether more may be waiting now).
+        """
+        mark = self.setting(RETENTION_MARK, 0)
+        rows = self.db.execute(
+            "SELECT e.rowid, e.received_at, e.payload != '', s.upto_seq IS NOT NULL AND e.seq > s.upto_seq "
+            "FROM events e LEFT JOIN streams s ON s.stream = e.stream WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?",
+            (mark, limit)).fetchall()
+        upto, blank, more = mark, 0, len(rows) == limit
+        for rowid, received_at, has_payload, waiting in rows:
+            if received_at >= cutoff or waiting:
+                more = False
+                break
+            upto = rowid
+            blank += bool(has_payload)
+        if upto == mark:
+            return 0, False
+        with self.db.atomic():  # the write comes first: no read snapshot to go stale while waiting for the lock
+            changed = self.db.execute("UPDATE events SET payload = '' WHERE rowid > ? AND rowid <= ? AND payload != ''",
+                                      (mark, upto)).rowcount
+            self.set_setting(RETENTION_MARK, upto)
+        return changed, more
+
+    def delete_old_rejects(self, cutoff: int, limit: int) -> tuple[int, bool]:
+        """Delete up to `limit` of the oldest rejected messages received before `cutoff` (ms).
+        Returns (rows deleted, whether more may be waiting now)."""
+        rows = self.db.execute("SELECT id, received_at FROM rejects ORDER BY id LIMIT ?", (limit,)).fetchall()
+        last = None
+        for reject_id, received_at in rows:
+            if received_at >= cutoff:
+                break
+            last = reject_id
+        if last is None:
+            return 0, False
+        deleted = self.db.execute("DELETE FROM rejects WHERE id <= ?", (last,)).rowcount
+        return deleted, last == rows[-1][0] and len(rows) == limit
+
+    def pruned_payloads(self) -> int:
+        """How many events have had their payload pruned."""
+        return self.db.execute("SELECT count(*) FROM events WHERE payload = ''").fetchone()[0]
