@@ -1,6 +1,8 @@
 """The kiosk's touchscreen with real Kivy widgets, offscreen: touches in, outbox events out."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from shared.contract import DEFAULT_LABELS, Config
@@ -154,6 +156,10 @@ def _button(root, text: str, prefix: bool = False):
     raise AssertionError(f"no button {text!r}")
 
 
+# Latency budgets are for a real Pi; scripts/arm64-check.sh sets this above 1 for qemu's slower emulation.
+SLOWDOWN = float(os.environ.get("CEVAL_TEST_SLOWDOWN", "1"))
+
+
 def test_a_config_pushed_on_the_broker_changes_a_running_kiosk_within_2_s(make_screen, broker):
     import time
 
@@ -166,9 +172,9 @@ def test_a_config_pushed_on_the_broker_changes_a_running_kiosk_within_2_s(make_s
     start = time.monotonic()
     publish.single("ceval/v1/k-push/config", pushed.to_json(), qos=1, retain=True,
                    hostname=broker.host, port=broker.port)
-    screen.until(lambda: len(screen.rating_buttons()) == 3 and screen.app.title_text == "十一号窗口", 2.0,
-                 "the pushed config on screen")
-    assert time.monotonic() - start < 2.0
+    screen.until(lambda: len(screen.rating_buttons()) == 3 and screen.app.title_text == "十一号窗口",
+                 2.0 * SLOWDOWN, "the pushed config on screen")
+    assert time.monotonic() - start < 2.0 * SLOWDOWN
     assert screen.app.clerk_name == "王磊"
     saved = screen.runtime.settings.config_path.read_bytes()
     assert b"\\u5341" in saved or "十一号窗口".encode() in saved, "kept on disk for when the server is away"
