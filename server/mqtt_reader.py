@@ -4,7 +4,10 @@ paho reads each packet with three or more small recv() calls and handles one
 packet per select(); at thousands of messages a second those system calls are
 most of the collector's receive cost. This client reads what the socket holds
 in one call, hands paho its bytes from memory, and handles every packet
-already read before it waits on the socket again.
+already read before it waits on the socket again. It also does without
+paho's wake-up socket pair: one thread owns the client and makes every call
+on it, so nothing needs waking, and paho would write to that pair once for
+every PUBACK it queues.
 """
 from __future__ import annotations
 
@@ -37,3 +40,8 @@ class BufferedClient(mqtt.Client):
         while rc == mqtt.MQTT_ERR_SUCCESS and self._read_buffer and self._sock is not None:
             rc = super().loop_read(max_packets)
         return rc
+
+    def loop(self, timeout: float = 1.0) -> mqtt.MQTTErrorCode:
+        if timeout < 0.0:
+            raise ValueError("Invalid timeout.")
+        return self._loop(timeout)

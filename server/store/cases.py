@@ -104,20 +104,29 @@ class CaseQueries(StoreBase):
         calendar = self.case_calendar()
         window_zone = self.window_zones((s.window for s in seeds), default_zone)
         zones = {name: _zone(name, default_zone) for name in set(window_zone.values())}
-        opened = 0
+        dues: dict[tuple[str, date], date] = {}  # a batch's ratings mostly share their zone and day
+        rows, details = [], {}
+        for s in seeds:
+            zone = window_zone[s.window]
+            day = datetime.fromtimestamp(s.at / 1000, zones[zone]).date()
+            due = dues.get((zone, day))
+            if due is None:
+                due = dues[zone, day] = due_date(calendar, day, rules)
+            rows.append((s.rating_id, s.window, s.staff, s.score, s.scale, s.case_no, s.at, due.isoformat()))
+            details[s.rating_id] = json.dumps({"from": day.isoformat(), "days": rules.days, "due": due.isoformat()})
+        conn = self.db.conn  # on the ingest path: sqlite3 itself, a statement per batch, not per case
         with self.db.atomic():
-            for s in seeds:
-                day = datetime.fromtimestamp(s.at / 1000, zones[window_zone[s.window]]).date()
-                due = due_date(calendar, day, rules)
-                cursor = self.db.execute(
-                    "INSERT INTO cases (rating_id, window, staff, score, scale, case_no, opened_at, due_date) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rating_id) DO NOTHING",
-                    (s.rating_id, s.window, s.staff, s.score, s.scale, s.case_no, s.at, due.isoformat()))
-                if cursor.rowcount == 1:
-                    opened += 1
-                    self._log(cursor.lastrowid, now, SYSTEM, "opened",
-                              json.dumps({"from": day.isoformat(), "days": rules.days, "due": due.isoformat()}))
-        return opened
+            known = {r[0] for r in conn.execute("SELECT rating_id FROM cases WHERE rating_id IN "
+                                                 "(SELECT value FROM json_each(?))", (json.dumps(list(details)),))}
+            rows = [r for r in rows if r[0] not in known]
+            conn.executemany(
+                "INSERT INTO cases (rating_id, window, staff, score, scale, case_no, opened_at, due_date) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rating_id) DO NOTHING", rows)
+            opened = conn.execute("SELECT id, rating_id FROM cases WHERE rating_id IN (SELECT value FROM json_each(?))",
+                                  (json.dumps([r[0] for r in rows]),)).fetchall()
+            conn.executemany("INSERT INTO case_log (case_id, at, user, action, detail) VALUES (?, ?, ?, ?, ?)",
+                             [(case_id, now, SYSTEM, "opened", details[rating_id]) for case_id, rating_id in opened])
+        return len(opened)
 
     # ------------------------------------------------------------ reading
     @staticmethod
