@@ -49,3 +49,32 @@ def test_many_messages_of_many_sizes_arrive_whole_and_in_order(own_broker):
         writer.loop_stop()
         writer.disconnect()
         reader.disconnect()
+
+
+def test_every_message_is_acknowledged_so_none_comes_again_after_a_reconnect(own_broker):
+    received: list[tuple[str, bytes]] = []
+    reader = _client(BufferedClient, "acking-reader", received)
+    writer = _client(mqtt.Client, "acking-writer")
+    sent = [(f"t/{i % 5}", str(i).encode() * 20) for i in range(2000)]
+    try:
+        reader.connect(own_broker.host, own_broker.port)
+        wait_for(lambda: reader.loop(0.05) == 0 and reader.is_connected(), 10, "the reader to connect")
+        reader.loop(0.05)  # the subscription
+        writer.connect(own_broker.host, own_broker.port)
+        writer.loop_start()
+        for topic, payload in sent:
+            writer.publish(topic, payload, qos=1)
+        wait_for(lambda: reader.loop(0.05) == 0 and len(received) >= len(sent), 30, "every message")
+        wait_for(lambda: reader.loop(0.01) == 0 and not reader._out_packet, 10, "the PUBACKs to go out")
+        assert received == sent
+        reader.disconnect()
+        received.clear()
+        reader.reconnect()  # the same persistent session: whatever was not acknowledged would come again
+        wait_for(lambda: reader.loop(0.05) == 0 and reader.is_connected(), 10, "the reader to reconnect")
+        writer.publish("t/marker", b"after", qos=1)
+        wait_for(lambda: reader.loop(0.05) == 0 and ("t/marker", b"after") in received, 15, "the marker")
+        assert received == [("t/marker", b"after")], f"{len(received) - 1} messages came again"
+    finally:
+        writer.loop_stop()
+        writer.disconnect()
+        reader.disconnect()
