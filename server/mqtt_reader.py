@@ -7,8 +7,7 @@ in one call, hands paho its bytes from memory, and handles every packet
 already read before it waits on the socket again. It also does without
 paho's wake-up socket pair: one thread owns the client and makes every call
 on it, so nothing needs waking, and paho would write to that pair once for
-every PUBACK it queues. And the PUBACKs of a batch of messages go out in one
-send() instead of one each.
+every PUBACK it queues.
 """
 from __future__ import annotations
 
@@ -46,18 +45,3 @@ class BufferedClient(mqtt.Client):
         if timeout < 0.0:
             raise ValueError("Invalid timeout.")
         return self._loop(timeout)
-
-    def _packet_write(self) -> mqtt.MQTTErrorCode:
-        queue = self._out_packet
-        if len(queue) > 1 and _whole_puback(queue[0]) and _whole_puback(queue[1]):
-            parts = []
-            while queue and _whole_puback(queue[0]):
-                parts.append(queue.popleft()["packet"])
-            data = b"".join(parts)  # nothing waits on a PUBACK's write: paho only counts it out
-            queue.appendleft({"command": mqtt.PUBACK, "mid": 0, "qos": 0, "pos": 0, "to_process": len(data),
-                              "packet": data, "info": None})
-        return super()._packet_write()
-
-
-def _whole_puback(packet) -> bool:
-    return packet["command"] & 0xF0 == mqtt.PUBACK and packet["pos"] == 0

@@ -65,7 +65,10 @@ def test_every_message_is_acknowledged_so_none_comes_again_after_a_reconnect(own
         for topic, payload in sent:
             writer.publish(topic, payload, qos=1)
         wait_for(lambda: reader.loop(0.05) == 0 and len(received) >= len(sent), 30, "every message")
-        wait_for(lambda: reader.loop(0.01) == 0 and not reader._out_packet, 10, "the PUBACKs to go out")
+        # The broker handles a connection's packets in order: once it acknowledges this, it has read every
+        # PUBACK before it (a reconnect would otherwise drop whatever of them the old socket still held).
+        probe = reader.publish("probe/reader", b"", qos=1)
+        wait_for(lambda: reader.loop(0.05) == 0 and probe.is_published(), 10, "the broker to read every PUBACK")
         assert received == sent
         reader.disconnect()
         received.clear()
