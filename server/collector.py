@@ -57,7 +57,7 @@ class Collector:
         # MQTT 3.1.1 with a persistent session: paho parses 3.1.1 packets far faster than MQTT 5's,
         # and the collector's thread is what limits ingest. Its own acks come back and are ignored.
         self.client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=mqtt.MQTTv311, clean_session=False)
+                                     protocol=mqtt.MQTTv311, clean_session=False, on_receive=self._on_receive)
         if username:
             self.client.username_pw_set(username, password)
         if self.broker.tls:  # tls: the CA that signed the broker, and a client certificate if it asks for one
@@ -68,7 +68,6 @@ class Collector:
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
         self.client.on_publish = self._on_publish
-        self.client.on_message = self._on_message
 
     def start(self) -> None:
         self._thread.start()
@@ -146,8 +145,8 @@ class Collector:
         info = self.client.publish(name, payload, qos=1, retain=True)
         return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else None
 
-    def _on_message(self, client, userdata, message):
-        self._pending.append(Message(message.topic, message.payload))
+    def _on_receive(self, name: str, payload: bytes) -> None:
+        self._pending.append(Message(name, payload))
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
         if reason_code.is_failure:
