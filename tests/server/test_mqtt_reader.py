@@ -1,6 +1,8 @@
 """The collector's buffered MQTT reader gets every message whole and in order, across a broker restart."""
 from __future__ import annotations
 
+import contextlib
+
 import paho.mqtt.client as mqtt
 
 from server.mqtt_reader import BufferedClient
@@ -8,32 +10,44 @@ from server.mqtt_reader import BufferedClient
 from ..helpers import wait_for
 
 
-def _reader(client_id, received):
-    client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
+def _reader(client_id: str, received: list) -> BufferedClient:
+    """A BufferedClient that subscribes to t/# and appends what it receives."""
+    reader = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
                             clean_session=False, on_receive=lambda topic, payload: received.append((topic, payload)))
-    client.on_connect = lambda c, u, f, rc, p: c.subscribe("t/#", qos=1)
-    return client
+    reader.on_connect = lambda c, u, f, rc, p: c.subscribe("t/#", qos=1)
+    return reader
 
 
-def _writer(client_id):
-    return mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
-                       clean_session=False)
+@contextlib.contextmanager
+def _reader_and_writer(broker, name: str, received: list):
+    """A reader connected and subscribed, and a paho client to write to it."""
+    reader = _reader(f"{name}-reader", received)
+    writer = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{name}-writer", protocol=mqtt.MQTTv311,
+                         clean_session=False)
+    try:
+        reader.connect(broker.host, broker.port)
+        wait_for(lambda: reader.loop(0.05) == 0 and reader.is_connected(), 10, "the reader to connect")
+        reader.loop(0.05)  # the subscription
+        writer.connect(broker.host, broker.port)
+        writer.loop_start()
+        yield reader, writer
+    finally:
+        writer.loop_stop()
+        writer.disconnect()
+        reader.disconnect()
+
+
+def _receive_all(reader, received: list, count: int) -> None:
+    wait_for(lambda: reader.loop(0.05) == 0 and len(received) >= count, 30, "every message")
 
 
 def test_many_messages_of_many_sizes_arrive_whole_and_in_order(own_broker):
     received: list[tuple[str, bytes]] = []
-    reader = _reader("reader", received)
-    writer = _writer("writer")
     sizes = [0, 1, 126, 127, 128, 16383, 16384, 70_000] + [37 + i % 900 for i in range(3000)]
     sent = [(f"t/{i % 7}", bytes([i % 251]) * size) for i, size in enumerate(sizes)]
-    try:
-        reader.connect(own_broker.host, own_broker.port)
-        wait_for(lambda: reader.loop(0.05) == 0 and reader.is_connected(), 10, "the reader to connect")
-        reader.loop(0.05)  # the subscription
-        writer.connect(own_broker.host, own_broker.port)
-        writer.loop_start()
+    with _reader_and_writer(own_broker, "sizes", received) as (reader, writer):
         infos = [writer.publish(topic, payload, qos=1) for topic, payload in sent]
-        wait_for(lambda: reader.loop(0.05) == 0 and len(received) >= len(sent), 30, "every message")
+        _receive_all(reader, received, len(sent))
         assert all(info.rc == 0 for info in infos)
         assert received == sent
         reader._read_buffer += b"\x30\x05"  # half a packet of a connection about to end
@@ -49,26 +63,15 @@ def test_many_messages_of_many_sizes_arrive_whole_and_in_order(own_broker):
         wait_for(lambda: reader.loop(0.05) == 0 and ("t/again", b"after the restart") in received, 15,
                  "the message after the restart")
         assert set(received) <= set(sent) | {("t/again", b"after the restart")}
-    finally:
-        writer.loop_stop()
-        writer.disconnect()
-        reader.disconnect()
 
 
 def test_every_message_is_acknowledged_so_none_comes_again_after_a_reconnect(own_broker):
     received: list[tuple[str, bytes]] = []
-    reader = _reader("acking-reader", received)
-    writer = _writer("acking-writer")
     sent = [(f"t/{i % 5}", str(i).encode() * 20) for i in range(2000)]
-    try:
-        reader.connect(own_broker.host, own_broker.port)
-        wait_for(lambda: reader.loop(0.05) == 0 and reader.is_connected(), 10, "the reader to connect")
-        reader.loop(0.05)  # the subscription
-        writer.connect(own_broker.host, own_broker.port)
-        writer.loop_start()
+    with _reader_and_writer(own_broker, "acking", received) as (reader, writer):
         for topic, payload in sent:
             writer.publish(topic, payload, qos=1)
-        wait_for(lambda: reader.loop(0.05) == 0 and len(received) >= len(sent), 30, "every message")
+        _receive_all(reader, received, len(sent))
         # The broker handles a connection's packets in order: once it acknowledges this, it has read every
         # PUBACK before it (a reconnect would otherwise drop whatever of them the old socket still held).
         probe = reader.publish("probe/reader", b"", qos=1)
@@ -81,10 +84,17 @@ def test_every_message_is_acknowledged_so_none_comes_again_after_a_reconnect(own
         writer.publish("t/marker", b"after", qos=1)
         wait_for(lambda: reader.loop(0.05) == 0 and ("t/marker", b"after") in received, 15, "the marker")
         assert received == [("t/marker", b"after")], f"{len(received) - 1} messages came again"
-    finally:
-        writer.loop_stop()
-        writer.disconnect()
-        reader.disconnect()
+
+
+def test_qos_0_messages_arrive_too_and_need_no_acknowledgement(own_broker):
+    received: list[tuple[str, bytes]] = []
+    sent = [(f"t/{i % 3}", str(i).encode()) for i in range(500)]
+    with _reader_and_writer(own_broker, "qos0", received) as (reader, writer):
+        for topic, payload in sent:
+            writer.publish(topic, payload, qos=0)
+        _receive_all(reader, received, len(sent))
+        assert received == sent
+        assert reader.is_connected()
 
 
 def _publish_packet(topic: str, payload: bytes, qos: int = 1, mid: int = 1) -> bytes:
@@ -125,24 +135,3 @@ def test_whole_publishes_are_taken_from_what_was_read_and_the_rest_is_left_to_pa
     assert reader._handle_publish() == mqtt.MQTT_ERR_PROTOCOL, "nor does paho's reading take QoS 2"
     assert len(received) == 3
 
-
-def test_qos_0_messages_arrive_too_and_need_no_acknowledgement(own_broker):
-    received: list[tuple[str, bytes]] = []
-    reader = _reader("qos0-reader", received)
-    writer = _writer("qos0-writer")
-    sent = [(f"t/{i % 3}", str(i).encode()) for i in range(500)]
-    try:
-        reader.connect(own_broker.host, own_broker.port)
-        wait_for(lambda: reader.loop(0.05) == 0 and reader.is_connected(), 10, "the reader to connect")
-        reader.loop(0.05)  # the subscription
-        writer.connect(own_broker.host, own_broker.port)
-        writer.loop_start()
-        for topic, payload in sent:
-            writer.publish(topic, payload, qos=0)
-        wait_for(lambda: reader.loop(0.05) == 0 and len(received) >= len(sent), 30, "every message")
-        assert received == sent
-        assert reader.is_connected()
-    finally:
-        writer.loop_stop()
-        writer.disconnect()
-        reader.disconnect()
