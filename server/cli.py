@@ -62,7 +62,7 @@ def cmd_server(args) -> int:
     collector = Collector(args.db, args.broker, strict=args.strict, tls=tls,
                           username=os.environ.get("CEVAL_MQTT_USERNAME"),
                           password=os.environ.get("CEVAL_MQTT_PASSWORD"),
-                          client_id=args.client_id, gap_timeout=args.gap_timeout,
+                          client_id=args.client_id, gap_timeout=args.gap_timeout, timezone=args.timezone,
                           public_url=args.public_url, secret_key=app.config["SECRET_KEY"],
                           token_lifetime=float(app.config.get("COMMENT_TOKEN_SECONDS", LIFETIME_SECONDS)))
     collector.start()

@@ -28,6 +28,7 @@ from .invite_push import InvitePush
 from .mqtt_reader import BufferedClient
 from .secret import instance_secret
 from .store import Store
+from .store.cases import DEFAULT_ZONE
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class Collector:
                  client_id: str = "ceval-collector", username: str | None = None, password: str | None = None,
                  batch_max: int = 500, gap_timeout: float = 600.0, public_url: str | None = None,
                  secret_key: str | None = None, token_lifetime: float = LIFETIME_SECONDS,
-                 tls: TlsFiles | None = None):
+                 tls: TlsFiles | None = None, timezone: str = DEFAULT_ZONE):
         self.db_path = db_path
         self.broker = parse_broker_url(broker_url)
         self.clock = clock or SystemClock()
@@ -48,6 +49,7 @@ class Collector:
         self.public_url = public_url
         self.secret_key = secret_key or instance_secret(db_path)  # the web app's, which checks the tokens
         self.token_lifetime = token_lifetime
+        self.timezone = timezone  # the reports' zone: a case's deadline counts in it for windows in no site
         self.configs: ConfigPush | None = None
         self.invites: InvitePush | None = None
         self.stored = self.duplicates = self.rejected = 0
@@ -78,7 +80,7 @@ class Collector:
 
     def _run(self) -> None:
         store = Store(open_db(self.db_path))
-        ingestor = Ingestor(store, self.clock, self.strict, self.gap_timeout)
+        ingestor = Ingestor(store, self.clock, self.strict, self.gap_timeout, self.timezone)
         self.configs = ConfigPush(store, self.clock, self._publish_retained, self.secret_key, self.public_url,
                                   self.token_lifetime)
         self.invites = InvitePush(store, self.clock, self._publish_invite)

@@ -18,6 +18,7 @@ from shared.timefmt import parse_ts, to_ms
 from shared.topics import TopicError, parse_topic
 
 from .store import Reject, Store, StoredEvent
+from .store.cases import DEFAULT_ZONE
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,12 @@ class Rejected(Exception):
 
 
 class Ingestor:
-    def __init__(self, store: Store, clock: Clock, strict: bool = False, gap_timeout: float = 600.0):
+    def __init__(self, store: Store, clock: Clock, strict: bool = False, gap_timeout: float = 600.0,
+                 zone: str = DEFAULT_ZONE):
         self.store = store
         self.clock = clock
         self.strict = strict
+        self.zone = zone  # the day a case's deadline counts from, for windows in no site
         self.gap_timeout_ms = int(gap_timeout * 1000)
         self._owners: dict[str, str] = {}  # stream -> device
         self._topics: dict[str, tuple[str, str]] = {}  # topic -> (device, kind), of valid topics
@@ -221,7 +224,7 @@ class Ingestor:
                 handled.setdefault(outcome.stream, []).append(outcome.seq)
                 touched[outcome.stream] = device
         self.store.insert_events(stored)
-        self.store.open_cases_for(stored, batch.now)  # a case per bad rating (server/cases.py)
+        self.store.open_cases_for(stored, batch.now, self.zone)  # a case per bad rating (server/cases.py)
         self.store.record_rejects(rejects)
 
     def _seen(self, device: str, batch: "_Batch") -> None:

@@ -77,7 +77,7 @@ class CaseQueries(StoreBase):
         return sorted({default_zone, *(r[0] for r in self.db.execute("SELECT DISTINCT timezone FROM sites"))})
 
     # ------------------------------------------------------------ opening
-    def open_cases_for(self, items: Sequence, now: int) -> int:
+    def open_cases_for(self, items: Sequence, now: int, default_zone: str = DEFAULT_ZONE) -> int:
         """Ingest's hook: open a case for each bad rating among newly stored events (StoredEvent).
         Good ratings cost a set lookup; the rules are read only when the batch has ratings."""
         rules: Rules | None = None
@@ -90,7 +90,7 @@ class CaseQueries(StoreBase):
                 rules = self.case_rules()
             if is_bad(e.score, e.scale, rules):
                 seeds.append(CaseSeed(e.id, e.window, e.staff, e.score, e.scale, e.case, item.at))
-        return self.open_cases(seeds, now, rules=rules) if seeds else 0
+        return self.open_cases(seeds, now, default_zone, rules) if seeds else 0
 
     def open_cases(self, seeds: Sequence[CaseSeed | tuple], now: int, default_zone: str = DEFAULT_ZONE,
                    rules: Rules | None = None) -> int:

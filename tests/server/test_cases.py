@@ -128,6 +128,13 @@ def test_deadlines_count_from_the_local_day_in_the_sites_zone(store, clock):
         "rating-nowhere": "2026-12-01"}  # a window in no site: Asia/Shanghai
 
 
+def test_a_window_in_no_site_counts_its_deadlines_in_the_servers_zone(store, clock):
+    clock.advance(DAY)
+    Ingestor(store, clock, zone="Asia/Urumqi").handle([  # the server runs with --timezone Asia/Urumqi
+        msg(event(1, window="w99", score=1, ts="2026-11-24T01:00:00.000+08:00", id="rating-nowhere"), device="k3")])
+    assert rows(store, "SELECT rating_id, due_date FROM cases") == [("rating-nowhere", "2026-11-30")]
+
+
 def test_deadlines_skip_spring_festival_and_count_its_make_up_days(store, clock):
     ingest = Ingestor(store, clock)
     ingest.handle([msg(event(1, score=2, ts="2026-02-13T16:00:00.000+08:00", id="rating-before")),
