@@ -2,7 +2,6 @@
 failures; the alert pages."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
 import pytest
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from ..receivers import WebhookReceiver
 from .events import event, msg
+from .web import session
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)  # Monday 14:00 in Shanghai
@@ -426,22 +426,13 @@ def web(app):
     s.db.close()
 
 
-def log_in(app, name, password):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-    assert client.post("/login", data={"username": name, "password": password, "csrf_token": token}).status_code == 302
-    page = client.get("/").get_data(as_text=True)
-    return client, re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-
-
 def test_managers_see_and_acknowledge_only_their_sites_alerts(app, web):
     now = to_ms(NOW)
     hq = web.insert_alert(1, "absence", "hq", "w01", None, "absence:1:w01", "总部窗口离岗已 20 分钟", now)
     east = web.insert_alert(1, "absence", "east", "w02", None, "absence:1:w02", "东区窗口离岗已 20 分钟", now)
     target = web.create_alert_target(None, "wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRET")
     web.enqueue_deliveries(east, "east", now)
-    client, token = log_in(app, "east-boss", "manager password")
+    client, token = session(app, "east-boss", "manager password")
     page = client.get("/alerts").get_data(as_text=True)
     assert "东区窗口离岗已 20 分钟" in page and "总部窗口离岗已 20 分钟" not in page
     assert "未确认 1 条" in page and "企业微信" in page and "待发送" in page
@@ -454,13 +445,13 @@ def test_managers_see_and_acknowledge_only_their_sites_alerts(app, web):
     assert (row["acked_by"], row["acked_at"]) == ("east-boss", now)
     assert web.alert(hq)["acked_at"] is None
     assert "east-boss 已确认" in client.get("/alerts").get_data(as_text=True)
-    viewer, _ = log_in(app, "viewer", "viewer password")
+    viewer, _ = session(app, "viewer", "viewer password")
     assert viewer.get("/alerts").status_code == 403
     assert target
 
 
 def test_the_admin_sets_rules_and_targets_and_bad_input_is_refused(app, web):
-    client, token = log_in(app, "admin", "admin password")
+    client, token = session(app, "admin", "admin password")
     assert client.get("/admin/alerts").status_code == 200
     ok = client.post("/admin/alerts/rules", data={"csrf_token": token, "site": "hq", "kind": "unsatisfied",
                                                   "minutes": "15", "min_ratings": "4", "share": "50"})
@@ -506,7 +497,7 @@ def test_the_admin_sets_rules_and_targets_and_bad_input_is_refused(app, web):
 
 
 def test_the_admin_sends_a_test_to_a_target(app, web):
-    client, token = log_in(app, "admin", "admin password")
+    client, token = session(app, "admin", "admin password")
     with WebhookReceiver() as receiver:
         good = web.create_alert_target(None, "webhook", receiver.url())
         answer = client.post("/admin/alerts/targets/test", data={"csrf_token": token, "target_id": good})

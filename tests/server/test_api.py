@@ -11,6 +11,7 @@ from shared.timefmt import to_ms
 
 from .conftest import NOW
 from .events import event, msg
+from .web import log_in
 
 
 @pytest.fixture
@@ -111,9 +112,7 @@ def test_the_board_page_shows_todays_figures(client, store, clock):
 
     seed(store, clock)
     store.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
-    form = client.get("/login").get_data(as_text=True)
-    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/login", data={"username": "viewer", "password": "viewer pass", "csrf_token": csrf})
+    log_in(client, "viewer", "viewer pass")
     page = client.get("/").get_data(as_text=True)
     assert "1号窗口" in page and "25.0%" in page and "37.5" in page
 
@@ -131,9 +130,7 @@ def test_board_json_gives_each_windows_live_state(client, store, clock):
 
     seed(store, clock)  # w01 has been away since 13:50
     store.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
-    form = client.get("/login").get_data(as_text=True)
-    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/login", data={"username": "viewer", "password": "viewer pass", "csrf_token": csrf})
+    log_in(client, "viewer", "viewer pass")
     assert client.get("/board.json").json["windows"][0]["state"] == "offline"
     store.update_status("k1", Status(online=True, window="w01"))
     [w01] = client.get("/board.json").json["windows"]

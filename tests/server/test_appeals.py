@@ -15,6 +15,7 @@ from server.passwords import hash_password
 from server.store import Store
 
 from .events import event, msg
+from .web import session
 
 RANGE = "from=2026-11-01&to=2026-11-30"
 
@@ -39,24 +40,14 @@ def store(app, clock):
     return s
 
 
-def log_in(app, name):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-    assert client.post("/login", data={"username": name, "password": f"{name} password",
-                                       "csrf_token": token}).status_code == 302
-    page = client.get("/").get_data(as_text=True)  # the log-in began a new session with a new token
-    return client, re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-
-
 @pytest.fixture
 def leader(app, store):
-    return log_in(app, "leader")
+    return session(app, "leader", "leader password")
 
 
 @pytest.fixture
 def boss(app, store):
-    return log_in(app, "boss")
+    return session(app, "boss", "boss password")
 
 
 def file(user, rating="rating-low", reason="顾客办理前已与窗口争执，系恶意差评"):
@@ -160,7 +151,7 @@ def test_deciding_is_for_managers_and_happens_once(app, store, leader, boss):
     page = leader[0].get("/appeals/1").get_data(as_text=True)
     assert "顾客办理前已与窗口争执" in page and "/appeals/1/decide" not in page, "a viewer sees the appeal, not the buttons"
     assert 'action="/appeals/1/decide"' in boss[0].get("/appeals/1").get_data(as_text=True)
-    admin = log_in(app, "root")
+    admin = session(app, "root", "root password")
     assert decide(admin, 1, "rejected").status_code == 302
     response = decide(boss, 1, "upheld")
     assert response.status_code == 409 and "已经处理过了" in response.get_data(as_text=True)
@@ -215,7 +206,7 @@ def test_every_form_needs_its_csrf_token(store, leader, boss):
 def test_appeals_are_scoped_to_the_users_sites(app, store, leader):
     assert file(leader).status_code == 302
     assert file(leader, rating="rating-east").status_code == 302
-    east = log_in(app, "east")
+    east = session(app, "east", "east password")
     client = east[0]
     page = client.get("/appeals").get_data(as_text=True)
     assert 'data-appeal="2"' in page and 'data-appeal="1"' not in page

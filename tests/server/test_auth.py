@@ -1,7 +1,6 @@
 """Log-in, roles, CSRF and the log-in rate limit, through Flask's test client on a real SQLite file."""
 from __future__ import annotations
 
-import re
 
 import pytest
 
@@ -9,6 +8,7 @@ from server.app import create_app
 from server.db import open_db
 from server.passwords import hash_password, verify_password
 from server.store import Store
+from .web import log_in, token_of
 
 
 @pytest.fixture
@@ -23,16 +23,6 @@ def store(app):
 @pytest.fixture
 def client(app, store):
     return app.test_client()
-
-
-def token_of(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-def log_in(client, username, password, headers=None, **extra):
-    token = token_of(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token, **extra},
-                       headers=headers)
 
 
 def test_passwords_are_salted_scrypt_hashes():

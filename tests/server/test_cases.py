@@ -16,8 +16,8 @@ from server.passwords import hash_password
 from server.store import Store
 
 from .events import event, msg
+from .web import PASSWORD, As
 
-PASSWORD = "password 123"
 DAY = 24 * 3600
 
 
@@ -163,35 +163,6 @@ def test_the_admins_correction_moves_a_new_deadline(store, clock):
 
 
 # ---------------------------------------------------------------- the web app
-def token_of(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-class As:
-    """A test client logged in as one user, posting forms with its CSRF token."""
-
-    def __init__(self, app, username: str):
-        self.client = app.test_client()
-        token = token_of(self.client.get("/login").get_data(as_text=True))
-        assert self.client.post("/login", data={"username": username, "password": PASSWORD,
-                                                "csrf_token": token}).status_code == 302
-        self.token = token_of(self.client.get("/login").get_data(as_text=True))
-
-    def get(self, path: str):
-        return self.client.get(path)
-
-    def text(self, path: str) -> str:
-        response = self.client.get(path)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response.get_data(as_text=True)
-
-    def post(self, path: str, data: dict | None = None, csrf: bool = True, **kw):
-        data = dict(data or {})
-        if csrf:
-            data["csrf_token"] = self.token
-        return self.client.post(path, data=data, **kw)
-
-
 @pytest.fixture
 def cases(store, clock):
     """Two bad ratings at hq (clerk 1024), one at west (2048), a good one; a comment on the first."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 
 import pytest
 
@@ -16,6 +15,7 @@ from server.passwords import hash_password
 from server.store import Store
 
 from .events import event, msg
+from .web import session
 
 
 # ------------------------------------------------------------ the mapping (pure)
@@ -101,16 +101,6 @@ def store(app, clock):
     return s
 
 
-def log_in(app, name):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-    assert client.post("/login", data={"username": name, "password": f"{name} password",
-                                       "csrf_token": token}).status_code == 302
-    page = client.get("/").get_data(as_text=True)
-    return client, re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-
-
 RANGE = "from=2026-11-22&to=2026-11-23"
 HEADER = ("办件编号,评价渠道,评价渠道代码,评价人,评价时间,评价次数,满意度,满意度代码,省级接口代码,文字评价,行政区划,"
           "窗口,工号,申诉结果,评价记录号")
@@ -120,7 +110,7 @@ def test_the_csv_has_one_row_per_rating_of_the_range(app, store):
     assert store.db.execute("SELECT event_id, at FROM ratings WHERE event_id IN ('rating-before', 'rating-after') "
                             "ORDER BY at").fetchall() == [("rating-before", 1_795_276_799_000),
                                                           ("rating-after", 1_795_449_600_000)], "just outside"
-    client, _ = log_in(app, "boss")
+    client, _ = session(app, "boss", "boss password")
     response = client.get(f"/exports/gbt39046.csv?{RANGE}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == 'attachment; filename="gbt39046-2026-11-22-2026-11-23.csv"'
@@ -136,7 +126,7 @@ def test_the_csv_has_one_row_per_rating_of_the_range(app, store):
 
 
 def test_the_json_has_the_same_records_with_english_keys(app, store):
-    client, _ = log_in(app, "boss")
+    client, _ = session(app, "boss", "boss password")
     response = client.get(f"/exports/gbt39046.json?{RANGE}")
     assert response.status_code == 200 and response.mimetype == "application/json"
     records = json.loads(response.get_data(as_text=True))
@@ -153,10 +143,10 @@ def test_the_json_has_the_same_records_with_english_keys(app, store):
 
 
 def test_the_export_is_scoped_and_for_managers(app, store):
-    client, _ = log_in(app, "east")
+    client, _ = session(app, "east", "east password")
     records = client.get(f"/exports/gbt39046.json?{RANGE}").json
     assert [r["rating_id"] for r in records] == ["rating-east"]
-    viewer, _ = log_in(app, "viewer")
+    viewer, _ = session(app, "viewer", "viewer password")
     assert viewer.get(f"/exports/gbt39046.csv?{RANGE}").status_code == 403
     assert viewer.get("/exports/gbt39046").status_code == 403
     assert app.test_client().get(f"/exports/gbt39046.csv?{RANGE}").status_code == 302
@@ -164,13 +154,13 @@ def test_the_export_is_scoped_and_for_managers(app, store):
 
 @pytest.mark.parametrize("query", ["from=2026-11-30&to=2026-11-01", "from=2026-02-30", "from=2026-01-01&to=2026-12-31"])
 def test_a_bad_or_too_long_range_is_refused(app, store, query):
-    client, _ = log_in(app, "boss")
+    client, _ = session(app, "boss", "boss password")
     assert client.get(f"/exports/gbt39046.csv?{query}").status_code == 400
 
 
 def test_defaults_before_any_settings_and_an_xlsx_too(app, store):
     store.db.execute("DELETE FROM settings WHERE key = 'export'")
-    client, _ = log_in(app, "boss")
+    client, _ = session(app, "boss", "boss password")
     record = client.get(f"/exports/gbt39046.json?{RANGE}").json[0]
     assert (record["channel"], record["channel_code"], record["area_code"]) == ("政务大厅平板电脑", "4", None)
     assert client.get(f"/exports/gbt39046.xlsx?{RANGE}").status_code == 200
@@ -179,7 +169,7 @@ def test_defaults_before_any_settings_and_an_xlsx_too(app, store):
 
 
 def test_the_admin_sets_channel_and_area_codes(app, store):
-    client, token = log_in(app, "root")
+    client, token = session(app, "root", "root password")
     page = client.get("/admin/export").get_data(as_text=True)
     assert 'value="110105003"' in page and 'name="area_east"' in page
     response = client.post("/admin/export", data={"channel": "政务大厅平板电脑", "channel_code": "4",
@@ -196,7 +186,7 @@ def test_the_admin_sets_channel_and_area_codes(app, store):
 @pytest.mark.parametrize("change", [{"area_code": "1234567890"}, {"area_code": "32-01"}, {"channel": "微信"},
                                     {"channel_code": ""}, {"area_hq": "abc"}])
 def test_bad_settings_are_refused_and_change_nothing(app, store, change):
-    client, token = log_in(app, "root")
+    client, token = session(app, "root", "root password")
     before = store.setting("export")
     form = {"channel": "政务大厅平板电脑", "channel_code": "4", "area_code": "320102", "csrf_token": token, **change}
     response = client.post("/admin/export", data=form)
@@ -205,10 +195,10 @@ def test_bad_settings_are_refused_and_change_nothing(app, store, change):
 
 
 def test_export_settings_are_the_admins(app, store):
-    client, token = log_in(app, "boss")
+    client, token = session(app, "boss", "boss password")
     assert client.get("/admin/export").status_code == 403
     assert client.post("/admin/export", data={"channel": "电话", "channel_code": "6", "area_code": "",
                                               "csrf_token": token}).status_code == 403
-    root, _ = log_in(app, "root")
+    root, _ = session(app, "root", "root password")
     assert root.post("/admin/export", data={"channel": "电话", "channel_code": "6", "area_code": ""}).status_code == 400
     assert store.setting("export")["channel"] == "政务大厅其他终端"

@@ -14,6 +14,7 @@ from server.passwords import hash_password
 from server.store import Store
 
 from .events import event, msg
+from .web import session
 
 # October 2026 (the month before the clock's): window -> scores; w05 has no ratings at all
 OCTOBER = {"w01": [5, 5, 4, 1], "w02": [5, 4, 2, 2], "w03": [5, 5, 5, 5], "w04": [4, 4, 5, 1]}
@@ -56,12 +57,7 @@ def store(app, clock):
 
 
 def logged_in(app, name: str):
-    client = app.test_client()
-    form = client.get("/login").get_data(as_text=True)
-    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
-    assert client.post("/login", data={"username": name, "password": name + " pass",
-                                       "csrf_token": csrf}).status_code == 302
-    return client
+    return session(app, name, name + " pass")[0]
 
 
 class Report(HTMLParser):

@@ -9,6 +9,7 @@ from server.passwords import hash_password
 from server.store import Store
 
 from .events import event, msg
+from .web import session
 
 
 @pytest.fixture
@@ -30,11 +31,7 @@ def store(app, clock):
 
 @pytest.fixture
 def client(app, store):
-    c = app.test_client()
-    form = c.get("/login").get_data(as_text=True)
-    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
-    c.post("/login", data={"username": "viewer", "password": "viewer pass", "csrf_token": csrf})
-    return c
+    return session(app, "viewer", "viewer pass")[0]
 
 
 def texts(client, query=""):
@@ -105,10 +102,7 @@ def test_window_reports_refuse_unknown_windows_and_bad_dates(client):
 
 
 def test_the_fleet_page_is_for_managers_and_shows_trouble(app, store, clock):
-    viewer = app.test_client()
-    form = viewer.get("/login").get_data(as_text=True)
-    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
-    viewer.post("/login", data={"username": "viewer", "password": "viewer pass", "csrf_token": csrf})
+    viewer, _ = session(app, "viewer", "viewer pass")
     assert viewer.get("/fleet").status_code == 403
 
     from server.ingest import Message
@@ -117,10 +111,7 @@ def test_the_fleet_page_is_for_managers_and_shows_trouble(app, store, clock):
     store.create_user("boss", hash_password("manager pass"), "manager", None, 0)
     store.update_status("k1", Status(online=True, window="w01", outbox=7, version="0.1.0", sensor="flapping"))
     Ingestor(store, clock).handle([Message("ceval/v1/k1/event", b"{oops"), msg(event(9))])  # seq 5..8 missing
-    manager = app.test_client()
-    form = manager.get("/login").get_data(as_text=True)
-    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
-    manager.post("/login", data={"username": "boss", "password": "manager pass", "csrf_token": csrf})
+    manager, _ = session(app, "boss", "manager pass")
     page = manager.get("/fleet").get_data(as_text=True)
     assert 'data-device="k1"' in page and "在线" in page and "0.1.0" in page
     assert '<td class="outbox">7</td>' in page and "抖动" in page

@@ -12,6 +12,7 @@ from server.phone import MAX_PER_ADDRESS, MAX_PER_WINDOW, clean_text
 from server.store import Store
 
 from .events import event, msg
+from .web import token_of
 
 
 @pytest.fixture
@@ -38,12 +39,8 @@ def open_form(client, app, clock, window="w01", t=None):
     return page, page.get_data(as_text=True)
 
 
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
-
-
 def send(client, html, text, window="w01", addr="10.0.0.1"):
-    data = {"csrf_token": csrf_of(html), "t": re.search(r'name="t" value="([^"]+)"', html)[1], "text": text}
+    data = {"csrf_token": token_of(html), "t": re.search(r'name="t" value="([^"]+)"', html)[1], "text": text}
     return client.post(f"/c/{window}", data=data, environ_base={"REMOTE_ADDR": addr})
 
 
@@ -106,7 +103,7 @@ def test_a_token_for_another_window_is_refused(client, app, clock, store):
     assert page.status_code == 403
     # nor can a good form be pointed at another window
     page, html = open_form(client, app, clock)
-    answer = client.post("/c/w02", data={"csrf_token": csrf_of(html), "t": token(app, clock, "w01"), "text": "嗨"})
+    answer = client.post("/c/w02", data={"csrf_token": token_of(html), "t": token(app, clock, "w01"), "text": "嗨"})
     assert answer.status_code == 403 and comments(store) == []
 
 
@@ -174,5 +171,5 @@ def test_the_comment_shows_in_the_opinion_book(app, client, clock, store):
     send(client, html, "手机留言：窗口很热情")
     store.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
     login = client.get("/login").get_data(as_text=True)
-    client.post("/login", data={"username": "viewer", "password": "viewer pass", "csrf_token": csrf_of(login)})
+    client.post("/login", data={"username": "viewer", "password": "viewer pass", "csrf_token": token_of(login)})
     assert "手机留言：窗口很热情" in client.get("/comments").get_data(as_text=True)

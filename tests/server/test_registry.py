@@ -14,8 +14,8 @@ from server.store import Store
 from shared.pins import hash_pin, verify_pin
 
 from .events import event, msg
+from .web import PASSWORD, As
 
-PASSWORD = "password 123"
 
 
 @pytest.fixture
@@ -36,29 +36,6 @@ def store(app, clock):
     s.create_clerk("1024", "张三", "hq", None)
     s.create_clerk("2048", "李四", "east", None)
     return s
-
-
-def token_of(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-class As:
-    """A test client logged in as one user, posting forms with its CSRF token."""
-
-    def __init__(self, app, username: str | None):
-        self.client = app.test_client()
-        if username:
-            token = token_of(self.client.get("/login").get_data(as_text=True))
-            response = self.client.post("/login", data={"username": username, "password": PASSWORD,
-                                                         "csrf_token": token})
-            assert response.status_code == 302, response.get_data(as_text=True)
-        self.token = token_of(self.client.get("/login").get_data(as_text=True))
-
-    def get(self, path: str):
-        return self.client.get(path)
-
-    def post(self, path: str, data: dict | None = None, csrf: bool = True):
-        return self.client.post(path, data={**(data or {}), **({"csrf_token": self.token} if csrf else {})})
 
 
 def has(row: dict | None, **expected) -> bool:

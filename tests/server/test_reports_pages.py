@@ -17,6 +17,7 @@ from server.passwords import hash_password
 from server.store import Store
 
 from .events import event, msg
+from .web import session
 
 RANGE = "from=2026-11-16&to=2026-11-23"  # Monday to Monday (today, 14:00); the previous period is 11-08..11-15
 HOURS_A = json.dumps({str(day): [["09:00", "12:00"], ["13:30", "17:00"]] for day in range(1, 6)})
@@ -98,12 +99,7 @@ def store(app, clock):
 
 
 def logged_in(app, username):
-    c = app.test_client()
-    form = c.get("/login").get_data(as_text=True)
-    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
-    assert c.post("/login", data={"username": username, "password": f"{username} pass",
-                                  "csrf_token": csrf}).status_code == 302
-    return c
+    return session(app, username, f"{username} pass")[0]
 
 
 @pytest.fixture

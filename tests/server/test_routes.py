@@ -1,8 +1,6 @@
 """Every route of the web app, audited at once: who may open it, and what the others get."""
 from __future__ import annotations
 
-import re
-
 import pytest
 from werkzeug.routing import BuildError
 
@@ -10,6 +8,8 @@ from server.auth import ROLES
 from server.db import open_db
 from server.passwords import hash_password
 from server.store import Store
+
+from .web import session
 
 # Routes open without a log-in, each for a reason.
 PUBLIC = {
@@ -32,13 +32,7 @@ def store(app):
 
 
 def log_in(app, role):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-    assert client.post("/login", data={"username": role, "password": f"{role} password",
-                                       "csrf_token": token}).status_code == 302
-    page = client.get("/").get_data(as_text=True)  # a log-in starts a new session, with a new token
-    return client, re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    return session(app, role, f"{role} password")
 
 
 def routes(app):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import email
 import io
-import re
 import socket
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from email import policy
 from zoneinfo import ZoneInfo
 
@@ -24,10 +23,10 @@ from server.passwords import hash_password
 from server.scheduled_reports import (MAX_DAILY_BACK, MAX_MAIL_TRIES, MAX_MAKE_TRIES, MAX_MONTHLY_BACK, Period,
                                       ReportTask, due_periods, report_file)
 from server.store import Store
-from shared.clock import FakeClock
 from shared.timefmt import to_ms
 
 from .events import event, msg
+from .web import session
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -380,20 +379,10 @@ def users(store):
     store.create_user("scoped", hash_password("scoped password"), "manager", ["hq"], 0)
 
 
-def log_in(app, name):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-    assert client.post("/login", data={"username": name, "password": f"{name} password",
-                                       "csrf_token": token}).status_code == 302
-    page = client.get("/").get_data(as_text=True)
-    return client, re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-
-
 def test_runs_page_lists_runs_and_downloads_the_stored_file(app, store, clock, hall, users):
     task().run(store, clock.now())
     run = store.report_run("daily", "2026-11-22")
-    manager, _ = log_in(app, "manager")
+    manager, _ = session(app, "manager", "manager password")
     page = manager.get("/reports/runs")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
@@ -402,17 +391,17 @@ def test_runs_page_lists_runs_and_downloads_the_stored_file(app, store, clock, h
     assert download.status_code == 200 and download.data == store.report_run_content(run["id"])
     assert download.headers["Content-Disposition"] == 'attachment; filename="daily-2026-11-22.xlsx"'
     assert manager.get("/reports/runs/999.xlsx").status_code == 404
-    viewer, _ = log_in(app, "viewer")
+    viewer, _ = session(app, "viewer", "viewer password")
     assert viewer.get("/reports/runs").status_code == 403
     assert viewer.get(f"/reports/runs/{run['id']}.xlsx").status_code == 403
-    scoped, _ = log_in(app, "scoped")
+    scoped, _ = session(app, "scoped", "scoped password")
     assert scoped.get("/reports/runs").status_code == 200
     assert scoped.get(f"/reports/runs/{run['id']}.xlsx").status_code == 403, "a report covers every site"
     assert app.test_client().get("/reports/runs").status_code == 302
 
 
 def test_admin_sets_validated_recipients(app, store, users):
-    admin, token = log_in(app, "admin")
+    admin, token = session(app, "admin", "admin password")
     assert admin.get("/admin/reports").status_code == 200
     bad = admin.post("/admin/reports", data={"csrf_token": token, "recipients": "director@hall.example.cn\nnot-mail"})
     assert bad.status_code == 400 and "not-mail" in bad.get_data(as_text=True)
@@ -424,7 +413,7 @@ def test_admin_sets_validated_recipients(app, store, users):
     assert store.setting("reports") == {"recipients": ["director@hall.example.cn", "office@hall.example.cn"]}
     assert "office@hall.example.cn" in admin.get("/admin/reports").get_data(as_text=True)
     assert admin.post("/admin/reports", data={"recipients": "x@y.cn"}).status_code == 400, "no CSRF token"
-    manager, manager_token = log_in(app, "manager")
+    manager, manager_token = session(app, "manager", "manager password")
     assert manager.get("/admin/reports").status_code == 403
     assert manager.post("/admin/reports", data={"csrf_token": manager_token, "recipients": "a@b.cn"}).status_code == 403
 
@@ -433,7 +422,7 @@ def test_admin_runs_a_report_now_and_remakes_it(app, store, clock, hall, users, 
     box, settings = smtp
     app.config.update(SMTP_HOST=settings.host, SMTP_PORT=settings.port)
     store.set_setting("reports", {"recipients": ["director@hall.example.cn"]})
-    admin, token = log_in(app, "admin")
+    admin, token = session(app, "admin", "admin password")
     made = admin.post("/admin/reports/run", data={"csrf_token": token, "kind": "daily", "period": "2026-11-21",
                                                   "mail": "1"})
     assert made.status_code == 302 and made.headers["Location"].endswith("/reports/runs")
@@ -454,6 +443,6 @@ def test_admin_runs_a_report_now_and_remakes_it(app, store, clock, hall, users, 
     assert store.report_run("daily", "2026-11-23") is None
     assert admin.post("/admin/reports/run", data={"kind": "daily", "period": "2026-11-20"}).status_code == 400
     assert store.report_run("daily", "2026-11-20") is None, "no CSRF token, nothing made"
-    manager, manager_token = log_in(app, "manager")
+    manager, manager_token = session(app, "manager", "manager password")
     assert manager.post("/admin/reports/run", data={"csrf_token": manager_token, "kind": "daily",
                                                     "period": "2026-11-20"}).status_code == 403

@@ -17,8 +17,8 @@ from shared.contract import DEFAULT_LABELS, DEFAULT_PHRASES, DEFAULT_REASONS, Co
 from shared.pins import hash_pin
 
 from .events import event, msg
+from .web import PASSWORD, As
 
-PASSWORD = "password 123"
 PIN = hash_pin("2468", salt=bytes(16), iterations=1000)
 PAGE = "/admin/windows/w01/kiosk"
 
@@ -43,29 +43,6 @@ def store(app, clock):
     s.create_clerk("2048", "李四", "east", PIN)
     s.assign_device("k1", "w01", 0)
     return s
-
-
-def token_of(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-class As:
-    """A test client logged in as one user, posting forms with its CSRF token."""
-
-    def __init__(self, app, username: str | None):
-        self.client = app.test_client()
-        if username:
-            token = token_of(self.client.get("/login").get_data(as_text=True))
-            response = self.client.post("/login", data={"username": username, "password": PASSWORD,
-                                                         "csrf_token": token})
-            assert response.status_code == 302, response.get_data(as_text=True)
-        self.token = token_of(self.client.get("/login").get_data(as_text=True))
-
-    def get(self, path: str):
-        return self.client.get(path)
-
-    def post(self, path: str, data: dict | None = None, csrf: bool = True):
-        return self.client.post(path, data={**(data or {}), **({"csrf_token": self.token} if csrf else {})})
 
 
 def alerts(response) -> list[str]:
