@@ -131,18 +131,24 @@ def _share_of(summary: dict) -> float | None:
     return (summary.get("staffed") or {}).get("share")
 
 
-def report_sheets(store: Store, period: Period, tz: ZoneInfo, now_ms: int) -> tuple[list[Sheet], dict]:
+def report_sheets(store: Store, period: Period, tz: ZoneInfo, now_ms: int,
+                  sites: list[str] | None = None) -> tuple[list[Sheet], dict]:
     """The report's sheets (summary, one per clerk, and for a month one row per window and day) and the
-    hall's totals. Every window's figures are window_summaries', as the API gives them."""
+    hall's totals. Every window's figures are window_summaries', as the API gives them.
+
+    `sites`: only the windows of these sites, and the clerks' work at them (None: every window)."""
     days = period.days(tz)
-    windows = store.windows()
+    windows = store.windows(sites)
     names = [w["window"] for w in windows]
+    scope = names if sites is not None else None  # the store's filters: None is every window
     sites = store.site_hours()
     summaries = window_summaries(store, names, days, now_ms, sites)
     top = max([5, *(int(k) for s in summaries.values() for k in s["ratings"]["by_score"])])
     scores = range(top, 0, -1)
     today = from_ms(now_ms, tz).date().isoformat()
     cases = store.case_counts_by_window(days.start, days.end, today) if store.has_cases() else None
+    if cases is not None and scope is not None:
+        cases = {w: counts for w, counts in cases.items() if w in scope}
 
     headers = [_("窗口"), _("名称"), _("大厅"), _("评价数"), *[_("%(n)s分", n=s) for s in scores], _("满意率"),
                _("满意指数"), _("离岗次数"), _("离岗总时长（秒）"), _("在岗率"), _("留言数")]
@@ -171,8 +177,8 @@ def report_sheets(store: Store, period: Period, tz: ZoneInfo, now_ms: int) -> tu
     sheets = [summary]
     if period.kind == "monthly":
         sheets.append(_daily_sheet(store, windows, days, now_ms, sites))
-    clerks = store.staff_active_in(days.start, days.end)
-    sheets += [_clerk_sheet(store, staff, period, days, now_ms) for staff in clerks]
+    clerks = store.staff_active_in(days.start, days.end, scope)
+    sheets += [_clerk_sheet(store, staff, period, days, now_ms, scope) for staff in clerks]
     return sheets, hall
 
 
@@ -193,9 +199,10 @@ def _daily_sheet(store: Store, windows: list[dict], days: DayRange, now_ms: int,
     return sheet
 
 
-def _clerk_sheet(store: Store, staff: str, period: Period, days: DayRange, now_ms: int) -> Sheet:
-    """A clerk's windows and total; for a month also one row per day."""
-    s = staff_summary(store, staff, days, now_ms)
+def _clerk_sheet(store: Store, staff: str, period: Period, days: DayRange, now_ms: int,
+                 windows: list[str] | None) -> Sheet:
+    """A clerk's windows (of `windows`, None: all) and total; for a month also one row per day."""
+    s = staff_summary(store, staff, days, now_ms, windows)
     title = f"{staff} {s['name']}" if s["name"] else staff
     sheet = Sheet(title, [_("窗口或日期"), _("名称"), _("评价数"), _("满意率"), _("满意指数"), _("离岗次数"),
                           _("离岗总时长（秒）"), _("留言数")])
@@ -209,18 +216,20 @@ def _clerk_sheet(store: Store, staff: str, period: Period, days: DayRange, now_m
     sheet.rows.append(line(_("合计"), s["name"] or staff, s))
     if period.kind == "monthly":
         per_day: dict[str, list] = {}
-        for a in store.staff_absence_list(staff, days.start, days.end):
+        for a in store.staff_absence_list(staff, days.start, days.end, windows):
             per_day.setdefault(from_ms(a["start_at"], days.tz).date().isoformat(), []).append(
                 (a["start_at"], a["end_at"]))
-        for d in daily_summaries(store.staff_rating_counts_by_quarter_hour(staff, days.start, days.end), days):
+        for d in daily_summaries(store.staff_rating_counts_by_quarter_hour(staff, days.start, days.end, windows),
+                                 days):
             sheet.rows.append(line(d["date"], None, {"ratings": d,
                                                      "absences": absence_summary(per_day.get(d["date"], []), now_ms)}))
     return sheet
 
 
-def report_file(store: Store, period: Period, tz: ZoneInfo, now_ms: int) -> tuple[bytes, dict]:
-    """The XLSX and the hall's totals (for the e-mail's text)."""
-    sheets, hall = report_sheets(store, period, tz, now_ms)
+def report_file(store: Store, period: Period, tz: ZoneInfo, now_ms: int,
+                sites: list[str] | None = None) -> tuple[bytes, dict]:
+    """The XLSX and the hall's totals (for the e-mail's text); `sites` as for report_sheets."""
+    sheets, hall = report_sheets(store, period, tz, now_ms, sites)
     return to_xlsx(sheets), hall
 
 

@@ -9,6 +9,7 @@ report was not e-mailed (no SMTP, no recipients, or every try failed), with the 
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from .base import StoreBase
@@ -112,13 +113,14 @@ class ReportRunQueries(StoreBase):
         except ValueError:
             return None
 
-    def staff_active_in(self, start: int, end: int) -> list[str]:
-        """The clerks with a rating, an absence begun or a comment in [start, end)."""
+    def staff_active_in(self, start: int, end: int, windows: list[str] | None = None) -> list[str]:
+        """The clerks with a rating, an absence begun or a comment in [start, end) (at `windows`; None: any)."""
+        where = "" if windows is None else " AND window IN (SELECT value FROM json_each(?3))"
         return [row[0] for row in self.db.execute(
-            "SELECT staff FROM ratings WHERE at >= ?1 AND at < ?2 AND staff IS NOT NULL "
-            "UNION SELECT staff FROM absences WHERE start_at >= ?1 AND start_at < ?2 AND staff IS NOT NULL "
-            "UNION SELECT staff FROM feedback WHERE at >= ?1 AND at < ?2 AND staff IS NOT NULL ORDER BY 1",
-            (start, end)).fetchall()]
+            f"SELECT staff FROM ratings WHERE at >= ?1 AND at < ?2 AND staff IS NOT NULL{where} "
+            f"UNION SELECT staff FROM absences WHERE start_at >= ?1 AND start_at < ?2 AND staff IS NOT NULL{where} "
+            f"UNION SELECT staff FROM feedback WHERE at >= ?1 AND at < ?2 AND staff IS NOT NULL{where} ORDER BY 1",
+            (start, end) if windows is None else (start, end, json.dumps(windows))).fetchall()]
 
     def has_cases(self) -> bool:
         return self.db.execute("SELECT 1 FROM cases LIMIT 1").fetchone() is not None

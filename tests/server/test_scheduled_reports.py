@@ -394,10 +394,41 @@ def test_runs_page_lists_runs_and_downloads_the_stored_file(app, store, clock, h
     viewer, _ = session(app, "viewer", "viewer password")
     assert viewer.get("/reports/runs").status_code == 403
     assert viewer.get(f"/reports/runs/{run['id']}.xlsx").status_code == 403
-    scoped, _ = session(app, "scoped", "scoped password")
-    assert scoped.get("/reports/runs").status_code == 200
-    assert scoped.get(f"/reports/runs/{run['id']}.xlsx").status_code == 403, "a report covers every site"
     assert app.test_client().get("/reports/runs").status_code == 302
+
+
+def test_a_user_limited_to_some_sites_downloads_the_report_of_their_windows(app, store, clock, hall, users):
+    store.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
+    at = ts(local(2026, 11, 22, 10, 0))
+    Ingestor(store, clock).handle([  # w03 in another site: a clerk of its own, and 1024 for one rating
+        msg(event(1, score=1, ts=at, staff="3096", window="w03", stream="stream-0003"), device="k3"),
+        msg(event(2, score=5, ts=at, staff="1024", window="w03", stream="stream-0003"), device="k3")])
+    store.update_window("w03", "东区窗口", "east")
+    task().run(store, clock.now())
+    run = store.report_run("daily", "2026-11-22")
+    stored = store.report_run_content(run["id"])
+    assert [r[0] for r in sheet_rows(stored, "汇总")[1:]] == ["w01", "w02", "w03", "合计"]
+
+    scoped, _ = session(app, "scoped", "scoped password")
+    page = scoped.get("/reports/runs").get_data(as_text=True)
+    assert f"/reports/runs/{run['id']}.xlsx" in page and 'id="scoped-note"' in page
+    download = scoped.get(f"/reports/runs/{run['id']}.xlsx")
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"] == 'attachment; filename="daily-2026-11-22-hq.xlsx"'
+    rows = sheet_rows(download.data, "汇总")
+    assert [r[0] for r in rows[1:]] == ["w01", "w02", "合计"]
+    assert rows[1:3] == sheet_rows(stored, "汇总")[1:3], "each window's figures as in the stored report"
+    total = dict(zip(rows[0], rows[-1]))
+    assert (total["评价数"], total["离岗次数"], total["留言数"]) == (8, 2, 2), "w03 counts nowhere"
+    assert total["本期新增回访件"] == sum(dict(zip(rows[0], r))["本期新增回访件"] for r in rows[1:3])
+    assert openpyxl.load_workbook(io.BytesIO(download.data), read_only=True).sheetnames == ["汇总", "1024", "2048"]
+    clerk = sheet_rows(download.data, "1024")
+    assert [r[0] for r in clerk[1:]] == ["w01", "w02", "合计"] and clerk[-1][2] == 6, "1024's work at w03 left out"
+    assert "w03" in [r[0] for r in sheet_rows(stored, "1024")]
+
+    month, _hall = report_file(store, Period.month(date(2026, 11, 1)), TZ, to_ms(clock.now()), ["hq"])
+    assert {r[1] for r in sheet_rows(month, "每日")[1:]} == {"w01", "w02"}
+    assert sum(r[2] for r in sheet_rows(month, "1024")[1:] if str(r[0]).startswith("2026-11-")) == 6
 
 
 def test_admin_sets_validated_recipients(app, store, users):
