@@ -46,6 +46,16 @@ def _form_id(name: str) -> int:
     return int(value)
 
 
+def _shown(alert: dict) -> str:
+    """The alert's text in the reader's language; the stored Chinese when it has no template (or a bad one)."""
+    if alert.get("text"):
+        try:
+            return alerts.Text.from_json(alert["text"]).translated(_)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("alert %s: unreadable text %r: %s", alert["id"], alert["text"][:200], exc)
+    return alert["message"]
+
+
 # ---------------------------------------------------------------- managers: the alerts of their sites
 @bp.get("/alerts")
 @login_required("manager")
@@ -57,6 +67,7 @@ def page():
     for row in rows:
         row["first_local"], row["last_local"] = _local(row["first_at"]), _local(row["last_at"])
         row["acked_local"] = _local(row["acked_at"])
+        row["shown"] = _shown(row)
         row["deliveries"] = [{**d, "where": _masked(d["kind"], d["address"]), "next_local": _local(d["next_at"]),
                               "sent_local": _local(d["sent_at"])} for d in deliveries[row["id"]]]
     return render_template("alerts.html", rows=rows, open_count=store.open_alert_count(sites),

@@ -23,6 +23,7 @@ The rules are pure functions of `Facts` read from the store; `AlertTask` reads, 
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -92,6 +93,36 @@ class ParamError(ValueError):
 
     def translated(self, gettext) -> str:
         return gettext(self.template, **{k: gettext(v) if k == "label" else v for k, v in self.params.items()})
+
+
+@dataclass(frozen=True)
+class Text:
+    """An alert's text as a catalog template and its values, some of them texts in turn. str() is Chinese,
+    the halls' language, which deliveries send and `alerts.message` keeps; `translated(gettext)` is the
+    reader's, for the pages. Stored as JSON beside the message (`alerts.text`)."""
+    template: str
+    params: Mapping[str, "str | int | Text"] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.template % {k: str(v) for k, v in self.params.items()}
+
+    def translated(self, gettext) -> str:
+        return gettext(self.template, **{k: v.translated(gettext) if isinstance(v, Text) else v
+                                         for k, v in self.params.items()})
+
+    def to_json(self) -> str:
+        return json.dumps(self._plain(), ensure_ascii=False)
+
+    def _plain(self) -> dict:
+        return {"t": self.template, "p": {k: v._plain() if isinstance(v, Text) else v for k, v in self.params.items()}}
+
+    @classmethod
+    def from_json(cls, text: str) -> "Text":
+        return cls._from_plain(json.loads(text))
+
+    @classmethod
+    def _from_plain(cls, plain: dict) -> "Text":
+        return cls(plain["t"], {k: cls._from_plain(v) if isinstance(v, dict) else v for k, v in plain["p"].items()})
 
 
 def defaults(kind: str) -> dict:
@@ -169,7 +200,7 @@ class Condition:
     device: str | None
     key: str
     since: int       # when this occurrence began
-    message: str     # Chinese: what deliveries say
+    message: Text
 
 
 def key_of(kind: str, rule_id: int | None, subject: str | None) -> str:
@@ -180,14 +211,15 @@ def _applies(rule: Mapping, site: str | None) -> bool:
     return rule["site"] is None or rule["site"] == site
 
 
-def _name(facts: Facts, window: str | None) -> str:
+def _name(facts: Facts, window: str | None) -> Text | str:
     if not window:
-        return "未分配窗口"
+        return Text(N_("未分配窗口"))
     title = facts.titles.get(window)
-    return f"{title}（{window}）" if title and title != window else window
+    return Text(N_("%(title)s（%(window)s）"), {"title": title, "window": window}) if title and title != window \
+        else window
 
 
-def _condition(rule: Mapping, site, window, device, since: int, message: str) -> Condition:
+def _condition(rule: Mapping, site, window, device, since: int, message: Text) -> Condition:
     subject = window if rule["kind"] in ("unsatisfied", "absence", "unstaffed") else device
     return Condition(rule["kind"], rule["id"], site, window, device, key_of(rule["kind"], rule["id"], subject),
                      since, message)
@@ -209,8 +241,9 @@ def unsatisfied(rule: Mapping, facts: Facts) -> list[Condition]:
         n = len(ratings)
         bad = sum(1 for _, score, scale in ratings if not is_satisfied(score, scale))
         if n >= p["min_ratings"] and bad >= p["share"] * n - 1e-9:
-            message = (f"{_name(facts, window)}：{p['minutes']} 分钟内 {n} 条评价中 {bad} 条未达满意"
-                       f"（{round(bad * 100 / n)}%）")
+            message = Text(N_("%(name)s：%(minutes)s 分钟内 %(n)s 条评价中 %(bad)s 条未达满意（%(share)s%%）"),
+                           {"name": _name(facts, window), "minutes": p["minutes"], "n": n, "bad": bad,
+                            "share": round(bad * 100 / n)})
             out.append(_condition(rule, facts.window_site.get(window), window, None,
                                   min(at for at, _, _ in ratings), message))
     return out
@@ -219,7 +252,8 @@ def unsatisfied(rule: Mapping, facts: Facts) -> list[Condition]:
 def absence(rule: Mapping, facts: Facts) -> list[Condition]:
     limit = params_of(rule)["minutes"] * MINUTE
     return [_condition(rule, site, window, None, start,
-                       f"{_name(facts, window)}：离岗已 {(facts.now - start) // MINUTE} 分钟")
+                       Text(N_("%(name)s：离岗已 %(minutes)s 分钟"),
+                            {"name": _name(facts, window), "minutes": (facts.now - start) // MINUTE}))
             for window, site, start in facts.absences
             if _applies(rule, site) and facts.now - start >= limit]
 
@@ -251,18 +285,19 @@ def unstaffed(rule: Mapping, facts: Facts) -> list[Condition]:
         if open_since is None:
             continue
         if not st["online"]:
-            since, why = st["last_seen"] or facts.now, "评价器离线"
+            since, why = st["last_seen"] or facts.now, N_("评价器离线")
         elif st["presence"] == "away":
-            since, why = st["away_since"] or facts.now, "离岗"
+            since, why = st["away_since"] or facts.now, N_("离岗")
         elif not st["staff"]:
-            since, why = facts.no_clerk_since.get(st["window"], facts.now), "无人签到"
+            since, why = facts.no_clerk_since.get(st["window"], facts.now), N_("无人签到")
         else:
             continue
         since = max(since, open_since)
         if facts.now - since >= limit:
             out.append(_condition(rule, site, st["window"], st["device"], since,
-                                  f"{_name(facts, st['window'])}：开放时间内无人在岗已 "
-                                  f"{(facts.now - since) // MINUTE} 分钟（{why}）"))
+                                  Text(N_("%(name)s：开放时间内无人在岗已 %(minutes)s 分钟（%(why)s）"),
+                                       {"name": _name(facts, st["window"]),
+                                        "minutes": (facts.now - since) // MINUTE, "why": Text(why)})))
     return out
 
 
@@ -280,7 +315,9 @@ def _open_since(site_row: tuple[str, str] | None, now: int, site: str) -> int | 
 def offline(rule: Mapping, facts: Facts) -> list[Condition]:
     limit = params_of(rule)["minutes"] * MINUTE
     return [_condition(rule, site, window, device, last_seen,
-                       f"评价器 {device}（{_name(facts, window)}）离线已 {(facts.now - last_seen) // MINUTE} 分钟")
+                       Text(N_("评价器 %(device)s（%(name)s）离线已 %(minutes)s 分钟"),
+                            {"device": device, "name": _name(facts, window),
+                             "minutes": (facts.now - last_seen) // MINUTE}))
             for device, window, site, last_seen in facts.offline
             if _applies(rule, site) and facts.now - last_seen >= limit]
 
@@ -291,12 +328,15 @@ def gap(rule: Mapping, facts: Facts) -> list[Condition]:
     for device, window, site, stream, since, lost, seqs in facts.gaps:
         if not _applies(rule, site):
             continue
-        where = f"评价器 {device}（{_name(facts, window)}）的数据流 {stream}"
+        where = Text(N_("评价器 %(device)s（%(name)s）的数据流 %(stream)s"),
+                     {"device": device, "name": _name(facts, window), "stream": stream})
         if lost:
-            out.append(_condition(rule, site, window, device, since, f"{where} 丢失事件 {seqs}，已无法补传"))
+            out.append(_condition(rule, site, window, device, since,
+                                  Text(N_("%(where)s 丢失事件 %(seqs)s，已无法补传"), {"where": where, "seqs": seqs})))
         elif facts.now - since >= limit:
             out.append(_condition(rule, site, window, device, since,
-                                  f"{where} 自第 {seqs} 号起缺少事件已 {(facts.now - since) // MINUTE} 分钟"))
+                                  Text(N_("%(where)s 自第 %(seqs)s 号起缺少事件已 %(minutes)s 分钟"),
+                                       {"where": where, "seqs": seqs, "minutes": (facts.now - since) // MINUTE})))
     return out
 
 
@@ -327,14 +367,15 @@ def raise_alerts(store: Store, conditions: Iterable[Condition], now: int, merge_
             continue  # this occurrence was counted already
         with store.db.atomic():
             if prev and (prev["acked_at"] is None or now - prev["acked_at"] < merge_ms):
-                store.merge_alert(prev["id"], c.message, now)
+                store.merge_alert(prev["id"], str(c.message), now, c.message.to_json())
                 pending, last = store.last_notice(prev["id"])
                 if not pending and (last is None or now - last >= repeat_ms):
                     store.enqueue_deliveries(prev["id"], c.site, now)
                 out["merged"].append(prev["id"])
                 log.info("alert %s again (%s): %s", prev["id"], c.key, c.message)
             else:
-                alert_id = store.insert_alert(c.rule_id, c.kind, c.site, c.window, c.device, c.key, c.message, now)
+                alert_id = store.insert_alert(c.rule_id, c.kind, c.site, c.window, c.device, c.key, str(c.message),
+                                              now, c.message.to_json())
                 store.enqueue_deliveries(alert_id, c.site, now)
                 out["raised"].append(alert_id)
                 log.warning("alert %s raised (%s): %s", alert_id, c.key, c.message)

@@ -346,3 +346,10 @@ def m009_window_config(db: Database) -> None:
     """What a manager sets for a window's kiosk besides title and clerk (scale, labels, reasons, language,
     away text, phrases), as a JSON object; the collector sends it in the kiosk's config."""
     db.execute("ALTER TABLE windows ADD COLUMN config TEXT")
+
+
+@migrations()
+def m010_alert_text(db: Database) -> None:
+    """An alert's message as a template and its values (JSON), so the pages show it in the reader's language;
+    `message` keeps the Chinese that deliveries send. NULL for alerts raised before."""
+    db.execute("ALTER TABLE alerts ADD COLUMN text TEXT")

@@ -81,16 +81,17 @@ class AlertQueries(StoreBase):
             (prefix, prefix + "\uffff")).fetchall())
 
     def insert_alert(self, rule_id: int | None, kind: str, site: str | None, window: str | None,
-                     device: str | None, key: str, message: str, now: int) -> int:
+                     device: str | None, key: str, message: str, now: int, text: str | None = None) -> int:
+        """`message` in Chinese; `text` the same as a translatable template and values (server/alerts.py Text)."""
         return self.db.execute(
-            "INSERT INTO alerts (rule_id, kind, site, window, device, key, message, first_at, last_at, count) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-            (rule_id, kind, site, window, device, key, message, now, now)).lastrowid
+            "INSERT INTO alerts (rule_id, kind, site, window, device, key, message, text, first_at, last_at, count) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+            (rule_id, kind, site, window, device, key, message, text, now, now)).lastrowid
 
-    def merge_alert(self, alert_id: int, message: str, now: int) -> None:
+    def merge_alert(self, alert_id: int, message: str, now: int, text: str | None = None) -> None:
         """The same condition again: counted into the alert, which is open again if it had been acknowledged."""
-        self.db.execute("UPDATE alerts SET count = count + 1, last_at = ?, message = ?, acked_at = NULL, "
-                        "acked_by = NULL WHERE id = ?", (now, message, alert_id))
+        self.db.execute("UPDATE alerts SET count = count + 1, last_at = ?, message = ?, text = ?, acked_at = NULL, "
+                        "acked_by = NULL WHERE id = ?", (now, message, text, alert_id))
 
     def ack_alert(self, alert_id: int, user: str, now: int) -> bool:
         """False when there is no such alert or it was acknowledged already."""

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from server import hours
-from server.alerts import AlertTask, ParamError, opening_since, parse_params
+from server.alerts import MINUTE, AlertTask, Facts, ParamError, evaluate, opening_since, parse_params, raise_alerts
 from server.db import open_db
 from server.delivery import DeliveryError, DeliveryTask, Hopeless, Sender, backoff_ms, dingtalk_url
 from server.ingest import Ingestor
@@ -424,6 +424,28 @@ def web(app):
     s.create_user("viewer", hash_password("viewer password"), "viewer", None, 0)
     yield s
     s.db.close()
+
+
+def test_pages_show_alerts_in_the_readers_language_while_deliveries_say_them_in_chinese(app, web):
+    now = to_ms(NOW)
+    facts = Facts(now, titles={"w02": "东区二号"}, window_site={"w02": "east"},
+                  absences=[("w02", "east", now - 20 * MINUTE)], offline=[("k9", None, "east", now - 12 * MINUTE)],
+                  gaps=[("k2", "w02", "east", "stream-9", now - 30 * MINUTE, True, "4-6")])
+    rules = [{"id": i, "kind": kind, "site": None, "params": {}}
+             for i, kind in enumerate(("absence", "offline", "gap"), 1)]
+    raised = raise_alerts(web, evaluate(rules, facts), now, 30 * MINUTE, 30 * MINUTE)["raised"]
+    chinese = ["东区二号（w02）：离岗已 20 分钟", "评价器 k9（未分配窗口）离线已 12 分钟",
+               "评价器 k2（东区二号（w02））的数据流 stream-9 丢失事件 4-6，已无法补传"]
+    assert sorted(web.alert(i)["message"] for i in raised) == sorted(chinese), "what deliveries send"
+    client, _ = session(app, "east-boss", "manager password")
+    page = client.get("/alerts").get_data(as_text=True)
+    assert all(text in page for text in chinese)
+    client.get("/lang/en")
+    page = client.get("/alerts").get_data(as_text=True)
+    assert "东区二号 (w02): away for 20 minutes" in page
+    assert "Kiosk k9 (no window assigned) offline for 12 minutes" in page
+    assert "Stream stream-9 of kiosk k2 (东区二号 (w02)) lost events 4-6; they can no longer be sent" in page
+    assert not any(text in page for text in chinese)
 
 
 def test_managers_see_and_acknowledge_only_their_sites_alerts(app, web):
