@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import abort
+from flask_babel import gettext as _
 
 from .auth import current_user
 from .web_db import get_store
@@ -27,5 +28,5 @@ def require_window(window: str) -> dict:
     row = get_store().window(window)
     sites = visible_sites()
     if row is None or (sites is not None and row["site"] not in sites):
-        abort(404, f"窗口 {window} 不存在")
+        abort(404, _("窗口 %(window)s 不存在", window=window))
     return row
