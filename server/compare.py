@@ -68,8 +68,16 @@ def page():
         return _url(data, sort=column, order=order)
 
     return render_template("compare.html", **data, labels=LABELS, shares=SHARES, sort_link=sort_link,
+                           last_place=last_place,
                            by_link=lambda by: _url(data, by=by, sort="rank", order="asc"),
                            export_link=lambda fmt: _url(data, endpoint="compare.export", fmt=fmt))
+
+
+def last_place(row: dict) -> str | None:
+    """本期末位, or 连续两期末位 when the previous period's last place was the same window or clerk's."""
+    if not row["last"]:
+        return None
+    return _("连续两期末位") if row["prev_last"] else _("本期末位")
 
 
 def _url(data: dict, endpoint: str = "compare.page", **changes) -> str:
@@ -87,10 +95,10 @@ def export(fmt: str):
     for m in data["metrics"]:
         label = _("离岗时长（秒）") if m == "absent_seconds" else str(LABELS[m])
         headers += [label, _("%(figure)s（上期）", figure=label), _("%(figure)s（变化）", figure=label)]
-    headers.append(_("上期排名"))
+    headers += [_("上期排名"), _("末位")]
     rows = [[row["rank"], row[by], cell(row, by, "name"),
              *[v for m in data["metrics"] for v in (row["current"][m], row["previous"][m], row["change"][m])],
-             row["prev_rank"]] for row in data["rows"]]
+             row["prev_rank"], last_place(row)] for row in data["rows"]]
     days = data["days"]
     return export_response(f"compare-{by}-{days.first.isoformat()}-{days.last.isoformat()}",
                            [Sheet(_("三比"), headers, rows)], fmt)

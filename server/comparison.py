@@ -37,7 +37,8 @@ def previous_period(days: DayRange) -> DayRange:
 def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[dict] | None = None,
             roster: list[dict] | None = None) -> list[dict]:
     """One row per window (`windows`: the visible ones' store.windows() rows; None for all) or per clerk
-    (seen at those windows in either period, or on `roster`), ranked by satisfaction index, then satisfied rate."""
+    (seen at those windows in either period, or on `roster`), ranked by satisfaction index, then satisfied rate;
+    `last` and `prev_last` mark the last place of each period (a window last twice running is called in)."""
     if by not in BY:
         raise ValueError(f"by must be one of {BY}")
     names = None if windows is None else [w["window"] for w in windows]
@@ -59,8 +60,8 @@ def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[di
         rows.append({by: key, ("title" if by == "window" else "name"): name,
                      "current": current, "previous": previous,
                      "change": {m: _change(m, current[m], previous[m]) for m in metrics(by)}})
-    _rank(rows, "current", "rank")
-    _rank(rows, "previous", "prev_rank")
+    _rank(rows, "current", "rank", "last")
+    _rank(rows, "previous", "prev_rank", "prev_last")
     return sort_rows(rows, by, "rank", "asc")
 
 
@@ -97,8 +98,9 @@ def _change(metric: str, now, before):
     return round(now - before, digits) if digits else now - before
 
 
-def _rank(rows: list[dict], period: str, field: str) -> None:
-    """Competition ranking (1, 2, 2, 4) by index then satisfied rate; no rank without ratings."""
+def _rank(rows: list[dict], period: str, field: str, last: str) -> None:
+    """Competition ranking (1, 2, 2, 4) by index then satisfied rate; no rank without ratings. `last`: the
+    lowest place, shared by ties, unless every ranked row shares the first."""
     rated = [r for r in rows if r[period]["total"]]
     rated.sort(key=lambda r: (r[period]["index"], r[period]["satisfied_rate"]), reverse=True)
     for place, row in enumerate(rated, 1):
@@ -106,8 +108,10 @@ def _rank(rows: list[dict], period: str, field: str) -> None:
         same = previous is not None and (previous[period]["index"], previous[period]["satisfied_rate"]) == (
             row[period]["index"], row[period]["satisfied_rate"])
         row[field] = previous[field] if same else place
+    lowest = max((r[field] for r in rated), default=1)
     for row in rows:
         row.setdefault(field, None)
+        row[last] = lowest > 1 and row[field] == lowest
 
 
 def cell(row: dict, by: str, column: str):

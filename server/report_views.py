@@ -117,7 +117,7 @@ def minsec(seconds) -> str:
 
 def minutes(seconds) -> str:
     """Whole minutes, for tight tables."""
-    return "—" if seconds is None else _("%(n)s 分", n=int(seconds) // 60)
+    return "—" if seconds is None else _("%(n)s 分钟", n=int(seconds) // 60)  # not "%(n)s 分": that is a score
 
 
 def data(value) -> str:

@@ -286,6 +286,28 @@ def test_comparison_against_the_previous_period(api):
     assert rows["w04"]["prev_rank"] is None and rows["w03"]["prev_rank"] == 1 and rows["w02"]["prev_rank"] == 3
 
 
+def test_the_last_place_is_marked_and_last_twice_running_stands_out(app, store, clock, api, boss):
+    body = api(f"/compare?{RANGE}")
+    assert {r["window"] for r in body["rows"] if r["last"]} == {"w04"}  # 25.0 this period
+    assert {r["window"] for r in body["rows"] if r["prev_last"]} == {"w02"}  # 0.0; w04 had no ratings then
+    Ingestor(store, clock).handle([msg(event(1, stream="stream-k4b", window="w04", score=1,
+                                             ts="2026-11-10T10:00:00.000+08:00"), device="k4b")])
+    rows = {r["window"]: r for r in api(f"/compare?{RANGE}")["rows"]}
+    assert (rows["w04"]["prev_rank"], rows["w02"]["prev_rank"]) == (3, 3), "tied for the last place"
+    assert [w for w, r in rows.items() if r["last"] and r["prev_last"]] == ["w04"]
+    assert rows["w02"]["prev_last"] and not rows["w02"]["last"]
+    marks = {t["data-key"]: t["data-last"] for t in tagged(page(boss, f"/compare?{RANGE}"), "data-key")}
+    assert marks == {"w01": "", "w02": "", "w03": "", "w04": "twice"}
+    assert "连续两期末位" in page(boss, f"/compare?{RANGE}")
+    assert [r[-1] for r in csv_rows(boss.get(f"/compare.csv?{RANGE}"))[1:]] == ["", "", "", "连续两期末位"]
+    boss.get("/lang/en")
+    english = page(boss, f"/compare?{RANGE}")
+    assert "Last twice running" in english
+    assert "1130 min" in english and "Score 1130" not in english, "w02's time away: minutes, not a score"
+    one = api("/compare?from=2026-11-09&to=2026-11-09")["rows"]  # w03 alone has ratings that day
+    assert [(r["window"], r["rank"], r["last"]) for r in one if r["rank"]] == [("w03", 1, False)]
+
+
 def test_comparison_of_clerks_lists_the_roster_and_everyone_seen(api):
     rows = {r["staff"]: r for r in api(f"/compare?{RANGE}&by=staff")["rows"]}
     assert set(rows) == set(STAFF)
@@ -368,7 +390,7 @@ def test_comparison_exports_match_the_page(boss, api):
     for line, row in zip(sheet[1:], body["rows"]):
         assert line[:6] == [row["rank"], row["staff"], row["name"], row["current"]["total"],
                             row["previous"]["total"], row["change"]["total"]]
-        assert line[-1] == row["prev_rank"]
+        assert line[-2:] == [row["prev_rank"], "本期末位" if row["last"] else None]
 
 
 def test_comments_export_uses_the_same_filters(boss):
