@@ -4,6 +4,7 @@ No Flask here: the page, its exports and the API all take their rows from `compa
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from .reports import DayRange, absence_summary, rating_summary
@@ -37,7 +38,7 @@ def previous_period(days: DayRange) -> DayRange:
 def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[dict] | None = None,
             roster: list[dict] | None = None) -> list[dict]:
     """One row per window (`windows`: the visible ones' store.windows() rows; None for all) or per clerk
-    (seen at those windows in either period, or on `roster`), ranked by satisfaction index, then satisfied rate;
+    (seen at those windows in either period, or on `roster`), ranked (see `rank`);
     `last` and `prev_last` mark the last place of each period (a window last twice running is called in)."""
     if by not in BY:
         raise ValueError(f"by must be one of {BY}")
@@ -60,8 +61,8 @@ def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[di
         rows.append({by: key, ("title" if by == "window" else "name"): name,
                      "current": current, "previous": previous,
                      "change": {m: _change(m, current[m], previous[m]) for m in metrics(by)}})
-    _rank(rows, "current", "rank", "last")
-    _rank(rows, "previous", "prev_rank", "prev_last")
+    rank(rows, lambda r: r["current"], "rank", "last")
+    rank(rows, lambda r: r["previous"], "prev_rank", "prev_last")
     return sort_rows(rows, by, "rank", "asc")
 
 
@@ -98,16 +99,19 @@ def _change(metric: str, now, before):
     return round(now - before, digits) if digits else now - before
 
 
-def _rank(rows: list[dict], period: str, field: str, last: str) -> None:
-    """Competition ranking (1, 2, 2, 4) by index then satisfied rate; no rank without ratings. `last`: the
-    lowest place, shared by ties, unless every ranked row shares the first."""
-    rated = [r for r in rows if r[period]["total"]]
-    rated.sort(key=lambda r: (r[period]["index"], r[period]["satisfied_rate"]), reverse=True)
+def rank(rows: list[dict], figures: Callable[[dict], dict], field: str, last: str) -> None:
+    """Competition ranking (1, 2, 2, 4) into row[field]: by satisfied rate, the national measure, then by
+    satisfaction index; None without ratings. `figures(row)` gives total, satisfied_rate and index. row[last]:
+    the lowest place, shared by ties, unless every ranked row shares the first. The comparison and the
+    monthly report rank alike."""
+    def key(row: dict) -> tuple:
+        f = figures(row)
+        return f["satisfied_rate"], f["index"]
+
+    rated = sorted((r for r in rows if figures(r)["total"]), key=key, reverse=True)
     for place, row in enumerate(rated, 1):
-        previous = rated[place - 2] if place > 1 else None
-        same = previous is not None and (previous[period]["index"], previous[period]["satisfied_rate"]) == (
-            row[period]["index"], row[period]["satisfied_rate"])
-        row[field] = previous[field] if same else place
+        same = place > 1 and key(rated[place - 2]) == key(row)
+        row[field] = rated[place - 2][field] if same else place
     lowest = max((r[field] for r in rated), default=1)
     for row in rows:
         row.setdefault(field, None)

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 
 from .auth import login_required
+from .comparison import rank
 from .exports import Sheet, export_response
 from .reports import DayRange, absence_summary, daily_summaries, rating_summary
 from .report_views import reason_rows
@@ -71,11 +72,6 @@ def _share(staffed: list[dict]) -> float | None:
     return round(sum(s["share"] * s["opening_seconds"] for s in known) / opening, 3) if opening else None
 
 
-def _rank_key(w: dict):
-    r = w["summary"]["ratings"]
-    return (r["satisfied_rate"] is None, -(r["satisfied_rate"] or 0), -(r["index"] or 0), w["window"])
-
-
 def month_report(days: DayRange) -> dict:
     """Every visible window's month (its figures from window_summary, as the API gives them) and the hall's."""
     store = get_store()
@@ -101,9 +97,8 @@ def month_report(days: DayRange) -> dict:
                         "daily": daily, "trend": trend_chart(daily),
                         "reasons": window_reasons[:TOP_REASONS],
                         "staffed": (summary.get("staffed") or {}).get("share")})
-    ranking = sorted(windows, key=_rank_key)
-    for place, w in enumerate(ranking, start=1):
-        w["rank"] = place if w["summary"]["ratings"]["total"] else None
+    rank(windows, lambda w: w["summary"]["ratings"], "rank", "last")  # as the comparison (三比) ranks
+    ranking = sorted(windows, key=lambda w: (w["rank"] is None, w["rank"] or 0, w["window"]))
     hall_daily = daily_summaries(all_quarters, days)
     hall = {"ratings": rating_summary(all_counts), "absences": absence_summary(all_spans, now),
             "feedback": {"count": feedback}, "daily": hall_daily, "trend": trend_chart(hall_daily),

@@ -279,9 +279,10 @@ def test_comparison_against_the_previous_period(api):
     assert w01["change"] == {"total": 1, "satisfied_rate": 0.083, "index": 2.1, "absences": 1,
                              "absent_seconds": 1200, "staffed": -0.009}
     assert rows["w03"]["current"]["staffed"] is None and rows["w03"]["change"]["staffed"] is None
-    # index: w03 87.5, w02 83.3 (3/5, 5/5, 3/3: 50, 100, 100), w01 68.8, w04 25.0
+    # satisfied rate first: w03 1.0, w01 0.75, w02 0.667 (3/5, 5/5, 3/3), w04 0.0, though w02's index (83.3:
+    # 50, 100, 100) is above w01's (68.8)
     assert rows["w02"]["current"]["index"] == round((50 + 100 + 100) / 3, 1)
-    assert [r["window"] for r in body["rows"]] == ["w03", "w02", "w01", "w04"]
+    assert [r["window"] for r in body["rows"]] == ["w03", "w01", "w02", "w04"]
     assert [r["rank"] for r in body["rows"]] == [1, 2, 3, 4]
     assert rows["w04"]["prev_rank"] is None and rows["w03"]["prev_rank"] == 1 and rows["w02"]["prev_rank"] == 3
 
@@ -411,10 +412,10 @@ def test_a_manager_of_one_site_sees_only_its_windows(app, store):
                  "/staff/3072", "/staff/4096.csv", "/comments?window=w03"):
         assert anna.get(path).status_code == 404, path
     assert figures(page(anna, f"/windows/w01?{RANGE}"))["data-total"] == "4"
-    assert [t["data-key"] for t in tagged(page(anna, f"/compare?{RANGE}"), "data-key")] == ["w02", "w01"]
+    assert [t["data-key"] for t in tagged(page(anna, f"/compare?{RANGE}"), "data-key")] == ["w01", "w02"]
     assert {t["data-key"] for t in tagged(page(anna, f"/compare?{RANGE}&by=staff"), "data-key")} == {
         "1024", "2048", "5120"}
-    assert [r[1] for r in csv_rows(anna.get(f"/compare.csv?{RANGE}"))[1:]] == ["w02", "w01"]
+    assert [r[1] for r in csv_rows(anna.get(f"/compare.csv?{RANGE}"))[1:]] == ["w01", "w02"]
     comments = page(anna, "/comments")
     assert "态度差" in comments and "很好" not in comments and 'value="w03"' not in comments
     assert "很好" not in anna.get("/comments.csv").get_data(as_text=True)
