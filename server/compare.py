@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext
 from .auth import login_required
 from .comparison import BY, ORDERS, cell, compare, metrics, previous_period, sort_columns, sort_rows
 from .exports import Sheet, export_response
-from .report_views import range_args, report_range
+from .report_views import last_place, range_args, report_range
 from .reports import DayRange
 from .scope import visible_sites, visible_windows
 from .store import Store
@@ -71,13 +71,6 @@ def page():
                            last_place=last_place,
                            by_link=lambda by: _url(data, by=by, sort="rank", order="asc"),
                            export_link=lambda fmt: _url(data, endpoint="compare.export", fmt=fmt))
-
-
-def last_place(row: dict) -> str | None:
-    """本期末位, or 连续两期末位 when the previous period's last place was the same window or clerk's."""
-    if not row["last"]:
-        return None
-    return _("连续两期末位") if row["prev_last"] else _("本期末位")
 
 
 def _url(data: dict, endpoint: str = "compare.page", **changes) -> str:

@@ -14,7 +14,7 @@ from .auth import login_required
 from .comparison import rank
 from .exports import Sheet, export_response
 from .reports import DayRange, absence_summary, daily_summaries, rating_summary
-from .report_views import reason_rows
+from .report_views import last_place, reason_rows
 from .scope import visible_windows
 from .summary import window_summaries
 from .web_db import get_store, local_today, now_ms, server_tz
@@ -41,6 +41,12 @@ def month_range(text: str | None) -> DayRange:
             abort(400, _("%(month)s 还没有到", month=text))
     last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     return DayRange(first, last, server_tz())
+
+
+def month_before(days: DayRange) -> DayRange:
+    """The calendar month before `days`' month."""
+    last = days.first - timedelta(days=1)
+    return DayRange(last.replace(day=1), last, days.tz)
 
 
 def trend_chart(daily: list[dict], width: int = 600, height: int = 80) -> dict:
@@ -98,6 +104,11 @@ def month_report(days: DayRange) -> dict:
                         "reasons": window_reasons[:TOP_REASONS],
                         "staffed": (summary.get("staffed") or {}).get("share")})
     rank(windows, lambda w: w["summary"]["ratings"], "rank", "last")  # as the comparison (三比) ranks
+    before = month_before(days)
+    counts: dict[str, list] = {}
+    for w, scale, score, n in store.rating_counts_of([w["window"] for w in windows], before.start, before.end):
+        counts.setdefault(w, []).append((scale, score, n))
+    rank(windows, lambda w: rating_summary(counts.get(w["window"], [])), "prev_rank", "prev_last")
     ranking = sorted(windows, key=lambda w: (w["rank"] is None, w["rank"] or 0, w["window"]))
     hall_daily = daily_summaries(all_quarters, days)
     hall = {"ratings": rating_summary(all_counts), "absences": absence_summary(all_spans, now),
@@ -115,7 +126,7 @@ def report():
     days = month_range(request.args.get("month"))
     made = datetime.fromtimestamp(now_ms() / 1000, server_tz()).strftime("%Y-%m-%d %H:%M")
     return render_template("monthly.html", made=made, this_month=local_today().strftime("%Y-%m"),
-                           **month_report(days))
+                           last_place=last_place, **month_report(days))
 
 
 @bp.get("/reports/monthly.<any(csv, xlsx):fmt>")
@@ -129,16 +140,17 @@ def export(fmt: str):
     with_staffed = any(w["staffed"] is not None for w in data["windows"])
     headers = [_("名次"), _("窗口"), _("名称"), _("评价数"), *[_("%(n)s分", n=s) for s in scores], _("满意率"),
                _("满意指数"), _("离岗次数"), _("离岗总时长（秒）"), _("最长离岗（秒）"), _("留言数"),
-               *([_("在岗率")] if with_staffed else [])]
+               *([_("在岗率")] if with_staffed else []), _("上月名次"), _("末位")]
 
-    def line(rank, window, title, s, staffed):
+    def line(rank, window, title, s, staffed, prev_rank=None, last=None):
         r, a = s["ratings"], s["absences"]
         return [rank, window, title, r["total"], *[r["by_score"].get(str(n), 0) for n in scores],
                 r["satisfied_rate"], r["index"], a["count"], a["total_seconds"], a["longest_seconds"],
-                s["feedback"]["count"], *([staffed] if with_staffed else [])]
+                s["feedback"]["count"], *([staffed] if with_staffed else []), prev_rank, last]
 
     summary = Sheet(_("汇总"), headers,
-                    [line(w["rank"], w["window"], w["title"], w["summary"], w["staffed"]) for w in data["ranking"]])
+                    [line(w["rank"], w["window"], w["title"], w["summary"], w["staffed"], w["prev_rank"],
+                          last_place(w)) for w in data["ranking"]])
     hall = data["hall"]
     summary.rows.append(line(None, _("合计"), _("全部 %(n)s 个窗口", n=len(data["windows"])), hall,
                              hall["staffed"]))

@@ -24,6 +24,13 @@ def report_range() -> DayRange:
         abort(400, _("日期须为 YYYY-MM-DD 格式的真实日期，且结束不早于开始"))
 
 
+def last_place(row: dict) -> str | None:
+    """本期末位, or 连续两期末位 when the previous period's last place was the same window or clerk's."""
+    if not row["last"]:
+        return None
+    return _("连续两期末位") if row["prev_last"] else _("本期末位")
+
+
 def scoped_window_names() -> list[str] | None:
     """The ids of the windows the user may see, or None when that is every window."""
     return None if visible_sites() is None else [w["window"] for w in visible_windows()]

@@ -61,12 +61,13 @@ def logged_in(app, name: str):
 
 
 class Report(HTMLParser):
-    """The window pages' data-* figures and the ranking's window order."""
+    """The window pages' data-* figures, the ranking's window order and its last-place marks."""
 
     def __init__(self, html: str):
         super().__init__()
         self.windows: dict[str, dict] = {}
         self.ranking: list[str] = []
+        self.last: dict[str, str] = {}
         self._in_ranking = False
         self.feed(html)
 
@@ -78,6 +79,7 @@ class Report(HTMLParser):
             self._in_ranking = True
         elif tag == "tr" and self._in_ranking and "data-window" in a:
             self.ranking.append(a["data-window"])
+            self.last[a["data-window"]] = a["data-last"]
 
     def handle_endtag(self, tag):
         if tag == "table":
@@ -155,6 +157,25 @@ def test_the_cover_has_the_halls_figures_and_the_ranking(app, store):
     # 16 ratings: 5 x8, 4 x4, 2 x2, 1 x2 -> 12/16 satisfied; index (800 + 300 + 50 + 0) / 16 = 71.9
     assert '<b class="total">16</b>' in cover and "75.0%" in cover and '<b class="index">71.9</b>' in cover
     assert '<b class="absences">2 次</b>' in cover and '<b class="feedback">1</b>' in cover
+
+
+def test_the_ranking_marks_the_last_place_and_last_month_beside_it(app, store, clock):
+    def marks():
+        return Report(logged_in(app, "admin").get("/reports/monthly?month=2026-10").get_data(as_text=True)).last
+
+    assert marks() == {"w03": "", "w01": "", "w04": "", "w02": "yes", "w05": ""}  # 0.5, the lowest in October
+    Ingestor(store, clock).handle([  # September: w03 first, w02 last again
+        msg(event(1, stream="stream-sept", window="w03", score=5, ts="2026-09-10T10:00:00.000+08:00"), device="k3b"),
+        msg(event(2, stream="stream-sept", window="w02", score=2, ts="2026-09-11T10:00:00.000+08:00"), device="k3b")])
+    assert marks()["w02"] == "twice"
+    page = logged_in(app, "admin").get("/reports/monthly?month=2026-10").get_data(as_text=True)
+    assert "连续两期末位" in page
+    rows = list(csv.reader(io.StringIO(logged_in(app, "manager").get("/reports/monthly.csv?month=2026-10")
+                                       .get_data(as_text=True).lstrip("\ufeff"))))
+    header, summary = rows[1], _summary_rows(rows[2:rows.index([])])
+    assert header[-2:] == ["上月名次", "末位"]
+    assert summary["w02"][-2:] == ["2", "连续两期末位"] and summary["w03"][-2:] == ["1", ""]
+    assert summary["w01"][-2:] == ["", ""], "no ratings in September: no rank"
 
 
 def test_a_manager_with_sites_sees_only_their_windows(app, store):
