@@ -106,8 +106,8 @@ def month_report(days: DayRange) -> dict:
     rank(windows, lambda w: w["summary"]["ratings"], "rank", "last")  # as the comparison (三比) ranks
     before = month_before(days)
     counts: dict[str, list] = {}
-    for w, scale, score, n in store.rating_counts_of([w["window"] for w in windows], before.start, before.end):
-        counts.setdefault(w, []).append((scale, score, n))
+    for window, scale, score, n in store.rating_counts_of([w["window"] for w in windows], before.start, before.end):
+        counts.setdefault(window, []).append((scale, score, n))
     rank(windows, lambda w: rating_summary(counts.get(w["window"], [])), "prev_rank", "prev_last")
     ranking = sorted(windows, key=lambda w: (w["rank"] is None, w["rank"] or 0, w["window"]))
     hall_daily = daily_summaries(all_quarters, days)
