@@ -261,7 +261,7 @@ class Ingestor:
         at, retimed = self._effective_time(event.ts, batch.now)
         if (event.window, device) not in batch.windows:
             batch.windows.add((event.window, device))
-            self.store.ensure_window(event.window, device)
+            self.store.ensure_window(event.window, device, at)
         return StoredEvent(event, device, at, batch.now, retimed, payload.decode())
 
     @staticmethod

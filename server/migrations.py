@@ -353,3 +353,12 @@ def m010_alert_text(db: Database) -> None:
     """An alert's message as a template and its values (JSON), so the pages show it in the reader's language;
     `message` keeps the Chinese that deliveries send. NULL for alerts raised before."""
     db.execute("ALTER TABLE alerts ADD COLUMN text TEXT")
+
+
+@migrations()
+def m011_window_first_at(db: Database) -> None:
+    """When each window's first event happened: its staffed share counts from then on, not from before its
+    kiosk was there. Filled from the events stored so far (one pass over them)."""
+    db.execute("ALTER TABLE windows ADD COLUMN first_at INTEGER")
+    db.execute("UPDATE windows SET first_at = f.first FROM (SELECT window, min(at) AS first FROM events "
+               "GROUP BY window) AS f WHERE f.window = windows.window")

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from .exports import Sheet, export_response
 from .auth import login_required
 from .report_views import (FILTERS, absence_limit_minutes, absence_rows, absence_sheet, comment_rows, daily_sheet,
-                           range_args, reason_rows, reason_sheet, report_range, scoped_window_names)
+                           range_args, range_presets, reason_rows, reason_sheet, report_range, scoped_window_names)
 from .reports import BadRange, DayRange, daily_summaries, heat_map, parse_range, window_state
 from .scope import require_window, visible_windows
 from .summary import window_summaries, window_summary
@@ -19,6 +19,7 @@ from .web_db import get_store, local_today, now_ms, server_tz
 bp = Blueprint("pages", __name__)
 for _name, _filter in FILTERS.items():
     bp.add_app_template_filter(_filter, _name)
+bp.add_app_template_global(range_presets)
 
 EXPORT = "<any(csv, xlsx):fmt>"
 

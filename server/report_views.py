@@ -1,9 +1,9 @@
 """What the report pages share: their date range, absence and reason rows, the day and heat tables, formats."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from flask import abort, current_app, request
+from flask import abort, current_app, request, url_for
 from flask_babel import gettext as _
 
 from shared.contract import DEFAULT_REASONS
@@ -34,6 +34,26 @@ def last_place(row: dict) -> str | None:
 def scoped_window_names() -> list[str] | None:
     """The ids of the windows the user may see, or None when that is every window."""
     return None if visible_sites() is None else [w["window"] for w in visible_windows()]
+
+
+def range_presets(days: DayRange) -> list[dict]:
+    """Quick ranges for the page being shown, as halls count periods (weeks from Monday): each with its label,
+    the page's link with only from/to changed, and `here` when it is the range shown."""
+    today = local_today()
+    month = today.replace(day=1)
+    last_month = (month - timedelta(days=1)).replace(day=1)
+    quarter = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    last_quarter = (quarter - timedelta(days=1)).replace(day=1)
+    last_quarter = last_quarter.replace(month=(last_quarter.month - 1) // 3 * 3 + 1)
+    ranges = [(_("今日"), today, today), (_("本周"), today - timedelta(days=today.weekday()), today),
+              (_("本月"), month, today), (_("上月"), last_month, month - timedelta(days=1)),
+              (_("本季度"), quarter, today), (_("上季度"), last_quarter, quarter - timedelta(days=1)),
+              (_("本年"), today.replace(month=1, day=1), today)]
+    kept = {k: v for k, v in request.args.items() if k not in ("from", "to")}
+    return [{"label": label, "here": (first, last) == (days.first, days.last),
+             "url": url_for(request.endpoint, **(request.view_args or {}), **kept, **{"from": first.isoformat(),
+                                                                                      "to": last.isoformat()})}
+            for label, first, last in ranges]
 
 
 def range_args(days: DayRange) -> dict:

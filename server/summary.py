@@ -42,21 +42,24 @@ def window_summaries(store: Store, windows: list[str], days: DayRange, now_ms: i
         "ratings": rating_summary(counts[window]),
         "absences": absence_summary(begun[window], now_ms),
         "feedback": {"count": feedback.get(window, 0)},
-        "staffed": staffed(sites, site_of.get(window), days, overlapping[window], now_ms),
+        "staffed": staffed(sites, *site_of.get(window, (None, None)), days, overlapping[window], now_ms),
     } for window in windows}
 
 
-def staffed(sites: Sites, site: str | None, days: DayRange, absences, now_ms: int) -> dict | None:
+def staffed(sites: Sites, site: str | None, first_at: int | None, days: DayRange, absences,
+            now_ms: int) -> dict | None:
     """How much of the site's opening time in the range (up to now) the window was staffed:
-    `{"opening_seconds": N, "share": 0.93}`; `share` is None while no opening time has passed.
+    `{"opening_seconds": N, "share": 0.93}`; `share` is None while no opening time has passed. Only from the
+    window's first event on (`first_at`): before its kiosk was there, nothing was known of its presence.
     None for a window in no site, or a site without opening hours."""
     week_tz = _week(sites, site)
     if week_tz is None:
         return None
     week, tz = week_tz
-    opening = hours.opening_spans(week, tz, days.start, min(days.end, now_ms))
+    start = days.end if first_at is None else max(days.start, first_at)
+    opening = hours.opening_spans(week, tz, start, min(days.end, now_ms))
     return {"opening_seconds": sum(b - a for a, b in opening) // 1000,
-            "share": hours.staffed_share(week, tz, days.start, days.end, absences, now_ms)}
+            "share": hours.staffed_share(week, tz, start, days.end, absences, now_ms)}
 
 
 def _week(sites: Sites, site: str | None) -> tuple[hours.Week, ZoneInfo] | None:

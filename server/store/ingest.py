@@ -65,16 +65,19 @@ class IngestQueries(StoreBase):
         if status.window:
             self.ensure_window(status.window, device)
 
-    def ensure_window(self, window: str, device: str) -> None:
+    def ensure_window(self, window: str, device: str, at: int | None = None) -> None:
         """The window exists, and is this device's unless the registry put the device at another window or
-        another confirmed device at this one."""
+        another confirmed device at this one. `at`: the time of an event from it; `first_at` keeps the
+        earliest, from when on the window's presence is known."""
         self.db.execute(
-            "INSERT INTO windows (window, title, device) VALUES (?, ?, CASE WHEN EXISTS (SELECT 1 FROM devices "
-            "WHERE device = ? AND confirmed = 1 AND window IS NOT NULL AND window != ?) THEN NULL ELSE ? END) "
-            "ON CONFLICT (window) DO UPDATE SET device = excluded.device WHERE excluded.device IS NOT NULL "
+            "INSERT INTO windows (window, title, device, first_at) VALUES (?, ?, CASE WHEN EXISTS (SELECT 1 "
+            "FROM devices WHERE device = ? AND confirmed = 1 AND window IS NOT NULL AND window != ?) THEN NULL "
+            "ELSE ? END, ?) "
+            "ON CONFLICT (window) DO UPDATE SET device = CASE WHEN excluded.device IS NOT NULL "
             "AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.device = windows.device AND d.confirmed = 1 "
-            "AND d.window = windows.window AND d.device != excluded.device)",
-            (window, default_title(window), device, window, device))
+            "AND d.window = windows.window AND d.device != excluded.device) THEN excluded.device ELSE device END, "
+            "first_at = min(coalesce(first_at, excluded.first_at), coalesce(excluded.first_at, first_at))",
+            (window, default_title(window), device, window, device, at))
 
     # ------------------------------------------------------------ events
     def existing_ids(self, ids: Iterable[str]) -> set[str]:

@@ -116,9 +116,11 @@ class ReportQueries(StoreBase):
             "SELECT window, count(*) FROM feedback WHERE window IN (SELECT value FROM json_each(?)) "
             "AND at >= ? AND at < ? GROUP BY window", (json.dumps(windows), start, end)).fetchall())
 
-    def window_sites(self, windows: list[str]) -> dict[str, str | None]:
-        return dict(self.db.execute("SELECT window, site FROM windows WHERE window IN (SELECT value FROM json_each(?))",
-                                    (json.dumps(windows),)).fetchall())
+    def window_sites(self, windows: list[str]) -> dict[str, tuple[str | None, int | None]]:
+        """window -> (site, first_at: the time of its earliest event, None before any)."""
+        return {w: (site, first) for w, site, first in self.db.execute(
+            "SELECT window, site, first_at FROM windows WHERE window IN (SELECT value FROM json_each(?))",
+            (json.dumps(windows),)).fetchall()}
 
     # ------------------------------------------------------------ one clerk, across windows
     # `windows` narrows a query to those windows (a scoped user's); None is every window.

@@ -6,7 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from datetime import datetime
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -15,6 +18,7 @@ from server.db import open_db
 from server.ingest import Ingestor
 from server.passwords import hash_password
 from server.store import Store
+from shared.timefmt import to_ms
 
 from .events import event, msg
 from .web import session
@@ -259,6 +263,28 @@ def test_staffed_share_of_opening_hours_by_hand(api, clock):
     assert api("/windows/w04/summary")["staffed"] is None  # a window in no site
 
 
+def test_staffed_share_counts_from_the_windows_first_event(app, api, store, clock):
+    # w02's first event is a rating on Friday 11-13 at 10:00: that week's opening time counts from then
+    week = "/windows/w02/summary?from=2026-11-09&to=2026-11-13"
+    assert api(week)["staffed"] == {"opening_seconds": (2 + 3.5) * 3600, "share": 1.0}
+    Ingestor(store, clock).handle([msg(event(1, stream="stream-late", window="w02", score=5,  # sent late
+                                             ts="2026-11-12T09:00:00.000+08:00"), device="k2b")])
+    assert api(week)["staffed"] == {"opening_seconds": 2 * 6.5 * 3600, "share": 1.0}, "the earliest counts"
+    store.create_window("w09", "9号窗口", "hall-a")  # registered, no kiosk yet
+    assert api("/windows/w09/summary")["staffed"] == {"opening_seconds": 0, "share": None}
+
+
+def test_the_migration_dates_existing_windows_from_their_events(app, store):
+    path = app.config["DATABASE"]
+    before = dict(store.db.execute("SELECT window, first_at FROM windows").fetchall())
+    assert before["w01"] == to_ms(datetime(2026, 11, 10, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
+    with store.db.conn:  # as a database made before m011
+        store.db.execute("ALTER TABLE windows DROP COLUMN first_at")
+        store.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm011_window_first_at'")
+    again = open_db(path)
+    assert dict(again.execute("SELECT window, first_at FROM windows").fetchall()) == before
+
+
 def test_the_window_report_shows_the_staffed_share(boss):
     text = page(boss, "/windows/w02?from=2026-11-20&to=2026-11-20")
     assert '<b id="staffed">84.6%</b>' in text and "开放 6.5 小时" in text
@@ -307,6 +333,32 @@ def test_the_last_place_is_marked_and_last_twice_running_stands_out(app, store, 
     assert "1130 min" in english and "Score 1130" not in english, "w02's time away: minutes, not a score"
     one = api("/compare?from=2026-11-09&to=2026-11-09")["rows"]  # w03 alone has ratings that day
     assert [(r["window"], r["rank"], r["last"]) for r in one if r["rank"]] == [("w03", 1, False)]
+
+
+def presets(html: str) -> dict[str, tuple[str, bool]]:
+    """label -> (link, shown now) of a page's quick ranges."""
+    nav = html.split('<nav class="presets"')[1].split("</nav>")[0]
+    return {label: (link.replace("&amp;", "&"), here == ' class="here"')
+            for link, here, label in re.findall(r'<a href="([^"]+)"( class="here")?[^>]*>([^<]+)</a>', nav)}
+
+
+def test_reports_offer_quick_ranges_that_keep_the_rest_of_the_query(boss):
+    # Monday 2026-11-23: this week is one day; the quarter is Q4, the one before Q3
+    ranges = presets(page(boss, "/windows/w01?from=2026-10-01&to=2026-10-31"))
+    assert {label: link.split("?")[1] for label, (link, _) in ranges.items()} == {
+        "今日": "from=2026-11-23&to=2026-11-23", "本周": "from=2026-11-23&to=2026-11-23",
+        "本月": "from=2026-11-01&to=2026-11-23", "上月": "from=2026-10-01&to=2026-10-31",
+        "本季度": "from=2026-10-01&to=2026-11-23", "上季度": "from=2026-07-01&to=2026-09-30",
+        "本年": "from=2026-01-01&to=2026-11-23"}
+    assert [label for label, (_, here) in ranges.items() if here] == ["上月"]
+    assert all(link.startswith("/windows/w01?") for link, _ in ranges.values())
+    compare = presets(page(boss, f"/compare?{RANGE}&by=staff&sort=total&order=desc"))
+    link = compare["上季度"][0]
+    assert link.startswith("/compare?") and "by=staff" in link and "sort=total" in link and "order=desc" in link
+    assert "from=2026-07-01" in link and "2026-11-16" not in link
+    assert not any(here for _, here in compare.values()), "11-16..11-23 is none of them"
+    assert presets(page(boss, "/staff/1024"))["本月"][1], "a report's default range is this month so far"
+    assert "q=%E6%80%A5" in presets(page(boss, "/comments?q=急"))["本年"][0]
 
 
 def test_comparison_of_clerks_lists_the_roster_and_everyone_seen(api):
