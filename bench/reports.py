@@ -60,7 +60,7 @@ from shared.timefmt import to_ms
 
 log = logging.getLogger(__name__)
 
-GENERATOR = 1  # bump when the generated data changes: cached databases are then made again
+GENERATOR = 2  # bump when the generated data changes: cached databases are then made again
 TZ = ZoneInfo("Asia/Shanghai")
 LAST_DAY = date(2026, 11, 23)  # a Monday; the clock stands at 16:00 that day
 NOW = datetime.combine(LAST_DAY, dtime(16, 0), TZ)
@@ -174,9 +174,10 @@ def generate(path: Path, ratings: int, windows: int, days: int, seed: int = 2026
                      "VALUES (?, ?, 1, ?, 'present', 0, '0.1.0', ?, ?, 0, 'ok')",
                      [(f"k{w[1:]}", w, 0 if i % 25 == 24 else 1, to_ms(datetime.combine(first_day, dtime(8), TZ)),
                        now_ms - (3_600_000 if i % 25 == 24 else 5_000)) for i, w in enumerate(ws)])
-    conn.executemany("INSERT INTO windows (window, title, device, presence, staff, site) "
-                     "VALUES (?, ?, ?, 'present', ?, ?)",
-                     [(w, f"{int(w[1:])}号窗口", f"k{w[1:]}", clerks[w][0], site_of[w]) for w in ws])
+    installed = to_ms(datetime.combine(first_day, dtime(8), TZ))  # each kiosk's first event: staffed counts from it
+    conn.executemany("INSERT INTO windows (window, title, device, presence, staff, site, first_at) "
+                     "VALUES (?, ?, ?, 'present', ?, ?, ?)",
+                     [(w, f"{int(w[1:])}号窗口", f"k{w[1:]}", clerks[w][0], site_of[w], installed) for w in ws])
     conn.commit()
 
     # ratings per window and day, in proportion to how busy the window and the day are
