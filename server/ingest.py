@@ -64,7 +64,7 @@ class _Batch:
     result: BatchResult = field(default_factory=BatchResult)
     touched: dict[str, str] = field(default_factory=dict)  # stream -> device: each gets an ack
     devices: set[str] = field(default_factory=set)
-    windows: set[tuple[str, str]] = field(default_factory=set)
+    windows: dict[tuple[str, str], int] = field(default_factory=dict)  # (window, device) -> its earliest event
     confirmed: dict[str, bool] = field(default_factory=dict)  # device -> registered (strict mode)
     outcomes: list[_Valid | _Refused] = field(default_factory=list)  # events and rejects, in arrival order
     handled: dict[str, list[int]] = field(default_factory=dict)  # stream -> seqs handled: stored, duplicate, rejected
@@ -145,7 +145,7 @@ class Ingestor:
 
     # ------------------------------------------------------------ one message
     def _one(self, message: Message, batch: "_Batch") -> None:
-        """Validate one message and apply what does not wait for the batch (devices, windows, status)."""
+        """Validate one message and apply what does not wait for the batch (devices, status)."""
         device = None
         try:
             try:
@@ -187,6 +187,8 @@ class Ingestor:
         another event is rejected. Events and rejects are written in arrival order; the seqs handled
         are left in `batch.handled` for `_advance`.
         """
+        for (window, device), at in batch.windows.items():  # in the order the batch first named them
+            self.store.ensure_window(window, device, at)
         valid = [o for o in batch.outcomes if type(o) is _Valid]
         existing = self.store.existing_ids({o.item.event.id for o in valid}) if valid else set()
         seqs: dict[str, set[int]] = {}
@@ -259,9 +261,9 @@ class Ingestor:
         if not self._owns(event.stream, device):
             raise Rejected(f"stream {event.stream} belongs to another device")
         at, retimed = self._effective_time(event.ts, batch.now)
-        if (event.window, device) not in batch.windows:
-            batch.windows.add((event.window, device))
-            self.store.ensure_window(event.window, device, at)
+        earliest = batch.windows.get((event.window, device))
+        if earliest is None or at < earliest:
+            batch.windows[event.window, device] = at
         return StoredEvent(event, device, at, batch.now, retimed, payload.decode())
 
     @staticmethod

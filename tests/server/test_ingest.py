@@ -315,3 +315,17 @@ def test_presence_before_a_gap_declared_lost_still_counts(ingest, store, clock):
     assert result.acks == [("k1", Ack(STREAM, 5))]
     assert rows(store, "SELECT from_seq, to_seq FROM gaps") == [(4, 4)]
     assert _absences(store) == [("w01", "1024", 300)]
+
+
+def test_a_window_is_dated_from_its_earliest_event_whatever_the_order_they_come_in(ingest, store):
+    def first_at():
+        return store.db.execute("SELECT first_at FROM windows WHERE window = 'w01'").fetchone()[0]
+
+    ingest.handle([msg(event(1, ts="2026-11-23T10:00:00.000+08:00")),
+                   msg(event(2, ts="2026-11-20T09:00:00.000+08:00"))])  # one batch, the later first
+    assert first_at() == to_ms(datetime(2026, 11, 20, 1, tzinfo=timezone.utc))
+    ingest.handle([msg(event(3, ts="2026-11-23T11:00:00.000+08:00"))])
+    ingest.handle([msg(event(1, stream="stream-old", ts="2026-11-19T09:00:00.000+08:00"), device="k9")])
+    assert first_at() == to_ms(datetime(2026, 11, 19, 1, tzinfo=timezone.utc)), "an earlier one, sent late"
+    store.create_window("w77", "77号窗口", None)
+    assert store.db.execute("SELECT first_at FROM windows WHERE window = 'w77'").fetchone()[0] is None
