@@ -11,8 +11,12 @@ business system: the buttons open as for 请评价 (in either mode) and the
 rating given in that time carries the case. An invite that comes while the
 kiosk is busy with the previous customer waits until it is back at rest.
 
-Every recorded fact goes to the outbox before the screen moves on. No library
-here: time comes from a Clock, events go to an outbox.
+Every recorded fact goes to the outbox before the screen moves on, and the
+customer is thanked only for a rating the outbox stored. When it cannot store
+(`NotStored`: a full disk), the kiosk stays on its resting screen with
+`storage` set ("full" or "error": the screen says so, the status reports it);
+the next event stored clears it. No library here: time comes from a Clock,
+events go to an outbox.
 """
 from __future__ import annotations
 
@@ -30,8 +34,17 @@ from shared.timefmt import format_ts
 log = logging.getLogger(__name__)
 
 
+class NotStored(Exception):
+    """The outbox could not store an event; `full` when the disk is full (else another write fault)."""
+
+    def __init__(self, cause: str, full: bool):
+        super().__init__(cause)
+        self.full = full
+
+
 class EventSink(Protocol):
-    def append(self, **fields) -> Event: ...
+    def append(self, **fields) -> Event:
+        """Store the event durably and return it, or raise NotStored."""
 
 
 @dataclass(frozen=True)
@@ -62,11 +75,13 @@ class Kiosk:
         self._pending_score: int | None = None
         self._screen_since = clock.monotonic()
         self._last_counted: float | None = None
+        self._counted_before: float | None = None  # the one before: restored when a rating is not stored
         self._invited_until = float("-inf")
         self.case: str | None = None  # the case number of the open invitation; the next rating carries it
         self._waiting: tuple[str, float] | None = None  # (case, until when) of an invite for when the kiosk rests
         self._invites_seen: deque[int] = deque(maxlen=64)  # ids acted on: a QoS 1 copy opens nothing again
         self._failed_pins: list[float] = []
+        self.storage: str | None = None  # "full" or "error" while the outbox cannot store events
         self._listeners: list[Callable[["Kiosk"], None]] = []
 
     # ------------------------------------------------------------ observing
@@ -101,10 +116,20 @@ class Kiosk:
         for listener in self._listeners:
             listener(self)
 
-    def _record(self, kind: str, **fields) -> Event:
-        return self.outbox.append(
-            ts=format_ts(self.clock.now()), window=self.window, type=kind, staff=self.staff, **fields
-        )
+    def _record(self, kind: str, **fields) -> Event | None:
+        """Store an event; None when the outbox could not (logged with its cause, `storage` set)."""
+        try:
+            event = self.outbox.append(
+                ts=format_ts(self.clock.now()), window=self.window, type=kind, staff=self.staff, **fields
+            )
+        except NotStored as exc:
+            self.storage = "full" if exc.full else "error"
+            log.error("%s event not stored (storage %s): %s", kind, self.storage, exc)
+            return None
+        if self.storage is not None:
+            log.warning("the outbox stores events again")
+            self.storage = None
+        return event
 
     # ------------------------------------------------------------ the customer
     def start(self, presence: str = "present") -> None:
@@ -123,7 +148,7 @@ class Kiosk:
             return False
         if not 1 <= score <= self.config.scale:
             raise ValueError(f"score {score} is outside 1..{self.config.scale}")
-        self._last_counted = now
+        self._counted_before, self._last_counted = self._last_counted, now
         if is_low(score, self.config.scale) and self.config.reasons:
             self._pending_score = score
             self._show("rated")
@@ -149,11 +174,11 @@ class Kiosk:
         return True
 
     def comment(self, text: str) -> Event | None:
-        """A comment for the opinion book, tied to the rating just made."""
+        """A comment for the opinion book, tied to the rating just made (thanked for only when stored)."""
         if self.shown not in ("thanks", "comment"):
             return None
         event = self._record("feedback", text=text, rating=self.last_rating.id if self.last_rating else None)
-        self._show("thanks")
+        self._show("thanks" if event else self._rest)
         return event
 
     def close(self) -> None:
@@ -297,7 +322,13 @@ class Kiosk:
 
     def _rate(self, score: int, reasons: tuple[str, ...]) -> None:
         self._pending_score = None
-        self._invited_until = float("-inf")  # one invitation, one rating
+        invited_until, self._invited_until = self._invited_until, float("-inf")  # one invitation, one rating
         case, self.case = self.case, None
-        self.last_rating = self._record("rating", score=score, scale=self.config.scale, reasons=reasons, case=case)
+        rating = self._record("rating", score=score, scale=self.config.scale, reasons=reasons, case=case)
+        if rating is None:  # not stored: no thanks; the buttons stay for another try, at once
+            self._last_counted = self._counted_before
+            self._invited_until, self.case = invited_until, case
+            self._show("ready" if self.clock.monotonic() < invited_until else self._rest)
+            return
+        self.last_rating = rating
         self._show("thanks")

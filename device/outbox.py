@@ -2,10 +2,16 @@
 
 One SQLite file per kiosk, `synchronous=FULL`, so a committed event survives
 power loss. The file also holds the stream id and the last `seq`; a wiped or
-replaced file starts a new stream. Rows leave only when an ack covers them.
+replaced file starts a new stream. Rows leave only when an ack covers them, and
+never for an ack beyond the last `seq` (a forged one: see `ack`).
+
+When an event cannot be written (a full disk, a failing card) `append` raises
+`NotStored` with the real cause and leaves the file as it was; the next append
+tries again, so the kiosk recovers by itself once there is room.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import sqlite3
 import threading
@@ -13,9 +19,25 @@ from pathlib import Path
 
 from shared.contract import Event
 
+from .core import NotStored
 from .ids import new_event_id, new_stream_id
 
 log = logging.getLogger(__name__)
+
+
+def _not_stored(exc: Exception) -> NotStored:
+    """The write failure as the kiosk reports it: a full disk (SQLITE_FULL, ENOSPC) or another fault."""
+    full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or getattr(exc, "errno", None) == errno.ENOSPC
+    return NotStored(f"{type(exc).__name__}: {exc}", full=full)
+
+
+class AckBeyond(ValueError):
+    """An ack of our stream up to a seq we never gave out."""
+
+    def __init__(self, upto_seq: int, last_seq: int):
+        super().__init__(f"ack up to seq {upto_seq}, but the last seq is {last_seq}")
+        self.upto_seq = upto_seq
+        self.last_seq = last_seq
 
 
 class Outbox:
@@ -47,18 +69,31 @@ class Outbox:
     def append(self, **fields) -> Event:
         """Give the event its id, stream and seq and commit it durably."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._db.execute("BEGIN IMMEDIATE")
                 seq = int(self._meta("last_seq")) + 1
                 event = Event(id=fields.pop("id", None) or new_event_id(), stream=self.stream, seq=seq, **fields)
                 self._db.execute("INSERT INTO outbox (seq, payload) VALUES (?, ?)", (seq, event.to_json()))
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (str(seq),))
                 self._db.execute("COMMIT")
+            except (sqlite3.Error, OSError) as exc:
+                self._rollback()
+                raise _not_stored(exc) from exc
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
         log.debug("outbox: stored %s seq %d", event.type, seq)
         return event
+
+    def _rollback(self) -> None:
+        """Undo a failed append. SQLite may have rolled back already (SQLITE_FULL does): then there is
+        nothing to undo, and a ROLLBACK would only hide the real cause under "no transaction is active"."""
+        if not self._db.in_transaction:
+            return
+        try:
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.warning("outbox: rollback after a failed write failed too: %s", exc)
 
     def pending(self, after_seq: int = 0, limit: int = 100) -> list[tuple[int, bytes]]:
         """Unacknowledged events with seq > after_seq, oldest first."""
@@ -68,12 +103,24 @@ class Outbox:
             ).fetchall()
 
     def ack(self, stream: str, upto_seq: int) -> int:
-        """Delete what the ack covers; return how many rows went."""
+        """Delete what the ack covers; return how many rows went.
+
+        An ack for another stream deletes nothing. Nor does one beyond our last seq: the server acks
+        only what it received, so it is forged or confused, and it would delete events never sent
+        (raises `AckBeyond`). A failed delete raises `NotStored`; the rows stay and go again.
+        """
         if stream != self.stream:
             log.warning("outbox: ack for stream %s, ours is %s; ignored", stream, self.stream)
             return 0
         with self._lock:
-            return self._db.execute("DELETE FROM outbox WHERE seq <= ?", (upto_seq,)).rowcount
+            last_seq = int(self._meta("last_seq"))
+            if upto_seq > last_seq:
+                raise AckBeyond(upto_seq, last_seq)
+            try:
+                return self._db.execute("DELETE FROM outbox WHERE seq <= ?", (upto_seq,)).rowcount
+            except (sqlite3.Error, OSError) as exc:
+                self._rollback()
+                raise _not_stored(exc) from exc
 
     def count(self) -> int:
         with self._lock:

@@ -6,6 +6,9 @@ ack covers them, sends again what stays unacknowledged past `ack_timeout`
 a reconnect), keeps a retained status with a Last
 Will, hands the server's retained config to `on_config` and its invites for a
 case number (an extension of v1) to `on_invite`.
+
+An ack beyond the outbox's last seq deletes nothing: it is counted in
+`ignored_acks` (reported in the status) and logged.
 """
 from __future__ import annotations
 
@@ -19,9 +22,11 @@ from shared.broker_url import TlsFiles, parse_broker_url
 from shared.clock import Clock, SystemClock
 from shared.contract import (OFFLINE_STATUS, Config, ContractError, Invite, Status, parse_ack, parse_config,
                              parse_invite)
+from shared.timefmt import format_ts
 from shared.topics import topic
 
-from .outbox import Outbox
+from .core import NotStored
+from .outbox import AckBeyond, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,8 @@ class Publisher:
         self.clock = clock or SystemClock()
         self.connected = False
         self.acked = 0  # events acknowledged since start
+        self.ignored_acks = 0  # acks beyond the outbox's last seq since start
+        self.last_ignored_ack: tuple[int, str] | None = None  # (upto_seq, when: RFC 3339) of the last of them
         self._inflight: dict[int, float] = {}  # seq -> when last sent (monotonic)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -171,7 +178,17 @@ class Publisher:
         except ContractError as exc:
             log.warning("ignored a bad ack: %s", exc.reason)
             return
-        removed = self.outbox.ack(ack.stream, ack.upto_seq)
+        try:
+            removed = self.outbox.ack(ack.stream, ack.upto_seq)
+        except AckBeyond as exc:
+            self.ignored_acks += 1
+            self.last_ignored_ack = (exc.upto_seq, format_ts(self.clock.now()))
+            log.warning("ignored an ack beyond our events (%s): nothing deleted", exc)
+            self._status_due = True
+            return
+        except NotStored as exc:
+            log.error("an ack could not delete its events (%s); they stay and go again", exc)
+            return
         if ack.stream == self.outbox.stream:
             for seq in [s for s in self._inflight if s <= ack.upto_seq]:
                 del self._inflight[seq]

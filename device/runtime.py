@@ -42,6 +42,8 @@ class KioskRuntime:
                                    username=settings.username, password=settings.password,
                                    ack_timeout=settings.ack_timeout, on_invite=self._invite_arrived,
                                    tls=settings.tls)
+        self._storage = self.kiosk.storage
+        self.kiosk.subscribe(self._storage_changed)
 
     def _gpio(self, pin_factory):
         gpio = GpioSettings.from_toml(self.settings.gpio) if self.settings.gpio else None
@@ -82,6 +84,12 @@ class KioskRuntime:
         with self._lock:
             return action(*args)
 
+    def _storage_changed(self, kiosk: Kiosk) -> None:
+        """The status says at once when the outbox stops (or starts again) storing events."""
+        if kiosk.storage != self._storage:
+            self._storage = kiosk.storage
+            self.publisher.wake()
+
     # ------------------------------------------------------------ config from the server
     def _saved_config(self) -> Config:
         try:
@@ -97,10 +105,15 @@ class KioskRuntime:
         return Config(title=default_title(self.settings.window), language=self.settings.language)
 
     def _config_arrived(self, config: Config) -> None:
+        """Apply the server's config, and keep it for the next start (a full disk only loses the copy)."""
         path = self.settings.config_path
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(config.to_json())
-        os.replace(tmp, path)
+        try:
+            tmp.write_bytes(config.to_json())
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.error("config from the server not saved to %s (%s); applied all the same", path, exc)
+            tmp.unlink(missing_ok=True)
         self.act(self.kiosk.apply_config, config)
         log.info("applied config from the server: %s", json.dumps(config.title, ensure_ascii=False))
 
@@ -111,9 +124,14 @@ class KioskRuntime:
                  "buttons open" if opened else f"kiosk shows {self.kiosk.shown}")
 
     def _status(self) -> Status:
+        publisher = self.publisher
+        ignored = None
+        if publisher.last_ignored_ack is not None:
+            upto_seq, when = publisher.last_ignored_ack
+            ignored = {"count": publisher.ignored_acks, "upto_seq": upto_seq, "ts": when}
         return Status(online=True, ts=format_ts(self.clock.now()), window=self.settings.window,
                       presence=self.kiosk.presence, outbox=self.outbox.count(), version=PRODUCT_VERSION,
-                      sensor=self.sensor)
+                      sensor=self.sensor, storage=self.kiosk.storage, ignored_acks=ignored)
 
 
 class _WakingOutbox:

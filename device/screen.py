@@ -123,6 +123,7 @@ class KioskApp(App):
     clerk_number = StringProperty("")
     photo = StringProperty("")
     case_text = StringProperty("")
+    storage_text = StringProperty("")  # why ratings cannot be saved now (a full disk); "" when they can
     away_text = StringProperty("")
     connected = BooleanProperty(False)
     can_comment = BooleanProperty(False)
@@ -219,6 +220,7 @@ class KioskApp(App):
         self.photo = self._photo(clerk["id"]) if clerk else ""
         self.away_text = texts.away_text(config, language)
         self.case_text = f"{self.words['case']} {kiosk.case}" if kiosk.case else ""
+        self.storage_text = self.words[f"storage_{kiosk.storage}"] if kiosk.storage else ""
         self.signed_in = kiosk.signed_in is not None
         self.can_comment = bool(texts.phrases(config, language) or config.comment_url)
         key = (config.scale, tuple(texts.labels(config, language).items()),

@@ -31,6 +31,9 @@ TEXTS = {
         "signin_locked": "错误次数过多，请稍后再试",
         "switch": "English",
         "offline": "离线",
+        # the outbox cannot store events (a full disk, a failing card): no rating is thanked until it can
+        "storage_full": "存储已满，评价暂不能保存，请联系管理员",
+        "storage_error": "存储故障，评价暂不能保存，请联系管理员",
     },
     "en": {
         "prompt": "How was our service?",
@@ -59,6 +62,8 @@ TEXTS = {
         "signin_locked": "Too many attempts, try again later",
         "switch": "中文",
         "offline": "offline",
+        "storage_full": "Storage is full: ratings cannot be saved. Please tell the staff.",
+        "storage_error": "Storage fault: ratings cannot be saved. Please tell the staff.",
     },
 }
 

@@ -12,6 +12,11 @@ A rule (table alert_rules) is one of five kinds, for one site or (site NULL) eve
 - `offline`: a window's kiosk has been offline for `minutes`.
 - `gap`: a kiosk's stream has waited `minutes` for missing events, or the collector declared events lost.
 
+Two more kinds have no rule, raised by the collector itself: `rate` (`raise_rate_alert`) when a kiosk sends more
+events per minute than the server's quota allows (server/quota.py), once per episode of rejections; `storage`
+(`raise_storage_alert`) when a kiosk's status says its outbox stopped storing events (a full disk, or another
+write failure), once per episode: until a status says it stores again (devices.storage).
+
 Each condition carries a key (kind, rule, window or device) and the moment its occurrence began. An
 occurrence already counted (the key's newest alert was raised or merged after it began) is skipped; a new
 occurrence is merged into the key's alert (count + 1) while that alert is open or was acknowledged less than
@@ -74,6 +79,8 @@ KIND_LABELS = {
     "unstaffed": N_("开放时间无人在岗"),
     "offline": N_("评价器离线"),
     "gap": N_("数据缺失"),
+    "rate": N_("评价器发送超限"),  # raised by the collector, no rule (raise_rate_alert)
+    "storage": N_("评价器存储故障"),  # raised by the collector, no rule (raise_storage_alert)
 }
 KIND_DESCRIPTIONS = {
     "unsatisfied": N_("%(minutes)s 分钟内至少 %(min_ratings)s 条评价，其中未达“满意”的占 %(share)s 及以上"),
@@ -212,9 +219,12 @@ def _applies(rule: Mapping, site: str | None) -> bool:
 
 
 def _name(facts: Facts, window: str | None) -> Text | str:
+    return _named(window, facts.titles.get(window) if window else None)
+
+
+def _named(window: str | None, title: str | None) -> Text | str:
     if not window:
         return Text(N_("未分配窗口"))
-    title = facts.titles.get(window)
     return Text(N_("%(title)s（%(window)s）"), {"title": title, "window": window}) if title and title != window \
         else window
 
@@ -382,6 +392,34 @@ def raise_alerts(store: Store, conditions: Iterable[Condition], now: int, merge_
     return out
 
 
+MERGE_MINUTES = REPEAT_MINUTES = 30  # defaults of ALERT_MERGE_MINUTES and ALERT_REPEAT_MINUTES
+
+
+def raise_rate_alert(store: Store, device: str, limit: int, now: int) -> dict[str, list[int]]:
+    """A kiosk's events went beyond the quota of `limit` per minute (a new episode of rejections, server/quota.py):
+    one alert, or counted into the device's open one, for the site of the window it serves."""
+    window, title, site = store.device_place(device)
+    message = Text(N_("评价器 %(device)s（%(name)s）每分钟发送的事件超过 %(limit)s 条，超出的已拒收"),
+                   {"device": device, "name": _named(window, title), "limit": limit})
+    condition = Condition("rate", None, site, window, device, key_of("rate", None, device), now, message)
+    return raise_alerts(store, [condition], now, MERGE_MINUTES * MINUTE, REPEAT_MINUTES * MINUTE)
+
+
+STORAGE_TEXTS = {
+    "full": N_("评价器 %(device)s（%(name)s）存储已满：评价暂不能保存，请清理或更换存储卡"),
+    "error": N_("评价器 %(device)s（%(name)s）存储出错：评价暂不能保存，请查看评价器日志"),
+}
+
+
+def raise_storage_alert(store: Store, device: str, storage: str, now: int) -> dict[str, list[int]]:
+    """A kiosk's outbox stopped storing events (`storage`: "full" or "error", a new episode as its status says):
+    one alert, or counted into the device's open one, for the site of the window it serves."""
+    window, title, site = store.device_place(device)
+    message = Text(STORAGE_TEXTS[storage], {"device": device, "name": _named(window, title)})
+    condition = Condition("storage", None, site, window, device, key_of("storage", None, device), now, message)
+    return raise_alerts(store, [condition], now, MERGE_MINUTES * MINUTE, REPEAT_MINUTES * MINUTE)
+
+
 GAP_LOOKBACK = 60 * MINUTE  # gaps declared lost this recently still raise an alert
 
 
@@ -390,7 +428,8 @@ class AlertTask:
 
     name = "alerts"
 
-    def __init__(self, interval: float = 10.0, merge_minutes: float = 30, repeat_minutes: float = 30):
+    def __init__(self, interval: float = 10.0, merge_minutes: float = MERGE_MINUTES,
+                 repeat_minutes: float = REPEAT_MINUTES):
         self.interval = float(interval)
         self.merge_ms = int(merge_minutes * MINUTE)
         self.repeat_ms = int(repeat_minutes * MINUTE)
@@ -398,8 +437,8 @@ class AlertTask:
 
     @classmethod
     def from_config(cls, config: Mapping) -> "AlertTask":
-        return cls(float(config.get("ALERT_INTERVAL", 10)), float(config.get("ALERT_MERGE_MINUTES", 30)),
-                   float(config.get("ALERT_REPEAT_MINUTES", 30)))
+        return cls(float(config.get("ALERT_INTERVAL", 10)), float(config.get("ALERT_MERGE_MINUTES", MERGE_MINUTES)),
+                   float(config.get("ALERT_REPEAT_MINUTES", REPEAT_MINUTES)))
 
     def run(self, store: Store, now: datetime) -> None:
         now_ms = to_ms(now)

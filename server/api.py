@@ -6,6 +6,7 @@ from flask import Blueprint, abort, g, jsonify, request
 from shared.contract import ContractError, parse_case
 from shared.timefmt import format_ts, from_ms
 
+from . import verified
 from .compare import comparison, comparison_args
 from .comparison import previous_period
 from .invite_push import LIFETIME_SECONDS
@@ -44,9 +45,12 @@ def require_token():
 
 @bp.get("/windows")
 def windows():
+    """Every window; `verified` beside its clerk on duty when there is one (server/verified.py)."""
+    store = get_store()
     return jsonify([
         {key: row[key] for key in ("window", "title", "device", "presence", "staff")} | {"online": bool(row["online"])}
-        for row in get_store().windows()
+        | ({"verified": row["verified"]} if row["staff"] else {})
+        for row in verified.mark(store, store.windows())
     ])
 
 
@@ -55,14 +59,11 @@ def summary(window: str):
     store = get_store()
     if store.window(window) is None:
         abort(404, f"unknown window {window!r}")
-    try:
-        days = parse_range(request.args.get("from"), request.args.get("to"), server_tz(), local_today())
-    except BadRange as exc:
-        abort(400, str(exc))
-    return jsonify(window_summary(store, window, days, now_ms()))
+    return jsonify(window_summary(store, window, _days(), now_ms()))
 
 
 def _days():
+    """`from`/`to` (today when absent), within the report rules of server/reports.py; 400 with the rule broken."""
     try:
         return parse_range(request.args.get("from"), request.args.get("to"), server_tz(), local_today())
     except BadRange as exc:

@@ -15,6 +15,7 @@ from . import monthly, phone, public
 from . import appeals_pages, gbt39046_pages
 from . import report_runs_pages
 from . import case_pages
+from . import error_pages, web_security
 from . import alert_pages
 from . import window_kiosk
 from .db import open_db
@@ -31,6 +32,7 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
         TIMEZONE="Asia/Shanghai",
         CLOCK=SystemClock(),
         JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=web_security.MAX_BODY_BYTES,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -49,14 +51,14 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(app.config["DATABASE"])
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=bool(app.config.get("TLS")),
                       PERMANENT_SESSION_LIFETIME=timedelta(hours=12))
     open_db(app.config["DATABASE"]).close()  # schema up to date before the first request
     app.teardown_appcontext(close_store)
-    app.before_request(auth.check_csrf)
-    app.jinja_env.globals["csrf_token"] = auth.csrf_token
-    app.context_processor(lambda: {"current_user": auth.current_user()})
+    auth.init_app(app)  # Flask-Login sessions, Flask-WTF CSRF (`csrf_token()` in forms), Flask-Limiter counts
+    auth.exempt_from_csrf(api.bp)  # bearer tokens, no cookies
     i18n.init_app(app)
+    error_pages.init_app(app)  # JSON under /api/, pages in the reader's language elsewhere
+    web_security.init_app(app)  # CSP and frame headers; Secure cookies whenever reached over HTTPS
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)

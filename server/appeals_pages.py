@@ -1,6 +1,7 @@
 """Appeals (申诉) in the web app: anyone logged in files one against a rating of a window they may see
-(usually the team leader, for a clerk); a manager or admin upholds or rejects it with a note. Upheld, the
-rating leaves every statistic (see server/store/appeals.py); the raw record and the export keep it."""
+(usually the team leader, for a clerk); a manager or admin other than the filer (four eyes) upholds or rejects
+it with a note. Upheld, the rating leaves every statistic (see server/store/appeals.py); the raw record and the
+export keep it."""
 from __future__ import annotations
 
 import json
@@ -14,11 +15,12 @@ from flask_babel import lazy_gettext
 
 from shared.contract import DEFAULT_REASONS
 
-from . import gbt39046
+from . import gbt39046, verified
 from .auth import ROLES, current_user, login_required
 from .reports import BadRange, parse_range
-from .report_views import scoped_window_names
+from .report_views import range_message, scoped_window_names
 from .scope import require_window, visible_windows
+from .store.appeals import OwnAppeal
 from .web_db import get_store, local_today, now_ms, server_tz
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ STATUSES = {"pending": lazy_gettext("待处理"), "upheld": lazy_gettext("申诉
 LEVELS = {"非常满意": lazy_gettext("非常满意"), "满意": lazy_gettext("满意"), "基本满意": lazy_gettext("基本满意"),
           "不满意": lazy_gettext("不满意"), "非常不满意": lazy_gettext("非常不满意")}
 REASONS = {r["code"]: r["label"] for r in DEFAULT_REASONS}
+OWN_APPEAL = lazy_gettext("不能处理自己提出的申诉：须由另一位管理者处理。")
 
 
 def _local(ms: int | None) -> str:
@@ -72,7 +75,8 @@ def index():
         require_window(window)
     store = get_store()
     scoped = scoped_window_names()
-    rows = [_appeal_view(a) for a in store.appeals(status=status or None, window=window or None, windows=scoped)]
+    rows = [_appeal_view(a) for a in verified.mark(store, store.appeals(status=status or None, window=window or None,
+                                                                      windows=scoped))]
     return render_template("appeals.html", rows=rows, counts=store.appeal_counts(scoped), statuses=STATUSES,
                            status=status, window=window, windows=visible_windows())
 
@@ -93,12 +97,13 @@ def _picker():
     day = request.args.get("day") or local_today().isoformat()
     try:
         days = parse_range(day, day, server_tz(), local_today())
-    except BadRange:
-        abort(400, _("日期须为 YYYY-MM-DD 格式的真实日期"))
+    except BadRange as exc:
+        abort(400, range_message(exc))
     ratings = []
     if window:
         require_window(window)
-        ratings = [_rating_view(r) for r in get_store().window_ratings(window, days.start, days.end)]
+        store = get_store()
+        ratings = [_rating_view(r) for r in verified.mark(store, store.window_ratings(window, days.start, days.end))]
     return render_template("appeal_new.html", rating=None, windows=windows, window=window,
                            day=days.first.isoformat(), ratings=ratings)
 
@@ -110,6 +115,7 @@ def _filing_form(rating_id: str, reason: str = "", errors: list[str] | None = No
         abort(404, _("没有这条评价"))
     require_window(rating["window"])
     standing = store.standing_appeal(rating_id)
+    verified.mark(store, [rating])
     return render_template("appeal_new.html", rating=_rating_view(rating), standing=standing, reason=reason,
                            errors=errors or [], reason_max=REASON_MAX), status
 
@@ -155,9 +161,12 @@ def _visible_appeal(appeal_id: int) -> dict:
 
 def _detail(appeal: dict, errors: list[str] | None = None, note: str = "", status: int = 200):
     rating = get_store().rating_for_appeal(appeal["rating_id"])
-    can_decide = ROLES[current_user()["role"]] >= ROLES["manager"] and appeal["status"] == "pending"
+    user = current_user()
+    own = appeal["filed_by"] == user["username"]
+    can_decide = ROLES[user["role"]] >= ROLES["manager"] and appeal["status"] == "pending" and not own
+    verified.mark(get_store(), [appeal])  # the staff number the rating carried: the roster's or not
     return render_template("appeal.html", appeal=_appeal_view(appeal),
-                           rating=_rating_view(rating) if rating else None, can_decide=can_decide,
+                           rating=_rating_view(rating) if rating else None, can_decide=can_decide, own=own,
                            errors=errors or [], note=note, note_max=NOTE_MAX), status
 
 
@@ -171,8 +180,11 @@ def detail(appeal: int):
 @bp.post("/<int:appeal>/decide")
 @login_required("manager")
 def decide(appeal: int):
-    """Uphold or reject a pending appeal, with a note."""
+    """Uphold or reject a pending appeal, with a note; never the filer's own (four eyes): 403."""
     row = _visible_appeal(appeal)
+    user = current_user()["username"]
+    if row["filed_by"] == user:
+        abort(403, OWN_APPEAL)
     decision = request.form.get("decision", "")
     note = request.form.get("note", "").strip()
     errors = []
@@ -184,8 +196,11 @@ def decide(appeal: int):
         errors.append(_("处理意见最多 %(n)s 个字。", n=NOTE_MAX))
     if errors:
         return _detail(row, errors, note, 400)
-    user = current_user()["username"]
-    if not get_store().decide_appeal(appeal, decision, user, note, now_ms()):
+    try:
+        decided = get_store().decide_appeal(appeal, decision, user, note, now_ms())
+    except OwnAppeal:
+        abort(403, OWN_APPEAL)
+    if not decided:
         return _detail(get_store().appeal(appeal), [_("这条申诉已经处理过了。")], note, 409)
     log.info("appeal %s %s by %s", appeal, decision, user)
     flash(_("申诉成立：这条评价已从所有统计中移除，原始记录保留。") if decision == "upheld"

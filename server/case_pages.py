@@ -15,11 +15,13 @@ from flask_babel import lazy_gettext as _l
 from shared.contract import DEFAULT_LABELS, DEFAULT_REASONS, SCALES
 
 from . import cases as rules_mod
+from . import verified
 from .auth import ROLES, current_user, login_required
 from .cases import DEADLINES, VERDICTS, NotAllowed, Rules, bad_levels
-from .report_views import scoped_window_names
+from .report_views import range_message, scoped_window_names
+from .reports import BadRange, parse_bounds
 from .scope import require_window, visible_sites, visible_windows
-from .web_db import get_store, now_ms, server_tz
+from .web_db import get_store, local_today, now_ms, server_tz
 from .workdays import Correction, parse_holiday_file
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,8 @@ STATUSES = {"open": _l("未办结"), "overdue": _l("已逾期"), "closed": _l("�
 VERDICT_LABELS = {"satisfied": _l("满意"), "basically": _l("基本满意"), "unsatisfied": _l("不满意")}
 ACTION_LABELS = {"opened": _l("差评生成工单"), "assigned": _l("指派"), "note": _l("备注"), "callback": _l("回访"),
                  "verdict": _l("整改评价"), "closed": _l("办结"), "reopened": _l("重新打开"),
-                 "rescheduled": _l("期限重算"), "appeal_upheld": _l("申诉成立")}
+                 "rescheduled": _l("期限重算"), "appeal_filed": _l("提出申诉"), "appeal_upheld": _l("申诉成立"),
+                 "appeal_rejected": _l("申诉不成立")}
 FILE_MESSAGES = {"fields": _l("每行须为“日期,off 或 work,名称”"), "date": _l("日期须为 YYYY-MM-DD 格式的真实日期"),
                  "kind": _l("类型须为 off（放假）或 work（调休上班）"), "name": _l("名称最长 40 个字"),
                  "twice": _l("同一天出现了两次"), "many": _l("一个文件最多 1000 行")}
@@ -83,16 +86,6 @@ def _can_act() -> bool:
     return bool(user) and ROLES[user["role"]] >= ROLES["manager"]
 
 
-def _date_arg(name: str) -> date | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
-        return None
-
-
 def _local_ms(day: date) -> int:
     return int(datetime.combine(day, datetime.min.time(), server_tz()).timestamp() * 1000)
 
@@ -113,19 +106,24 @@ def index():
     if window:
         require_window(window)
     staff = args.get("staff", "").strip()[:32]
-    first, last = _date_arg("from"), _date_arg("to")
-    if (args.get("from") and first is None) or (args.get("to") and last is None) or (first and last and last < first):
-        errors.append(_("日期须为 YYYY-MM-DD 格式的真实日期，且结束不早于开始"))
+    try:
+        first, last = parse_bounds(args.get("from"), args.get("to"), local_today())
+    except BadRange as exc:
+        errors.append(range_message(exc))
         first = last = None
     start = _local_ms(first) if first else None
     end = _local_ms(last + timedelta(days=1)) if last else None
     windows = scoped_window_names()
     todays = _todays()
     calendar = store.case_calendar()
-    rows = [_dress(r, calendar, todays) for r in store.cases(
-        _zone_name(), todays, windows, status, window, staff, start, end)]
+    rows = [_dress(r, calendar, todays) for r in verified.mark(store, store.cases(
+        _zone_name(), todays, windows, status, window, staff, start, end))]
     by_window = store.case_counts("window", _zone_name(), todays, windows, start, end)
     by_staff = store.case_counts("staff", _zone_name(), todays, windows, start, end)
+    # a clerk's count adds up cases at several windows: verified only where the number is at every one
+    marks = verified.across(store, {r["key"]: r["windows"] for r in by_staff if r["key"]})
+    for r in by_staff:
+        r["verified"] = marks.get(r["key"]) if r["key"] else None
     totals = {"open": sum(r["open"] for r in by_window), "overdue": sum(r["overdue"] for r in by_window)}
     return render_template("cases.html", rows=rows, by_window=by_window, by_staff=by_staff, totals=totals,
                            statuses=STATUSES, status=status, window=window, staff=staff,
@@ -160,7 +158,7 @@ def _assignees(site: str | None) -> list[str]:
 def _render_case(case_id: int, errors: list[str] = (), form: dict | None = None, status: int = 200):
     store = get_store()
     todays = _todays()
-    case = _dress(_case(case_id), store.case_calendar(), todays)
+    case = _dress(verified.mark(store, [_case(case_id)])[0], store.case_calendar(), todays)
     labels = {r["code"]: r["label"] for r in DEFAULT_REASONS}
     case["reason_labels"] = [labels.get(code, code) for code in case["reasons"]]
     for comment in case["comments"]:
@@ -332,12 +330,25 @@ MONTHS = [_l("一月"), _l("二月"), _l("三月"), _l("四月"), _l("五月"), 
           _l("十月"), _l("十一月"), _l("十二月")]
 
 
+YEARS = (2000, 2100)  # the calendar's years
+
+
 def _year_arg(value: str | None) -> int:
     if not value:
         return current_app.config["CLOCK"].now().astimezone(server_tz()).year
-    if not value.isdigit() or not 2000 <= int(value) <= 2100:
+    if not value.isdigit() or not YEARS[0] <= int(value) <= YEARS[1]:
         abort(400, _("年份须为 2000 到 2100 之间的数字"))
     return int(value)
+
+
+def _calendar_day(text: str) -> date | None:
+    """A day of the calendar's years written YYYY-MM-DD, or None."""
+    text = text.strip()
+    try:
+        day = date.fromisoformat(text) if len(text) == 10 and text.isascii() else None
+    except ValueError:
+        return None
+    return day if day and YEARS[0] <= day.year <= YEARS[1] else None
 
 
 def _holiday_groups(days) -> list[dict]:
@@ -402,11 +413,9 @@ def add_holiday():
     form = request.form
     year = _year_arg(form.get("year"))
     errors = []
-    try:
-        day = date.fromisoformat(form.get("day", "").strip())
-    except ValueError:
-        day = None
-        errors.append(_("日期须为 YYYY-MM-DD 格式的真实日期"))
+    day = _calendar_day(form.get("day", ""))
+    if day is None:
+        errors.append(_("日期须为 2000 到 2100 年间 YYYY-MM-DD 格式的真实日期"))
     kind = form.get("kind", "")
     if kind not in ("off", "work"):
         errors.append(_("请选择放假或调休上班。"))
@@ -423,10 +432,9 @@ def add_holiday():
 @login_required("admin")
 def remove_holiday():
     year = _year_arg(request.form.get("year"))
-    try:
-        day = date.fromisoformat(request.form.get("day", ""))
-    except ValueError:
-        return _render_holidays(year, [_("日期须为 YYYY-MM-DD 格式的真实日期")], status=400)
+    day = _calendar_day(request.form.get("day", ""))
+    if day is None:
+        return _render_holidays(year, [_("日期须为 2000 到 2100 年间 YYYY-MM-DD 格式的真实日期")], status=400)
     if not get_store().remove_correction(day):
         return _render_holidays(year, [_("%(day)s 没有修正记录。", day=day.isoformat())], status=400)
     return _after_change(day.year, _("已删除 %(day)s 的修正，恢复官方安排。", day=day.isoformat()))
@@ -451,6 +459,8 @@ def upload_holidays():
             return _render_holidays(year, [_("无法识别文件的编码：请存为 UTF-8 的 CSV 文件。")], status=400)
     corrections, problems = parse_holiday_file(text)
     errors = [_("第 %(n)s 行：%(what)s", n=n, what=FILE_MESSAGES[code]) for n, code in problems[:20]]
+    errors += [_("%(day)s 不在 2000 到 2100 年间", day=c.day.isoformat()) for c in corrections
+               if not YEARS[0] <= c.day.year <= YEARS[1]][:20]
     if not corrections and not errors:
         errors.append(_("文件中没有日期。"))
     if errors:

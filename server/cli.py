@@ -58,7 +58,7 @@ def cmd_server(args) -> int:
     except ValueError as exc:
         print(f"ceval server: {exc}", file=sys.stderr)
         return 2
-    app = create_app(settings={"DATABASE": args.db, "TIMEZONE": args.timezone})
+    app = create_app(settings={"DATABASE": args.db, "TIMEZONE": args.timezone, "PUBLIC_URL": args.public_url})
     collector = Collector(args.db, args.broker, strict=args.strict, tls=tls,
                           username=os.environ.get("CEVAL_MQTT_USERNAME"),
                           password=os.environ.get("CEVAL_MQTT_PASSWORD"),
@@ -86,49 +86,173 @@ def cmd_server(args) -> int:
     return 0
 
 
-# ---------------------------------------------------------------- ceval token create
-def cmd_token_create(args) -> int:
-    from shared.clock import SystemClock
-    from shared.timefmt import to_ms
+# ---------------------------------------------------------------- ceval token ... and ceval user ...
+def _fail(prog: str, message: str) -> int:
+    print(f"{prog}: {message}", file=sys.stderr)
+    return 2
 
+
+def _existing_store(path: str):
+    """The store of an existing database (None when there is no file: a typo must not create one)."""
     from .db import open_db
     from .store import Store
 
-    db = open_db(args.db)
-    print(Store(db).create_token(args.name, to_ms(SystemClock().now())))
+    return Store(open_db(path)) if os.path.isfile(path) else None
+
+
+def _now_ms() -> int:
+    from shared.clock import SystemClock
+    from shared.timefmt import to_ms
+
+    return to_ms(SystemClock().now())
+
+
+def _local(ms: int | None) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M") if ms else ""
+
+
+def cmd_token_create(args) -> int:
+    from .db import open_db
+    from .store import Store
+
+    name = " ".join(args.name.split())
+    if not 1 <= len(name) <= 64:
+        return _fail("ceval token create", "a token's name is 1 to 64 characters")
+    print(Store(open_db(args.db)).create_token(name, _now_ms()))
     return 0
 
 
-# ---------------------------------------------------------------- ceval user add
-def cmd_user_add(args) -> int:
+def cmd_token_list(args) -> int:
+    store = _existing_store(args.db)
+    if store is None:
+        return _fail("ceval token list", f"no database at {args.db}")
+    print(f"{'id':>4}  {'created':16}  {'status':24}  name")
+    for t in store.tokens():
+        status = f"revoked {_local(t['revoked_at'])}" if t["revoked_at"] else "active"
+        print(f"{t['id']:>4}  {_local(t['created_at']):16}  {status:24}  {t['name']}")
+    return 0
+
+
+def cmd_token_revoke(args) -> int:
+    prog = "ceval token revoke"
+    store = _existing_store(args.db)
+    if store is None:
+        return _fail(prog, f"no database at {args.db}")
+    found = store.tokens_named(args.token)
+    active = [t for t in found if not t["revoked_at"]]
+    if not found:
+        return _fail(prog, f"no token with id or name {args.token!r} (see ceval token list)")
+    if not active:
+        return _fail(prog, f"token {args.token!r} is revoked already")
+    if len(active) > 1:
+        ids = ", ".join(str(t["id"]) for t in active)
+        return _fail(prog, f"{len(active)} active tokens are named {args.token!r}: give one id ({ids})")
+    [token] = active
+    store.revoke_token(token["id"], _now_ms())
+    print(f"token {token['id']} ({token['name']}) revoked")
+    return 0
+
+
+def _new_password_hash(prog: str, username: str) -> str | None:
+    """The hash of a new password from the terminal (asked twice) or the first line of standard input; None
+    (and the reason on stderr) when the two differ or it is no password. Never from the command line, where
+    `ps` shows it."""
     import getpass
 
-    from shared.clock import SystemClock
-    from shared.timefmt import to_ms
-
-    from .db import open_db
     from .passwords import hash_password
-    from .store import Store
 
-    store = Store(open_db(args.db))
-    if store.user_by_name(args.username):
-        print(f"ceval user add: user {args.username!r} exists already", file=sys.stderr)
-        return 2
     if sys.stdin.isatty():
-        password = getpass.getpass(f"password for {args.username}: ")
+        password = getpass.getpass(f"password for {username}: ")
         if getpass.getpass("again: ") != password:
-            print("ceval user add: the passwords differ", file=sys.stderr)
-            return 2
+            _fail(prog, "the passwords differ")
+            return None
     else:
         password = sys.stdin.readline().rstrip("\n")
     try:
-        hashed = hash_password(password)
+        return hash_password(password)
     except ValueError as exc:
-        print(f"ceval user add: {exc}", file=sys.stderr)
+        _fail(prog, str(exc))
+        return None
+
+
+def cmd_user_add(args) -> int:
+    from .db import open_db
+    from .store import Store
+
+    prog = "ceval user add"
+    store = Store(open_db(args.db))
+    if not args.username or len(args.username) > 64 or any(c.isspace() for c in args.username):
+        return _fail(prog, "a user name is 1 to 64 characters without spaces")
+    if store.user_by_name(args.username):
+        return _fail(prog, f"user {args.username!r} exists already")
+    hashed = _new_password_hash(prog, args.username)
+    if hashed is None:
         return 2
     sites = [s.strip() for s in args.sites.split(",") if s.strip()] if args.sites else None
-    store.create_user(args.username, hashed, args.role, sites, to_ms(SystemClock().now()))
+    store.create_user(args.username, hashed, args.role, sites, _now_ms())
     print(f"user {args.username} added as {args.role}")
+    return 0
+
+
+def _user(prog: str, args):
+    """(store, user row), or the exit status of the one-line error."""
+    store = _existing_store(args.db)
+    if store is None:
+        return _fail(prog, f"no database at {args.db}")
+    user = store.user_by_name(args.username)
+    if user is None:
+        return _fail(prog, f"no user {args.username!r} (see ceval user list)")
+    return store, user
+
+
+def cmd_user_list(args) -> int:
+    import json
+
+    store = _existing_store(args.db)
+    if store is None:
+        return _fail("ceval user list", f"no database at {args.db}")
+    print(f"{'user':24}  {'role':8}  {'status':8}  sites")
+    for u in store.users():
+        sites = ",".join(json.loads(u["sites"])) if u["sites"] else "all"
+        print(f"{u['username']:24}  {u['role']:8}  {'disabled' if u['disabled'] else 'active':8}  {sites}")
+    return 0
+
+
+def cmd_user_passwd(args) -> int:
+    prog = "ceval user passwd"
+    found = _user(prog, args)
+    if isinstance(found, int):
+        return found
+    store, user = found
+    hashed = _new_password_hash(prog, user["username"])
+    if hashed is None:
+        return 2
+    store.set_password(user["id"], hashed)
+    print(f"password of {user['username']} changed; their sessions have ended")
+    return 0
+
+
+def cmd_user_disable(args) -> int:
+    prog = "ceval user disable"
+    found = _user(prog, args)
+    if isinstance(found, int):
+        return found
+    store, user = found
+    if not store.disable_user(user["id"]):
+        return _fail(prog, f"{user['username']} is the last active admin: add or enable another admin first")
+    print(f"user {user['username']} disabled; their sessions have ended")
+    return 0
+
+
+def cmd_user_enable(args) -> int:
+    found = _user("ceval user enable", args)
+    if isinstance(found, int):
+        return found
+    store, user = found
+    store.enable_user(user["id"])
+    print(f"user {user['username']} enabled")
     return 0
 
 
@@ -241,6 +365,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("name", help="who or what the token is for")
     t.add_argument("--db", required=True, help="the server's SQLite database file")
     t.set_defaults(func=cmd_token_create)
+    t = tsub.add_parser("list", help="list the API tokens", description="List the API tokens: id, when made, "
+                        "active or revoked, and name (the tokens themselves are not stored).")
+    t.add_argument("--db", required=True, help="the server's SQLite database file")
+    t.set_defaults(func=cmd_token_list)
+    t = tsub.add_parser("revoke", help="revoke an API token", description="Revoke an API token: from now on "
+                        "the API answers it 401. It stays in the list, marked revoked.")
+    t.add_argument("token", metavar="NAME_OR_ID", help="the token's id or name (as `ceval token list` shows)")
+    t.add_argument("--db", required=True, help="the server's SQLite database file")
+    t.set_defaults(func=cmd_token_revoke)
 
     add_device_commands(sub)  # device add|revoke|list, broker account: server/provision_cli.py
 
@@ -254,6 +387,21 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--sites", help="comma-separated sites a manager or viewer sees (default: all)")
     u.add_argument("--db", required=True, help="the server's SQLite database file")
     u.set_defaults(func=cmd_user_add)
+    u = usub.add_parser("list", help="list the accounts", description="List the accounts: name, role, active "
+                        "or disabled, and the sites they see.")
+    u.add_argument("--db", required=True, help="the server's SQLite database file")
+    u.set_defaults(func=cmd_user_list)
+    for action, func, summary, text in (
+            ("passwd", cmd_user_passwd, "set a user's password", "Set a user's password; it is asked for (or "
+             "read from standard input when it is not a terminal). Every session of the user ends."),
+            ("disable", cmd_user_disable, "disable an account", "Disable an account: it cannot log in and its "
+             "sessions end at once. The last active admin cannot be disabled."),
+            ("enable", cmd_user_enable, "enable an account again", "Enable a disabled account again, with its "
+             "password as it was.")):
+        u = usub.add_parser(action, help=summary, description=text)
+        u.add_argument("username", help="the log-in name")
+        u.add_argument("--db", required=True, help="the server's SQLite database file")
+        u.set_defaults(func=func)
 
     p = sub.add_parser("site", help="sites (halls)", description="Manage the sites (halls) windows belong to.")
     ssub = p.add_subparsers(dest="site_command", required=True, metavar="ACTION")

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext
 from .auth import login_required
 from .comparison import BY, ORDERS, cell, compare, metrics, previous_period, sort_columns, sort_rows
 from .exports import Sheet, export_response
-from .report_views import last_place, range_args, report_range
+from .report_views import last_place, range_args, report_range, staff_cell
 from .reports import DayRange
 from .scope import visible_sites, visible_windows
 from .store import Store
@@ -89,7 +89,7 @@ def export(fmt: str):
         label = _("离岗时长（秒）") if m == "absent_seconds" else str(LABELS[m])
         headers += [label, _("%(figure)s（上期）", figure=label), _("%(figure)s（变化）", figure=label)]
     headers += [_("上期排名"), _("末位")]
-    rows = [[row["rank"], row[by], cell(row, by, "name"),
+    rows = [[row["rank"], row[by] if by == "window" else staff_cell(row[by], row["verified"]), cell(row, by, "name"),
              *[v for m in data["metrics"] for v in (row["current"][m], row["previous"][m], row["change"][m])],
              row["prev_rank"], last_place(row)] for row in data["rows"]]
     days = data["days"]

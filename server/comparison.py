@@ -10,6 +10,7 @@ from datetime import timedelta
 from .reports import DayRange, absence_summary, rating_summary
 from .store import Store
 from .summary import window_summaries
+from .verified import across
 
 BY = ("window", "staff")
 METRICS = ("total", "satisfied_rate", "index", "absences", "absent_seconds", "staffed")
@@ -61,6 +62,13 @@ def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[di
         rows.append({by: key, ("title" if by == "window" else "name"): name,
                      "current": current, "previous": previous,
                      "change": {m: _change(m, current[m], previous[m]) for m in metrics(by)}})
+    if by == "staff":  # server/verified.py: a clerk of the roster for the site of every window counted in a row
+        seen: dict[str, set[str]] = {key: set() for key in keys}
+        for window, staff in store.staff_windows_seen(before.start, days.end, names):
+            seen.setdefault(staff, set()).add(window)
+        verified = across(store, seen)
+        for row in rows:
+            row["verified"] = verified[row["staff"]]
     rank(rows, lambda r: r["current"], "rank", "last")
     rank(rows, lambda r: r["previous"], "prev_rank", "prev_last")
     return sort_rows(rows, by, "rank", "asc")

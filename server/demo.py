@@ -62,12 +62,12 @@ def _wait_http(url: str, timeout: float = 30.0) -> None:
 
 SITE = "hall"
 SERVICES = ["社保", "医保", "公积金", "不动产登记", "户籍", "税务", "工商登记", "综合受理"]
-DEMO_PIN = "2468"
+DEMO_PIN = "246810"
 
 
 def _register_hall(db: Path, windows: list[str]) -> None:
     """What an IT person and a manager do on the registry pages: a public hall with opening hours,
-    its clerks (PIN 2468), each window titled with its clerk, each kiosk confirmed at its window.
+    its clerks (PIN 246810), each window titled with its clerk, each kiosk confirmed at its window.
     The server then sends every kiosk its config."""
     store = Store(open_db(db))
     try:

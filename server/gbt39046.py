@@ -43,9 +43,10 @@ FIRST_EVALUATION = 1  # 评价次数: 1 the first evaluation, 2 a follow-up one;
 APPEAL_RESULTS = {None: "无", "pending": "申诉中", "upheld": "申诉成立", "rejected": "申诉不成立"}
 
 HEADERS = ["办件编号", "评价渠道", "评价渠道代码", "评价人", "评价时间", "评价次数", "满意度", "满意度代码",
-           "省级接口代码", "文字评价", "行政区划", "窗口", "工号", "申诉结果", "评价记录号"]
+           "省级接口代码", "文字评价", "行政区划", "窗口", "工号", "申诉结果", "评价记录号", "工号核实"]
 KEYS = ["case_no", "channel", "channel_code", "evaluator", "time", "count", "level", "level_code",
-        "provincial_code", "text", "area_code", "window", "staff", "appeal", "rating_id"]
+        "provincial_code", "text", "area_code", "window", "staff", "appeal", "rating_id", "staff_verified"]
+STAFF_VERIFIED = {None: "", True: "是", False: "否"}  # the CSV's words for `staff_verified`
 
 AREA_CODE = re.compile(r"[0-9]{1,9}")  # ASCII digits only (\d would take any script's digits)
 CHANNEL_CODE = re.compile(r"[0-9A-Za-z]{1,4}")
@@ -107,11 +108,13 @@ class Record:
     staff: str | None
     appeal: str | None     # None, pending, upheld, rejected (the rating's latest appeal)
     rating_id: str
+    staff_verified: bool | None  # the staff number is on the roster of the window's site (server/verified.py)
 
     def row(self) -> list:
-        """The CSV row: the appeal in words."""
+        """The CSV row: the appeal and whether the staff number is verified in words."""
         values = asdict(self)
         values["appeal"] = APPEAL_RESULTS[self.appeal]
+        values["staff_verified"] = STAFF_VERIFIED[self.staff_verified]
         return [values[key] for key in KEYS]
 
     def json(self) -> dict:
@@ -119,7 +122,8 @@ class Record:
 
 
 def record(rating: dict, settings: dict, tz: ZoneInfo) -> Record:
-    """A stored rating (event_id, window, site, staff, at, score, scale, case_no, text, appeal) as a record."""
+    """A stored rating (event_id, window, site, staff, at, score, scale, case_no, text, appeal, and `verified`
+    beside its staff number) as a record."""
     name = level(rating["score"], rating["scale"])
     area = (settings.get("site_area_codes") or {}).get(rating.get("site") or "") or settings.get("area_code")
     return Record(
@@ -128,7 +132,7 @@ def record(rating: dict, settings: dict, tz: ZoneInfo) -> Record:
         time=datetime.fromtimestamp(rating["at"] / 1000, tz).strftime("%Y-%m-%d %H:%M:%S"),
         count=FIRST_EVALUATION, level=name, level_code=gbt_code(name), provincial_code=provincial_code(name),
         text=rating["text"], area_code=area or None, window=rating["window"], staff=rating["staff"],
-        appeal=rating["appeal"], rating_id=rating["event_id"])
+        appeal=rating["appeal"], rating_id=rating["event_id"], staff_verified=rating.get("verified"))
 
 
 def check_settings(channel: str, channel_code: str, area_code: str, site_area_codes: dict[str, str]) -> list[str]:

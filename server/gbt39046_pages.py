@@ -8,7 +8,7 @@ import logging
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from . import gbt39046
+from . import gbt39046, verified
 from .auth import login_required
 from .exports import Sheet, export_response
 from .report_views import report_range, scoped_window_names
@@ -29,8 +29,9 @@ def export_settings() -> dict:
 def records(start: int, end: int) -> list[gbt39046.Record]:
     settings = export_settings()
     tz = server_tz()
+    store = get_store()
     return [gbt39046.record(r, settings, tz)
-            for r in get_store().evaluation_records(start, end, scoped_window_names())]
+            for r in verified.mark(store, store.evaluation_records(start, end, scoped_window_names()))]
 
 
 @bp.get("/exports/gbt39046")

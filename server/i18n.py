@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, redirect, request
 from flask_babel import Babel
 
 from .auth import safe_next
+from .web_security import cookie_secure
 
 LANGUAGES = ("zh", "en")
 COOKIE = "lang"
@@ -32,5 +33,6 @@ def choose(code: str):
     """Switch language and go back where the user was."""
     response = redirect(safe_next(request.args.get("next")))
     if code in LANGUAGES:
-        response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                            secure=cookie_secure())
     return response

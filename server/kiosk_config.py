@@ -1,7 +1,8 @@
 """The config each kiosk should have, built from the registry: pure, no SQL, no MQTT.
 
 A kiosk at a window gets the window's title and assigned clerk, the active clerks of the
-window's site who have a PIN (its roster), the window's kiosk settings (scale, labels,
+window's site who have a PIN hashed the current way (its roster: a clerk whose hash is of the
+first, weak kind is left off until given a new PIN, see shared/pins.py), the window's kiosk settings (scale, labels,
 reasons, language, away text, phrases: windows.config, defaults where it says nothing), and,
 when the server has a public URL, the link to the phone comment form with a signed token.
 The token changes every refresh, so a config is compared by its `version`: a hash of the
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from shared.contract import STAFF_PATTERN, VERSION, Config, ContractError, default_title, parse_config
-from shared.pins import is_pin_hash
+from shared.pins import is_pin_hash, is_strong_pin_hash
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +64,13 @@ def build_config(target: Target, roster: Iterable[Clerk], public_url: str | None
     """What the kiosk of `target` should show; its comment link still lacks the token (see with_token)."""
     clerks = []
     for clerk in roster:
-        if STAFF_PATTERN.match(clerk.staff) and is_pin_hash(clerk.pin_hash):
-            clerks.append({"id": clerk.staff, "name": clerk.name, "pin": clerk.pin_hash})
-        else:
+        if not STAFF_PATTERN.match(clerk.staff) or not is_pin_hash(clerk.pin_hash):
             log.warning("clerk %r left off the roster of %s: bad staff number or PIN hash", clerk.staff, target.window)
+        elif not is_strong_pin_hash(clerk.pin_hash):
+            log.info("clerk %s left off the roster of %s: the PIN must be reset (an old, weak hash)",
+                     clerk.staff, target.window)
+        else:
+            clerks.append({"id": clerk.staff, "name": clerk.name, "pin": clerk.pin_hash})
     staff = {"id": target.clerk, "name": target.clerk_name} if target.clerk and STAFF_PATTERN.match(target.clerk) \
         else None
     config = Config(title=target.title or default_title(target.window), staff=staff, roster=tuple(clerks),

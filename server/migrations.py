@@ -362,3 +362,72 @@ def m011_window_first_at(db: Database) -> None:
     db.execute("ALTER TABLE windows ADD COLUMN first_at INTEGER")
     db.execute("UPDATE windows SET first_at = f.first FROM (SELECT window, min(at) AS first FROM events "
                "GROUP BY window) AS f WHERE f.window = windows.window")
+
+
+@migrations()
+def m012_device_assignments(db: Database) -> None:
+    """Which window each confirmed kiosk served, and since when (until when): a kiosk's events count only for
+    the window it was assigned to at the event's time. Filled from today's registry so that nothing already
+    stored or still queued on a kiosk is rejected: each confirmed device's window since its first event there
+    or first contact (0 when unknown), and every other window its stored events named up to now (a kiosk moved
+    before this upgrade). Also what keeps the newest rejected messages per device cheap to find and cap."""
+    _run(db, """
+    CREATE TABLE device_windows (
+        id INTEGER PRIMARY KEY,
+        device TEXT NOT NULL,
+        window TEXT NOT NULL,
+        since INTEGER NOT NULL,      -- epoch ms
+        until INTEGER                -- epoch ms, NULL while it is the device's window
+    );
+    CREATE INDEX device_windows_device ON device_windows (device, since);
+    CREATE INDEX rejects_device_id ON rejects (device, id);
+    INSERT INTO device_windows (device, window, since, until)
+    SELECT d.device, e.window, e.first, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+    FROM devices d JOIN (SELECT device, window, min(at) AS first FROM events GROUP BY device, window) e
+      ON e.device = d.device AND e.window != d.window
+    WHERE d.confirmed = 1 AND d.window IS NOT NULL;
+    INSERT INTO device_windows (device, window, since)
+    SELECT d.device, d.window, min(coalesce(d.first_seen, 0),
+                                   coalesce((SELECT min(at) FROM events e WHERE e.device = d.device
+                                             AND e.window = d.window), d.first_seen, 0))
+    FROM devices d WHERE d.confirmed = 1 AND d.window IS NOT NULL
+    """)
+
+
+@migrations()
+def m013_sessions(db: Database) -> None:
+    """Sessions a server can end: each user's session token (in the session cookie; rotated on logout, password
+    change and disabling); API tokens can be revoked. Log-in and phone limits moved to Flask-Limiter: their rows
+    in `attempts` (a failed log-in kept its user name whole) go."""
+    db.execute("ALTER TABLE users ADD COLUMN session_token TEXT")
+    db.execute("UPDATE users SET session_token = lower(hex(randomblob(24)))")
+    db.execute("ALTER TABLE tokens ADD COLUMN revoked_at INTEGER")
+    db.execute("DELETE FROM attempts WHERE key LIKE 'login-%' OR key LIKE 'comment-%'")
+
+
+@migrations()
+def m014_admin_log(db: Database) -> None:
+    """What admins did that is not a case's or an appeal's own history (a window removed, or merged into
+    another): when, who, what, and its details as JSON."""
+    _run(db, """
+    CREATE TABLE admin_log (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,         -- epoch ms
+        user TEXT NOT NULL,
+        action TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '{}'   -- JSON
+    );
+    CREATE INDEX admin_log_at ON admin_log (at)
+    """)
+
+
+@migrations()
+def m015_device_health(db: Database) -> None:
+    """What a kiosk's status says of its own health beyond the sensor: its outbox cannot store events (`storage`:
+    'full' or 'error', since when by the server's clock), and the last count of acks beyond its last seq it
+    ignored since it started (a forged ack), with that ack's upto_seq and when the server learned of it."""
+    db.execute("ALTER TABLE devices ADD COLUMN storage TEXT")
+    db.execute("ALTER TABLE devices ADD COLUMN storage_since INTEGER")
+    db.execute("ALTER TABLE devices ADD COLUMN ignored_acks INTEGER")
+    db.execute("ALTER TABLE devices ADD COLUMN ignored_upto_seq INTEGER")
+    db.execute("ALTER TABLE devices ADD COLUMN ignored_ack_at INTEGER")

@@ -3,9 +3,8 @@ window; the same figures as CSV or XLSX. Managers and admins, only the windows o
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
@@ -13,8 +12,8 @@ from flask_babel import gettext as _
 from .auth import login_required
 from .comparison import rank
 from .exports import Sheet, export_response
-from .reports import DayRange, absence_summary, daily_summaries, rating_summary
-from .report_views import last_place, reason_rows
+from .reports import BadRange, DayRange, absence_summary, daily_summaries, parse_month, rating_summary
+from .report_views import last_place, range_message, reason_rows
 from .scope import visible_windows
 from .summary import window_summaries
 from .web_db import get_store, local_today, now_ms, server_tz
@@ -23,7 +22,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("monthly", __name__)
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 TOP_REASONS = 5
 
 
@@ -32,15 +30,11 @@ def month_range(text: str | None) -> DayRange:
     today = local_today()
     if not text:
         first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    else:
-        match = _MONTH.match(text)
-        if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
-            abort(400, _("月份须写成 YYYY-MM，例如 2026-10"))
-        first = date(int(match[1]), int(match[2]), 1)
-        if first > today:
-            abort(400, _("%(month)s 还没有到", month=text))
-    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    return DayRange(first, last, server_tz())
+        return parse_month(first.strftime("%Y-%m"), server_tz(), today)
+    try:
+        return parse_month(text, server_tz(), today)
+    except BadRange as exc:
+        abort(400, range_message(exc))
 
 
 def month_before(days: DayRange) -> DayRange:

@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 
+from . import verified
 from .exports import Sheet, export_response
 from .auth import login_required
 from .report_views import (FILTERS, absence_limit_minutes, absence_rows, absence_sheet, comment_rows, daily_sheet,
-                           range_args, range_presets, reason_rows, reason_sheet, report_range, scoped_window_names)
+                           range_args, range_message, range_presets, reason_rows, reason_sheet, report_range,
+                           scoped_window_names, staff_cell)
 from .reports import BadRange, DayRange, daily_summaries, heat_map, parse_range, window_state
 from .scope import require_window, visible_windows
 from .summary import window_summaries, window_summary
@@ -22,6 +24,7 @@ for _name, _filter in FILTERS.items():
 bp.add_app_template_global(range_presets)
 
 EXPORT = "<any(csv, xlsx):fmt>"
+FLEET_REJECTS = 5  # rejected messages shown per device on /fleet, newest first; each device's count is exact
 
 
 def board_rows() -> list[dict]:
@@ -31,7 +34,7 @@ def board_rows() -> list[dict]:
     days = DayRange(today, today, server_tz())
     now = now_ms()
     away = store.away_since()
-    windows = visible_windows()
+    windows = verified.mark(store, visible_windows())  # beside each clerk on duty
     today_figures = window_summaries(store, [w["window"] for w in windows], days, now)
     return [{**w, "online": bool(w["online"]),
              **window_state(bool(w["online"]), w["presence"], w["staff"], away.get(w["window"]), now),
@@ -59,8 +62,8 @@ def _comment_search() -> tuple[list[dict], DayRange, list[str]]:
     try:
         days = parse_range(args.get("from") or (local_today() - timedelta(days=29)).isoformat(),
                            args.get("to") or None, tz, local_today())
-    except BadRange:
-        errors.append(_("日期须为 YYYY-MM-DD 格式的真实日期，且结束不早于开始"))
+    except BadRange as exc:
+        errors.append(range_message(exc))
         days = DayRange(local_today() - timedelta(days=29), local_today(), tz)
     score = args.get("score", "")
     if score and not (score.isdigit() and 1 <= int(score) <= 5):
@@ -69,10 +72,11 @@ def _comment_search() -> tuple[list[dict], DayRange, list[str]]:
     window = args.get("window", "")
     if window:
         require_window(window)
-    rows = get_store().comments(days.start, days.end, text=args.get("q", "").strip()[:100], window=window,
-                                staff=args.get("staff", "").strip(), score=int(score) if score else None,
-                                windows=scoped_window_names())
-    return comment_rows(rows), days, errors
+    store = get_store()
+    rows = store.comments(days.start, days.end, text=args.get("q", "").strip()[:100], window=window,
+                          staff=args.get("staff", "").strip(), score=int(score) if score else None,
+                          windows=scoped_window_names())
+    return comment_rows(verified.mark(store, rows)), days, errors
 
 
 @bp.get("/comments")
@@ -93,8 +97,8 @@ def comments_export(fmt: str):
     if errors:
         abort(400, "; ".join(errors))
     sheet = Sheet(_("留言"), [_("时间"), _("窗口"), _("工号"), _("评分"), _("满分"), _("来源"), _("留言")],
-                  [[r["when"], r["title"] or r["window"], r["staff"], r["score"], r["scale"],
-                    _("手机") if r["channel"] == "phone" else _("评价器"), r["text"]] for r in rows])
+                  [[r["when"], r["title"] or r["window"], staff_cell(r["staff"], r["verified"]), r["score"],
+                    r["scale"], _("手机") if r["channel"] == "phone" else _("评价器"), r["text"]] for r in rows])
     return export_response(f"comments-{days.first.isoformat()}-{days.last.isoformat()}", [sheet], fmt)
 
 
@@ -105,11 +109,14 @@ def _window_report(window: str) -> dict:
     store = get_store()
     now = now_ms()
     quarters = store.rating_counts_by_quarter_hour(window, days.start, days.end)
+    absences = store.absence_list(window, days.start, days.end)
+    comments = store.comments(days.start, days.end, window=window, limit=100)
+    verified.mark(store, [row, *absences, *comments])  # the staff numbers shown: the roster's or not
     return {"window": row, "days": days, "summary": window_summary(store, window, days, now),
             "daily": daily_summaries(quarters, days), "heat": heat_map(quarters, server_tz()),
-            "absences": absence_rows(store.absence_list(window, days.start, days.end), now),
+            "absences": absence_rows(absences, now),
             "reasons": reason_rows(store.reason_counts(window, days.start, days.end)),
-            "comments": comment_rows(store.comments(days.start, days.end, window=window, limit=100)),
+            "comments": comment_rows(comments),
             "limit_minutes": absence_limit_minutes(), "range_args": range_args(days)}
 
 
@@ -135,7 +142,8 @@ def window_export(window: str, fmt: str):
 @bp.get("/fleet")
 @login_required("manager")
 def fleet():
-    """The kiosks: online or not, version, outbox backlog, last seen, sensor, rejected messages, gaps."""
+    """The kiosks: online or not, version, outbox backlog, last seen, sensor, storage, rejected messages, gaps,
+    ignored (forged) acks."""
     store = get_store()
     tz = server_tz()
 
@@ -143,8 +151,15 @@ def fleet():
         return datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M:%S") if ms else "—"
 
     scoped = scoped_window_names()
-    devices = [{**d, "last_seen_local": local(d["last_seen"])} for d in store.fleet()
+    devices = [{**d, "last_seen_local": local(d["last_seen"]), "storage_since_local": local(d["storage_since"]),
+                "ignored_ack_local": local(d["ignored_ack_at"])} for d in store.fleet()
                if scoped is None or d["window"] in scoped]
-    rejects = [{**r, "when": local(r["received_at"])} for r in store.recent_rejects()
-               if scoped is None or r["device"] in {d["device"] for d in devices}]
-    return render_template("fleet.html", devices=devices, rejects=rejects)
+    # The newest few of each device, so one flooding kiosk cannot hide the others' (each with its exact count);
+    # those on topics naming no device only for those who see every window.
+    newest = store.device_rejects(FLEET_REJECTS)
+    rejects = [{**d, "rejects": [{**r, "when": local(r["received_at"])} for r in newest.get(d["device"], [])]}
+               for d in devices if d["rejected"] or d["device"] in newest]
+    deviceless = [] if scoped is not None else [{**r, "when": local(r["received_at"])}
+                                                for r in store.deviceless_rejects(FLEET_REJECTS)]
+    return render_template("fleet.html", devices=devices, rejects=rejects, deviceless=deviceless,
+                           shown=FLEET_REJECTS)

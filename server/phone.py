@@ -2,28 +2,42 @@
 
 No log-in: the link carries a short-lived token signed for one window (comment_token.py).
 A comment is stored as that window's feedback with channel 'phone' and the clerk on duty.
-Sending is rate-limited per address and per window; every form carries the CSRF token.
+
+Limits count phones and tokens, not addresses (a hall's Wi-Fi is one address): each phone carries a
+signed cookie with a random id; a comment is counted for its phone, then its token, then its window, and
+each only when the one before still had room, so a token used up by one person (from any number of phones
+and addresses) takes at most PER_TOKEN of the window's PER_WINDOW and the other customers of the window
+still get through. Only comments that would be stored count. Every form carries the CSRF token.
 """
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 import unicodedata
 import uuid
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from shared.contract import MAX_TEXT_CHARS
 from shared.timefmt import format_ts
 
+from . import rate_limits
 from .comment_token import LIFETIME_SECONDS, BadToken, check_token
 from .web_db import get_store, now_ms, server_tz
+from .web_security import cookie_secure
 
 bp = Blueprint("phone", __name__)
 
-LIMIT_WINDOW_MS = 10 * 60 * 1000
-MAX_PER_ADDRESS = 5    # comments from one address in 10 minutes
-MAX_PER_WINDOW = 30    # comments for one window in 10 minutes
+PER_PHONE = "5 per 10 minutes"     # comments from one phone
+PER_TOKEN = "10 per 10 minutes"    # comments with one QR code's token, whoever sends them
+PER_WINDOW = "30 per 10 minutes"   # comments for one window
+PHONE_COOKIE = "ceval_phone"
+PHONE_COOKIE_DAYS = 30
+ECHO_CHARS = 4 * MAX_TEXT_CHARS  # a refused text is shown back to copy, never more than this
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")  # direction overrides that can disguise text
 
 
@@ -53,6 +67,43 @@ def _checked(window: str, token: str, text: str = ""):
     return None
 
 
+def _phone_id() -> str:
+    """The id in this phone's signed cookie; a phone without one (or with a forged one) gets a new one,
+    set on the answer."""
+    if "phone_id" not in g:
+        signer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="phone")
+        try:
+            g.phone_id = signer.loads(request.cookies.get(PHONE_COOKIE, ""))
+        except BadSignature:
+            g.phone_id = secrets.token_hex(16)
+            g.phone_cookie = signer.dumps(g.phone_id)
+    return g.phone_id
+
+
+@bp.after_request
+def _set_phone_cookie(response):
+    if "phone_cookie" in g:
+        response.set_cookie(PHONE_COOKIE, g.phone_cookie, max_age=PHONE_COOKIE_DAYS * 24 * 3600,
+                            path=request.script_root + "/c/",
+                            secure=cookie_secure(), httponly=True, samesite="Lax")
+    return response
+
+
+def _room_for_one_more(window: str, token: str) -> bool:
+    """Count one comment for the phone, its token and its window, in that order and each only when the one
+    before had room: False (and the rest not counted) as soon as one is full."""
+    token_key = hashlib.sha256(token.encode()).hexdigest()[:32]
+    return (rate_limits.take(PER_PHONE, "comment-phone", _phone_id())
+            and rate_limits.take(PER_TOKEN, "comment-token", token_key)
+            and rate_limits.take(PER_WINDOW, "comment-window", window))
+
+
+@bp.errorhandler(CSRFError)
+def _form_expired(error: CSRFError):
+    return render_template("phone_error.html", title=_("页面已过期"), text=request.form.get("text", "")[:ECHO_CHARS],
+                           message=_("这个留言页面已过期。请重新扫描窗口评价器上的二维码。")), 400
+
+
 @bp.get("/c/<window>")
 def form(window: str):
     title, _staff = _window_or_404(window)
@@ -60,6 +111,7 @@ def form(window: str):
     refused = _checked(window, token)
     if refused:
         return refused
+    _phone_id()
     return render_template("phone_comment.html", window=window, title=title, token=token, text="", error=None,
                            limit=MAX_TEXT_CHARS)
 
@@ -69,16 +121,10 @@ def send(window: str):
     title, staff = _window_or_404(window)
     token = request.form.get("t", "")
     raw = request.form.get("text", "")
-    refused = _checked(window, token, raw)
+    shown = raw[:ECHO_CHARS]
+    refused = _checked(window, token, shown)
     if refused:
         return refused
-    store = get_store()
-    now = now_ms()
-    keys = (f"comment-address:{request.remote_addr}", f"comment-window:{window}")
-    since = now - LIMIT_WINDOW_MS
-    if store.attempts(keys[0], since) >= MAX_PER_ADDRESS or store.attempts(keys[1], since) >= MAX_PER_WINDOW:
-        return render_template("phone_error.html", title=_("留言太频繁"), text=raw, message=_(
-            "短时间内留言太多，请 10 分钟后再试。")), 429
     text = clean_text(raw)
     error = None
     if not text:
@@ -86,12 +132,14 @@ def send(window: str):
     elif len(text) > MAX_TEXT_CHARS:
         error = _("留言最多 %(limit)s 个字，现在有 %(n)s 个字。", limit=MAX_TEXT_CHARS, n=len(text))
     if error:
-        return render_template("phone_comment.html", window=window, title=title, token=token, text=raw,
+        return render_template("phone_comment.html", window=window, title=title, token=token, text=shown,
                                error=error, limit=MAX_TEXT_CHARS), 400
+    if not _room_for_one_more(window, token):
+        current_app.logger.info("phone comment for %s refused: too many", window)
+        return render_template("phone_error.html", title=_("留言太频繁"), text=shown, message=_(
+            "短时间内留言太多，请 10 分钟后再试。")), 429
     moment = current_app.config["CLOCK"].now().astimezone(server_tz())
-    store.add_phone_comment("phone-" + uuid.uuid4().hex, window, staff, text, format_ts(moment), now)
-    for key in keys:
-        store.record_attempt(key, now)
+    get_store().add_phone_comment("phone-" + uuid.uuid4().hex, window, staff, text, format_ts(moment), now_ms())
     return redirect(url_for("phone.thanks", window=window))
 
 

@@ -102,7 +102,7 @@ def cmd_device_revoke(args) -> int:
     except ProvisionError as exc:
         return _fail("device revoke", str(exc))
     had_account = accounts.remove(args.device) if accounts is not None else False
-    in_db = Store(open_db(args.db)).revoke_device(args.device)
+    in_db = Store(open_db(args.db)).revoke_device(args.device, _now_ms())
     if not had_account and not in_db:
         return _fail("device revoke", f"no device {args.device!r} in the database"
                      + (f" nor in {accounts.passwd}" if accounts is not None else ""))

@@ -9,8 +9,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 
+from . import verified
 from .reports import DayRange
 from .summary import window_summaries
+from .web_security import embeddable
 from .web_db import get_store, local_today, now_ms, server_tz
 
 bp = Blueprint("public", __name__)
@@ -33,15 +35,16 @@ def board_data(site: str) -> dict:
     today = local_today()
     tz, now = server_tz(), now_ms()
     days = {"today": DayRange(today, today, tz), "month": DayRange(today.replace(day=1), today, tz)}
-    rows = store.public_windows(site)
+    rows = verified.mark(store, store.public_windows(site))  # a number the site's roster lacks shows no name
     figures = {name: window_summaries(store, [w["window"] for w in rows], span, now) for name, span in days.items()}
-    windows = [{"window": w["window"], "title": w["title"], "staff_name": w["staff_name"],
+    windows = [{"window": w["window"], "title": w["title"], "staff_name": w["staff_name"] if w["verified"] else None,
                 **{name: _ratings(figures[name][w["window"]]) for name in days}} for w in rows]
     return {"site": row["site"], "name": row["name"], "today": today.isoformat(),
             "month_from": days["month"].first.isoformat(), "windows": windows}
 
 
 @bp.get("/public/<site>")
+@embeddable
 def board(site: str):
     every = request.args.get("refresh", REFRESH_SECONDS, type=int)
     every = min(max(every, REFRESH_LIMITS[0]), REFRESH_LIMITS[1])

@@ -16,11 +16,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from shared.contract import STAFF_PATTERN, WINDOW_PATTERN
-from shared.pins import hash_pin
+from shared.pins import PIN_MAX, PIN_MIN, PIN_PATTERN, hash_pin, is_strong_pin_hash
 
 from . import hours
-from .auth import login_required
+from .auth import current_user, login_required
 from .scope import require_window, visible_sites
+from .store.ingest import REJECTS_KEPT
+from .store.settings import MAX_DEVICE_RATE
+from .store.window_removal import WindowRefused
 from .web_db import get_store, now_ms, server_tz
 
 log = logging.getLogger(__name__)
@@ -28,7 +31,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("registry", __name__, url_prefix="/admin")
 
 SITE_PATTERN = re.compile(r"^[a-z0-9-]{1,32}\Z")
-PIN_PATTERN = re.compile(r"^[0-9]{4,8}\Z")  # ASCII digits only: the kiosk's keypad has no others
 WEEKDAYS = ((1, _l("星期一")), (2, _l("星期二")), (3, _l("星期三")), (4, _l("星期四")), (5, _l("星期五")),
             (6, _l("星期六")), (7, _l("星期日")))
 SHORT_DAYS = {1: _l("周一"), 2: _l("周二"), 3: _l("周三"), 4: _l("周四"), 5: _l("周五"), 6: _l("周六"), 7: _l("周日")}
@@ -214,9 +216,19 @@ def _render_windows(form: dict | None = None, errors: list[str] = (), status: in
     """The window list; `failed` names a row whose change was refused, shown with `row_form`'s values."""
     sites = visible_sites()
     clerks = [c for c in get_store().clerks(sites) if c["active"]]
+    admin = current_user()["role"] == "admin"  # removes and merges windows, and reads the log of it
     return render_template("admin_windows.html", windows=get_store().windows(sites), sites=_site_choices(),
                            clerks=clerks, unscoped=sites is None, form=form or {}, errors=errors, failed=failed,
-                           row_form=row_form or {}), status
+                           row_form=row_form or {}, admin=admin,
+                           window_log=_window_log() if admin else []), status
+
+
+def _window_log() -> list[dict]:
+    """The latest removals and merges, for the Windows page."""
+    tz = server_tz()
+    return [{**e, "when": datetime.fromtimestamp(e["at"] / 1000, tz).strftime("%Y-%m-%d %H:%M"),
+             "moved_text": _holdings_text(e["details"].get("moved") or {})}
+            for e in get_store().admin_log(WINDOW_LOG, limit=20)]
 
 
 @bp.get("/windows")
@@ -271,22 +283,133 @@ def save_window(window: str):
     return redirect(url_for("registry.windows"))
 
 
+# ---------------------------------------------------------------- removing or merging a window (admins)
+HOLDINGS = {"events": _l("事件"), "ratings": _l("评价数"), "excluded_ratings": _l("申诉成立的评价"), "feedback": _l("留言"),
+            "absences": _l("离岗记录"), "cases": _l("差评工单"), "appeals": _l("申诉"), "invites": _l("评价邀请")}
+WINDOW_LOG = ("window_removed", "window_merged")
+
+
+def _holdings_text(held: dict[str, int]) -> str:
+    return _("、").join(f"{HOLDINGS.get(table, table)} {n}" for table, n in held.items())
+
+
+def _refusal(exc: WindowRefused) -> str:
+    v = exc.values
+    if exc.reason == "kiosk":
+        return _("窗口 %(window)s 有已确认的评价器 %(device)s：请先在设备登记中把它分配到别的窗口。",
+                 window=v["window"], device=v["device"])
+    if exc.reason == "data":
+        return _("窗口 %(window)s 下已有数据（%(held)s），不能删除：请把它合并到另一个窗口。",
+                 window=v["window"], held=_holdings_text(v["held"]))
+    if exc.reason == "sites":
+        return _("窗口 %(window)s 属于大厅 %(site)s，不能并入其他大厅的窗口 %(into)s。",
+                 window=v["window"], site=v["site"], into=v["into"])
+    if exc.reason == "same":
+        return _("不能把窗口并入它自己。")
+    return _("窗口 %(window)s 不存在", window=v["window"][:32])
+
+
+def _render_removal(window: str, errors: list[str] = (), status: int = 200):
+    """The second step of removing or merging a window: what is stored under it, and the two forms."""
+    row = require_window(window)
+    store = get_store()
+    targets = [w for w in store.windows() if w["window"] != window and (row["site"] is None or w["site"] == row["site"])]
+    return render_template("admin_window_remove.html", window=row, held=store.window_holdings(window),
+                           holdings=HOLDINGS, kiosk=store.window_kiosk(window), targets=targets,
+                           errors=errors), status
+
+
+def _confirmed(window: str) -> str | None:
+    """The refusal when the form's `confirm` is not the window's id typed again."""
+    if request.form.get("confirm", "").strip() != window:
+        return _("请在确认框中输入窗口编号 %(window)s。", window=window)
+    return None
+
+
+@bp.get("/windows/<window>/remove")
+@login_required("admin")
+def removal(window: str):
+    return _render_removal(window)
+
+
+@bp.post("/windows/<window>/remove")
+@login_required("admin")
+def remove_window(window: str):
+    """Delete a window nothing is stored under, with an entry in the admin log."""
+    require_window(window)
+    refused = _confirmed(window)
+    if refused:
+        return _render_removal(window, [refused], 400)
+    user = current_user()["username"]
+    try:
+        get_store().remove_window(window, user, now_ms())
+    except WindowRefused as exc:
+        return _render_removal(window, [_refusal(exc)], 409)
+    log.info("window %s removed by %s", window, user)
+    flash(_("已删除窗口 %(window)s。", window=window))
+    return redirect(url_for("registry.windows"))
+
+
+@bp.post("/windows/<window>/merge")
+@login_required("admin")
+def merge_window(window: str):
+    """Move everything stored under a window to another and delete it, with an entry in the admin log."""
+    require_window(window)
+    into = request.form.get("into", "").strip()
+    errors = [e for e in (_confirmed(window), None if into else _("请选择要并入的窗口。")) if e]
+    if errors:
+        return _render_removal(window, errors, 400)
+    user = current_user()["username"]
+    try:
+        moved = get_store().merge_window(window, into, user, now_ms())
+    except WindowRefused as exc:
+        return _render_removal(window, [_refusal(exc)], 400 if exc.reason in ("missing", "same") else 409)
+    log.info("window %s merged into %s by %s: %s", window, into, user, moved)
+    flash(_("已把窗口 %(window)s 并入 %(into)s（%(moved)s）。", window=window, into=into,
+            moved=_holdings_text(moved) or _("没有数据")))
+    return redirect(url_for("registry.windows"))
+
+
 # ---------------------------------------------------------------- devices
-def _render_devices(errors: list[str] = (), status: int = 200):
+def _render_devices(errors: list[str] = (), status: int = 200, rate: str | None = None):
+    """The devices with their newest rejected messages (why each was refused), their health (a full outbox,
+    ignored acks), and the event quota."""
     store = get_store()
     tz = server_tz()
     rows = store.devices()
+    rejects = store.device_rejects(REJECTS_SHOWN)
     for row in rows:
         row["last_seen_local"] = datetime.fromtimestamp(row["last_seen"] / 1000, tz).strftime("%Y-%m-%d %H:%M")
+        for key, shown in (("storage_since", "storage_since_local"), ("ignored_ack_at", "ignored_ack_local")):
+            row[shown] = datetime.fromtimestamp(row[key] / 1000, tz).strftime("%Y-%m-%d %H:%M") if row[key] else "—"
+        row["rejects"] = [{**r, "when": datetime.fromtimestamp(r["received_at"] / 1000, tz).strftime(
+            "%Y-%m-%d %H:%M:%S")} for r in rejects.get(row["device"], [])]
     return render_template("admin_devices.html", unconfirmed=[r for r in rows if not r["confirmed"]],
                            confirmed=[r for r in rows if r["confirmed"]], windows=store.windows(),
-                           errors=errors), status
+                           errors=errors, rate=store.device_rate() if rate is None else rate, rejects_shown=REJECTS_SHOWN,
+                           max_rate=MAX_DEVICE_RATE, rejects_kept=REJECTS_KEPT), status
+
+
+REJECTS_SHOWN = 5  # per device, newest first; every one is counted
 
 
 @bp.get("/devices")
 @login_required("admin")
 def devices():
     return _render_devices()
+
+
+@bp.post("/device-quota")
+@login_required("admin")
+def set_device_quota():
+    """The most new events a kiosk may send per minute of its clock (server/quota.py)."""
+    text = request.form.get("rate", "").strip()[:16]
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_DEVICE_RATE):
+        return _render_devices([_("每分钟事件上限应为 1 到 %(max)s 之间的整数。", max=MAX_DEVICE_RATE)], 400, text)
+    get_store().set_device_rate(int(text))
+    log.info("event quota set to %s per device and minute by %s", text, current_user()["username"])
+    flash(_("已将每台评价器每分钟的事件上限设为 %(n)s 条。", n=int(text)))
+    return redirect(url_for("registry.devices"))
 
 
 @bp.post("/devices/<device>")
@@ -326,8 +449,15 @@ def _pin(name: str = "pin", required: bool = True) -> str | None:
     if not pin and not required:
         return None
     if not PIN_PATTERN.match(pin):
-        raise Invalid(_("PIN 码须为 4 到 8 位数字。"))
+        raise Invalid(_("PIN 码须为 %(low)s 到 %(high)s 位数字。", low=PIN_MIN, high=PIN_MAX))
     return hash_pin(pin)
+
+
+def _with_pin_state(roster: list[dict]) -> list[dict]:
+    """Each clerk row with `pin_reset`: a PIN hash too weak to be sent to kiosks (an old 4-digit-era hash)."""
+    store = get_store()
+    return [{**row, "pin_reset": bool(row["has_pin"])
+             and not is_strong_pin_hash(store.clerk(row["staff"])["pin_hash"])} for row in roster]
 
 
 def _render_staff(editing: dict | None = None, form: dict | None = None, errors: list[str] = (),
@@ -335,8 +465,9 @@ def _render_staff(editing: dict | None = None, form: dict | None = None, errors:
     if form is None:
         form = dict(editing) if editing else {}
     sites = visible_sites()
-    return render_template("admin_staff.html", roster=get_store().clerks(sites), sites=_site_choices(),
-                           unscoped=sites is None, editing=editing, form=form, errors=errors), status
+    return render_template("admin_staff.html", roster=_with_pin_state(get_store().clerks(sites)),
+                           sites=_site_choices(), unscoped=sites is None, editing=editing, form=form, errors=errors,
+                           pin_min=PIN_MIN, pin_max=PIN_MAX), status
 
 
 @bp.get("/staff")

@@ -20,8 +20,26 @@ def report_range() -> DayRange:
     try:
         return parse_range(request.args.get("from") or today.replace(day=1).isoformat(),
                            request.args.get("to") or today.isoformat(), server_tz(), today)
-    except BadRange:
-        abort(400, _("日期须为 YYYY-MM-DD 格式的真实日期，且结束不早于开始"))
+    except BadRange as exc:
+        abort(400, range_message(exc))
+
+
+def range_message(exc: BadRange) -> str:
+    """What was wrong with a date, range or month of a request, in the reader's language."""
+    values = exc.values
+    if exc.reason == "order":
+        return _("结束日期不能早于开始日期")
+    if exc.reason == "early":
+        return _("日期不能早于 %(day)s", day=values["day"])
+    if exc.reason == "late":
+        return _("日期不能晚于 %(day)s", day=values["day"])
+    if exc.reason == "long":
+        return _("日期范围最长 %(n)s 年", n=values["years"])
+    if exc.reason == "month":
+        return _("月份须写成 YYYY-MM，例如 2026-10")
+    if exc.reason == "future":
+        return _("%(month)s 还没有到", month=values["month"])
+    return _("日期须为 YYYY-MM-DD 格式的真实日期")
 
 
 def last_place(row: dict) -> str | None:
@@ -92,6 +110,12 @@ def comment_rows(rows: list[dict]) -> list[dict]:
     return rows
 
 
+def staff_cell(staff: str | None, verified: bool | None) -> str | None:
+    """A staff number events carried, as a download shows it: "9999（未核实）" when the roster of its window's
+    site does not know it (server/verified.py)."""
+    return staff + _("（未核实）") if staff and verified is False else staff
+
+
 def _local(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, server_tz()).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -110,7 +134,8 @@ def absence_sheet(rows: list[dict], with_window: bool = False) -> Sheet:
                _("超时")]
     return Sheet(_("离岗记录"), headers,
                  [[a["begun_full"], a["ended"] or _("尚未回岗"), *([a["window"]] if with_window else []),
-                   a["staff"], a["length_seconds"], _("是") if a["over"] else ""] for a in rows])
+                   staff_cell(a["staff"], a.get("verified")), a["length_seconds"], _("是") if a["over"] else ""]
+                  for a in rows])
 
 
 def reason_sheet(reasons: list[tuple[str, int]]) -> Sheet:

@@ -61,27 +61,94 @@ class DayRange:
         return to_ms(datetime.combine(self.last + timedelta(days=1), time(), self.tz))
 
 
+# What a report may ask for: the rule of every date, day range and month a request names (pages and API).
+EARLIEST_DAY = date(2000, 1, 1)   # nothing this product counts is older
+AHEAD_DAYS = 366                  # a range may end up to a year past today (a quarter or year being planned)
+MAX_YEARS = 10                    # the longest range a manager needs: ten years, the comparison's period included
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_MAX_TEXT = 32                    # longer input is not even looked at
+
+
 class BadRange(ValueError):
-    pass
+    """A date, range or month a report cannot take. `reason` names the rule broken (the web pages say it in the
+    reader's language from it), `values` its figures; str() is the English message the API returns."""
+
+    def __init__(self, reason: str, message: str, **values):
+        super().__init__(message)
+        self.reason = reason
+        self.values = values
 
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+def latest_day(today: date) -> date:
+    return today + timedelta(days=AHEAD_DAYS)
 
 
-def _bad():
-    raise ValueError
+def parse_day(text: str, today: date) -> date:
+    """A request's date: YYYY-MM-DD in ASCII digits, a real date, from EARLIEST_DAY to latest_day(today)."""
+    if len(text) > _MAX_TEXT or not _ISO_DATE.fullmatch(text):
+        raise BadRange("format", "dates must be real dates written YYYY-MM-DD")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise BadRange("format", "dates must be real dates written YYYY-MM-DD") from None
+    return _in_bounds(day, today)
+
+
+def _in_bounds(day: date, today: date) -> date:
+    if day < EARLIEST_DAY:
+        raise BadRange("early", f"dates start at {EARLIEST_DAY.isoformat()}", day=EARLIEST_DAY.isoformat())
+    latest = latest_day(today)
+    if day > latest:
+        raise BadRange("late", f"dates end at {latest.isoformat()}", day=latest.isoformat())
+    return day
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28) + timedelta(days=1)
+
+
+def check_span(first: date, last: date) -> None:
+    """`last` not before `first`, and less than MAX_YEARS after it."""
+    if last < first:
+        raise BadRange("order", "'to' is before 'from'")
+    if last >= _years_after(first, MAX_YEARS):
+        raise BadRange("long", f"a range spans at most {MAX_YEARS} years", years=MAX_YEARS)
+
+
+def parse_bounds(first: str | None, last: str | None, today: date) -> tuple[date | None, date | None]:
+    """Optional `from`/`to` of a filter (empty: open on that side), each within the bounds, in order."""
+    a = parse_day(first.strip(), today) if first and first.strip() else None
+    b = parse_day(last.strip(), today) if last and last.strip() else None
+    if a is not None and b is not None:
+        check_span(a, b)
+    return a, b
 
 
 def parse_range(first: str | None, last: str | None, tz: ZoneInfo, today: date) -> DayRange:
     """`from`/`to` query values (YYYY-MM-DD, inclusive); a missing one means today."""
-    try:
-        a, b = (date.fromisoformat(v) if _ISO_DATE.match(v) else _bad() for v in (first or today.isoformat(),
-                                                                             last or today.isoformat()))
-    except ValueError:
-        raise BadRange("dates must be real dates written YYYY-MM-DD") from None
-    if b < a:
-        raise BadRange("'to' is before 'from'")
+    a = parse_day(first, today) if first else today
+    b = parse_day(last, today) if last else today
+    check_span(a, b)
     return DayRange(a, b, tz)
+
+
+def parse_month(text: str, tz: ZoneInfo, today: date) -> DayRange:
+    """`YYYY-MM` as the days of that month, from EARLIEST_DAY's month up to this month."""
+    match = _ISO_MONTH.fullmatch(text) if len(text) <= _MAX_TEXT else None
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise BadRange("month", "months must be written YYYY-MM")
+    if int(match[1]) < EARLIEST_DAY.year:
+        raise BadRange("early", f"dates start at {EARLIEST_DAY.isoformat()}", day=EARLIEST_DAY.isoformat())
+    first = date(int(match[1]), int(match[2]), 1)
+    if first > today:
+        raise BadRange("future", f"{text} has not begun", month=text)
+    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return DayRange(first, last, tz)
 
 
 def window_state(online: bool, presence: str, staff: str | None, away_since: int | None, now_ms: int) -> dict:

@@ -5,6 +5,7 @@ import re
 from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 
+from . import verified
 from .auth import login_required
 from .exports import Sheet, export_response
 from .report_views import (absence_limit_minutes, absence_rows, absence_sheet, comment_rows, daily_sheet, range_args,
@@ -42,7 +43,8 @@ def _staff_report(staff: str) -> dict:
     comments = comment_rows(store.comments(days.start, days.end, staff=staff, windows=windows, limit=100))
     return {"staff": staff, "days": days, "summary": staff_summary(store, staff, days, now, windows),
             "daily": daily_summaries(quarters, days), "heat": heat_map(quarters, tz),
-            "absences": absence_rows(store.staff_absence_list(staff, days.start, days.end, windows), now),
+            "absences": absence_rows(verified.mark(store, store.staff_absence_list(staff, days.start, days.end,
+                                                                                  windows)), now),
             "reasons": reason_rows(store.staff_reason_counts(staff, days.start, days.end, windows)),
             "comments": comments, "limit_minutes": absence_limit_minutes(), "range_args": range_args(days)}
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import hours
 from .reports import DayRange, absence_summary, rating_summary
 from .store import Store
+from .verified import at_windows
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,12 @@ def staff_summary(store: Store, staff: str, days: DayRange, now_ms: int, windows
         absences.setdefault(a["window"], []).append((a["start_at"], a["end_at"]))
     feedback = store.staff_feedback_counts_by_window(staff, start, end, windows)
     titles = store.window_titles()
+    seen = sorted(set(by_window) | set(absences) | set(feedback))
+    verified, at = at_windows(store, staff, seen)
     return {
         "staff": staff,
         "name": member["name"] if member else None,
+        "verified": verified,  # server/verified.py: a clerk of the roster for every window's site here
         "from": days.first.isoformat(),
         "to": days.last.isoformat(),
         "ratings": rating_summary(store.staff_rating_counts(staff, start, end, windows)),
@@ -98,6 +102,6 @@ def staff_summary(store: Store, staff: str, days: DayRange, now_ms: int, windows
         "windows": [{"window": w, "title": titles.get(w, w),
                      "ratings": rating_summary(by_window.get(w, [])),
                      "absences": absence_summary(absences.get(w, []), now_ms),
-                     "feedback": {"count": feedback.get(w, 0)}}
-                    for w in sorted(set(by_window) | set(absences) | set(feedback))],
+                     "feedback": {"count": feedback.get(w, 0)}, "verified": at[w]}
+                    for w in seen],
     }

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .pins import is_pin_hash
+from .quote import quoted
 from .timefmt import parse_ts
 from .topics import DEVICE_PATTERN
 
@@ -21,10 +22,12 @@ MAX_TEXT_CHARS = 500
 EVENT_TYPES = ("rating", "presence", "feedback", "staff")
 PRESENCE_STATES = ("away", "present")
 SENSOR_STATES = ("ok", "flapping", "unplugged")
+STORAGE_STATES = ("full", "error")
 SCALES = (3, 4, 5)
 MAX_REASONS = 16
 MAX_REASON_CHARS = 32
 MAX_SEQ = 2**53 - 1  # the largest integer every JSON implementation keeps exactly
+MAX_DEPTH = 16  # arrays and objects nested in one message; the contract's own messages need 3
 
 WINDOW_PATTERN = DEVICE_PATTERN
 STAFF_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,16}\Z")
@@ -129,6 +132,8 @@ class Status:
     outbox: int | None = None
     version: str | None = None
     sensor: str | None = None  # extension: the away-sign sensor, "ok" | "flapping" | "unplugged"
+    storage: str | None = None  # extension: "full" | "error" while the kiosk's outbox cannot store events
+    ignored_acks: dict | None = None  # extension: {"count", "upto_seq", "ts"} of acks beyond the last seq
 
     def to_json(self) -> bytes:
         data = {"v": VERSION, **{k: v for k, v in asdict(self).items() if v is not None}}
@@ -194,20 +199,32 @@ def _load_object(payload: bytes, limit: int = MAX_EVENT_BYTES) -> dict[str, Any]
 
 def _check_version(data: dict[str, Any]) -> None:
     if not (_is_int(data.get("v")) and data["v"] == VERSION):
-        raise ContractError(f"unsupported contract version {data.get('v')!r}, expected {VERSION}")
+        raise ContractError(f"unsupported contract version {quoted(data.get('v'))}, expected {VERSION}")
 
 
 def _load_json(payload: bytes, limit: int) -> dict[str, Any]:
+    """The JSON object of a message, or ContractError: whatever the bytes are, nothing else escapes.
+
+    Checked cheapest first: the size, UTF-8, how deeply it nests (before json.loads, whose recursion a
+    message of a few KiB of `[` could exhaust), then the JSON itself (no NaN or Infinity: they are not JSON),
+    an object, no unpaired surrogate escape.
+    """
+    if not isinstance(payload, (bytes, bytearray)):
+        raise ContractError("message is not bytes")
     if len(payload) > limit:
         raise ContractError(f"message is {len(payload)} bytes, more than {limit}")
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise ContractError("message is not UTF-8") from None
+    if _nesting(text) > MAX_DEPTH:
+        raise ContractError(f"message nests arrays and objects more than {MAX_DEPTH} levels deep")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ContractError(f"message is not JSON: {exc.msg} at position {exc.pos}") from None
+    except (ValueError, RecursionError) as exc:  # a number too long to convert, NaN, Infinity
+        raise ContractError(f"message is not JSON: {quoted(str(exc), 80)}") from None
     if not isinstance(data, dict):
         raise ContractError("message is not a JSON object")
     if "\\u" in text:  # only a \uD8xx..\uDFxx escape can carry an unpaired surrogate
@@ -216,6 +233,36 @@ def _load_json(payload: bytes, limit: int) -> dict[str, Any]:
         except UnicodeEncodeError:
             raise ContractError("message is not UTF-8 text: it has an unpaired surrogate escape") from None
     return data
+
+
+def _nesting(text: str) -> int:
+    """How deeply arrays and objects nest in `text` (brackets inside strings do not count); it stops counting
+    past MAX_DEPTH. Cheap enough for every message: one pass over the brackets and quotes only."""
+    depth = deepest = 0
+    in_string = False
+    for match in _STRUCTURE.finditer(text):
+        token = match.group()
+        if in_string:
+            if token == '"':
+                in_string = False
+        elif token == '"':
+            in_string = True
+        elif token in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    break
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+_STRUCTURE = re.compile(r'\\.|["\[\]{}]', re.DOTALL)  # an escape (skipped whole), a quote or a bracket
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _is_int(value: Any) -> bool:
@@ -238,7 +285,7 @@ def _pattern_field(data: dict[str, Any], name: str, pattern: re.Pattern, require
     if value is None and not required:
         return None
     if not isinstance(value, str) or not pattern.match(value):
-        raise ContractError(f"{name} {value!r} does not match {pattern.pattern}")
+        raise ContractError(f"{name} {quoted(value)} does not match {pattern.pattern}")
     return value
 
 
@@ -281,19 +328,19 @@ def _event_fields(data: dict[str, Any], stream: str, seq: int) -> Event:
     try:
         parse_ts(ts)
     except ValueError:
-        raise ContractError(f"ts {ts!r} is not an RFC 3339 timestamp with offset") from None
+        raise ContractError(f"ts {quoted(ts)} is not an RFC 3339 timestamp with offset") from None
     window = _pattern_field(data, "window", WINDOW_PATTERN, required=True)
     staff = _pattern_field(data, "staff", STAFF_PATTERN, required=False)
     kind = data.get("type")
     if kind not in EVENT_TYPES:
-        raise ContractError(f"unknown event type {kind!r}")
+        raise ContractError(f"unknown event type {quoted(kind)}")
     common = dict(id=event_id, stream=stream, seq=seq, ts=ts, window=window, type=kind, staff=staff)
     if kind == "rating":
         return Event(**common, **_rating_fields(data))
     if kind == "presence":
         state = data.get("state")
         if state not in PRESENCE_STATES:
-            raise ContractError(f"presence state {state!r} is not 'away' or 'present'")
+            raise ContractError(f"presence state {quoted(state)} is not 'away' or 'present'")
         return Event(**common, state=state)
     if kind == "feedback":
         text = data.get("text")
@@ -308,9 +355,9 @@ def _event_fields(data: dict[str, Any], stream: str, seq: int) -> Event:
 def _rating_fields(data: dict[str, Any]) -> dict[str, Any]:
     score, scale = data.get("score"), data.get("scale")
     if not _is_int(scale) or scale not in SCALES:
-        raise ContractError(f"scale {scale!r} is not 3, 4 or 5")
+        raise ContractError(f"scale {quoted(scale)} is not 3, 4 or 5")
     if not _is_int(score) or not 1 <= score <= scale:
-        raise ContractError(f"score {score!r} is not an integer from 1 to {scale}")
+        raise ContractError(f"score {quoted(score)} is not an integer from 1 to {scale}")
     reasons = data.get("reasons", [])
     if reasons is None:
         reasons = []
@@ -318,7 +365,7 @@ def _rating_fields(data: dict[str, Any]) -> dict[str, Any]:
         raise ContractError(f"reasons must be a list of at most {MAX_REASONS} codes")
     for code in reasons:
         if not isinstance(code, str) or not 1 <= len(code) <= MAX_REASON_CHARS:
-            raise ContractError(f"reason {code!r} is not a code of 1 to {MAX_REASON_CHARS} characters")
+            raise ContractError(f"reason {quoted(code)} is not a code of 1 to {MAX_REASON_CHARS} characters")
     return {"score": score, "scale": scale, "reasons": tuple(reasons),
             "case": _pattern_field(data, "case", CASE_PATTERN, required=False)}
 
@@ -341,19 +388,44 @@ def parse_status(payload: bytes) -> Status:
     return Status(
         online=online,
         ts=data.get("ts") if isinstance(data.get("ts"), str) else None,
-        window=data.get("window") if isinstance(data.get("window"), str) else None,
+        window=data.get("window") if isinstance(data.get("window"), str) and WINDOW_PATTERN.match(data["window"])
+        else None,
         presence=data.get("presence") if data.get("presence") in PRESENCE_STATES else None,
         outbox=outbox if _is_int(outbox) and outbox >= 0 else None,
-        version=str(data["version"])[:64] if data.get("version") is not None else None,
+        version=_version(data.get("version")),
         sensor=data.get("sensor") if data.get("sensor") in SENSOR_STATES else None,
+        storage=data.get("storage") if data.get("storage") in STORAGE_STATES else None,
+        ignored_acks=_ignored_acks(data.get("ignored_acks")),
     )
+
+
+def _ignored_acks(value: Any) -> dict | None:
+    """A status's `ignored_acks` when whole and well-formed: {"count": 1.., "upto_seq": 0.., "ts": RFC 3339},
+    integers up to MAX_SEQ, other keys dropped; else none."""
+    if not isinstance(value, dict):
+        return None
+    count, upto_seq, ts = value.get("count"), value.get("upto_seq"), value.get("ts")
+    if not (_is_int(count) and 1 <= count <= MAX_SEQ and _is_int(upto_seq) and 0 <= upto_seq <= MAX_SEQ):
+        return None
+    try:
+        parse_ts(ts)
+    except ValueError:
+        return None
+    return {"count": count, "upto_seq": upto_seq, "ts": ts}
+
+
+def _version(value: Any) -> str | None:
+    """A status's `version`: a string (or a number, written as one) kept to 64 characters; else none."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return (value if isinstance(value, str) else quoted(value, 64))[:64]
 
 
 def parse_config(payload: bytes) -> Config:
     data = _load_object(payload, limit=64 * 1024)
     scale = data.get("scale", 5)
     if not _is_int(scale) or scale not in SCALES:
-        raise ContractError(f"config scale {scale!r} is not 3, 4 or 5")
+        raise ContractError(f"config scale {quoted(scale)} is not 3, 4 or 5")
     labels = data.get("labels") or DEFAULT_LABELS[scale]
     if not isinstance(labels, dict) or set(labels) != {str(s) for s in range(1, scale + 1)}:
         raise ContractError(f"config labels must name every score from 1 to {scale}")
@@ -383,6 +455,10 @@ def parse_config(payload: bytes) -> Config:
             isinstance(c, dict) and isinstance(c.get("id"), str) and STAFF_PATTERN.match(c["id"])
             and isinstance(c.get("name", ""), str) and is_pin_hash(c.get("pin")) for c in roster):
         raise ContractError("config roster must be a list of {id, name, pin} with a valid staff id and PIN hash")
+    for key, value in (("title", data.get("title")), ("away_text", data.get("away_text")),
+                       ("staff name", staff.get("name") if staff else None)):
+        if value is not None and not isinstance(value, str):
+            raise ContractError(f"config {key} must be a string, got {quoted(value)}")
     return Config(
         phrases=tuple(p.strip() for p in phrases),
         comment_url=comment_url,
@@ -400,7 +476,7 @@ def parse_config(payload: bytes) -> Config:
 def parse_case(value: Any) -> str:
     """A case number (办件编号) as the contract allows it, or ContractError."""
     if not isinstance(value, str) or not CASE_PATTERN.match(value):
-        raise ContractError(f"case {value!r} is not 1 to {MAX_CASE_CHARS} letters, digits, '-', '_', '/' or '.' "
+        raise ContractError(f"case {quoted(value)} is not 1 to {MAX_CASE_CHARS} letters, digits, '-', '_', '/' or '.' "
                             "starting with a letter or digit")
     return value
 
@@ -416,7 +492,7 @@ def parse_invite(payload: bytes) -> Invite:
     try:
         parse_ts(ts)
     except ValueError:
-        raise ContractError(f"ts {ts!r} is not an RFC 3339 timestamp with offset") from None
+        raise ContractError(f"ts {quoted(ts)} is not an RFC 3339 timestamp with offset") from None
     ttl = data.get("ttl")
     if not _is_int(ttl) or not 1 <= ttl <= MAX_INVITE_TTL:
         raise ContractError(f"invite ttl must be an integer from 1 to {MAX_INVITE_TTL} seconds")

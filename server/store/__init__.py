@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .accounts import AccountQueries
+from .admin_log import AdminLogQueries
 from .alerts import AlertQueries
 from .appeals import AppealQueries
 from .cases import CaseQueries
@@ -14,11 +15,12 @@ from .registry import RegistryQueries
 from .report_runs import ReportRunQueries
 from .reports import ReportQueries
 from .settings import SettingsQueries
+from .window_removal import WindowRemovalQueries
 
 
 class Store(IngestQueries, ReportQueries, AccountQueries, RegistryQueries, KioskConfigQueries, SettingsQueries,
             CaseQueries, AppealQueries, AlertQueries, InviteQueries, ReportRunQueries,
-            MaintenanceQueries, ProvisionQueries):
+            MaintenanceQueries, ProvisionQueries, AdminLogQueries, WindowRemovalQueries):
     pass
 
 

@@ -180,6 +180,12 @@ class AlertQueries(StoreBase):
                                "AND next_at < ?", (next_at, target_id, next_at)).rowcount
 
     # ------------------------------------------------------------ what the rules read
+    def device_place(self, device: str) -> tuple[str | None, str | None, str | None]:
+        """(window, its title, its site) of a device's window, as the registry shows it; Nones for none."""
+        row = self.db.execute(f"SELECT {_KIOSK_WINDOW}, w.title, w.site FROM devices d LEFT JOIN windows w "
+                              f"ON w.window = {_KIOSK_WINDOW} WHERE d.device = ?", (device,)).fetchone()
+        return (row[0], row[1], row[2]) if row else (None, None, None)
+
     def window_sites_all(self) -> dict[str, str | None]:
         return dict(self.db.execute("SELECT window, site FROM windows").fetchall())
 

@@ -13,6 +13,10 @@ from .base import StoreBase
 DAY_MS = 24 * 3600 * 1000
 DECISIONS = ("upheld", "rejected")
 
+
+class OwnAppeal(PermissionError):
+    """Four eyes: the person who filed an appeal may not decide it."""
+
 # a rating wherever it is now: kept (in the statistics) or excluded by an upheld appeal
 _ANY_RATING = ("SELECT event_id, window, staff, at, score, scale, reasons, case_no, 0 AS excluded FROM ratings "
                "UNION ALL SELECT event_id, window, staff, at, score, scale, reasons, case_no, 1 FROM excluded_ratings")
@@ -40,12 +44,17 @@ class AppealQueries(StoreBase):
     # ------------------------------------------------------------ filing and deciding
     def file_appeal(self, rating_id: str, filed_by: str, reason: str, now: int) -> int | None:
         """A pending appeal against a kept rating; None when the rating is not (or no longer) in the statistics.
-        A rating with a standing (pending or upheld) appeal raises sqlite3.IntegrityError."""
-        cursor = self.db.execute(
-            "INSERT INTO appeals (rating_id, window, staff, filed_at, filed_by, reason) "
-            "SELECT event_id, window, staff, ?, ?, ? FROM ratings WHERE event_id = ?",
-            (now, filed_by, reason, rating_id))
-        return cursor.lastrowid if cursor.rowcount == 1 else None
+        A rating with a standing (pending or upheld) appeal raises sqlite3.IntegrityError. The rating's
+        follow-up case, if it has one, gets an `appeal_filed` line (the reason) in its log."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT INTO appeals (rating_id, window, staff, filed_at, filed_by, reason) "
+                "SELECT event_id, window, staff, ?, ?, ? FROM ratings WHERE event_id = ?",
+                (now, filed_by, reason, rating_id))
+            if cursor.rowcount != 1:
+                return None
+            self._log_on_case(rating_id, now, filed_by, "appeal_filed", reason)
+            return cursor.lastrowid
 
     def standing_appeal(self, rating_id: str) -> int | None:
         row = self.db.execute("SELECT id FROM appeals WHERE rating_id = ? AND status != 'rejected'",
@@ -53,19 +62,29 @@ class AppealQueries(StoreBase):
         return row[0] if row else None
 
     def decide_appeal(self, appeal_id: int, decision: str, decided_by: str, note: str, now: int) -> bool:
-        """Uphold or reject a pending appeal; False when there is no such appeal or it was decided already.
+        """Uphold or reject a pending appeal; False when there is no such appeal or it was decided already;
+        OwnAppeal when `decided_by` filed it (four eyes).
 
         Upheld, in one transaction: the rating moves from `ratings` to `excluded_ratings`, and its
         follow-up case, if it has one, is closed with an `appeal_upheld` line (the note) in the case's log.
-        Rejected: only the appeal's own row changes."""
+        Rejected: the appeal's own row changes, and the case's log gets an `appeal_rejected` line."""
         if decision not in DECISIONS:
             raise ValueError(f"decision {decision!r} is not one of {DECISIONS}")
         with self.db.atomic():
+            row = self.db.execute("SELECT filed_by, rating_id FROM appeals WHERE id = ? AND status = 'pending'",
+                                  (appeal_id,)).fetchone()
+            if row is None:
+                return False
+            if row[0] == decided_by:
+                raise OwnAppeal(f"appeal {appeal_id} was filed by {decided_by}: someone else decides it")
             decided = self.db.execute(
                 "UPDATE appeals SET status = ?, decided_at = ?, decided_by = ?, decision_note = ? "
-                "WHERE id = ? AND status = 'pending'", (decision, now, decided_by, note, appeal_id)).rowcount
+                "WHERE id = ? AND status = 'pending' AND filed_by != ?",
+                (decision, now, decided_by, note, appeal_id, decided_by)).rowcount
             if decided != 1:
                 return False
+            if decision == "rejected":
+                self._log_on_case(row[1], now, decided_by, "appeal_rejected", note)
             if decision == "upheld":
                 rating_id = self.db.execute("SELECT rating_id FROM appeals WHERE id = ?", (appeal_id,)).fetchone()[0]
                 moved = self.db.execute(
@@ -77,6 +96,11 @@ class AppealQueries(StoreBase):
                 self.db.execute("DELETE FROM ratings WHERE event_id = ?", (rating_id,))
                 self._close_case_of(rating_id, decided_by, note, now)
         return True
+
+    def _log_on_case(self, rating_id: str, now: int, user: str, action: str, detail: str) -> None:
+        """A line in the log of the rating's follow-up case, when it has one."""
+        self.db.execute("INSERT INTO case_log (case_id, at, user, action, detail) "
+                        "SELECT id, ?, ?, ?, ? FROM cases WHERE rating_id = ?", (now, user, action, detail, rating_id))
 
     def _close_case_of(self, rating_id: str, user: str, note: str, now: int) -> None:
         case = self.db.execute("SELECT id, status FROM cases WHERE rating_id = ?", (rating_id,)).fetchone()

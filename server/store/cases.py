@@ -158,17 +158,19 @@ class CaseQueries(StoreBase):
 
     def case_counts(self, by: str, default_zone: str, todays: Mapping[str, str], windows: list[str] | None = None,
                     start: int | None = None, end: int | None = None) -> list[dict]:
-        """Per window or clerk: open and overdue cases, and all cases, of cases opened in [start, end)."""
+        """Per window or clerk: open and overdue cases, and all cases, of cases opened in [start, end), and
+        `windows`: the windows they are of."""
         if by not in ("window", "staff"):
             raise ValueError(f"cannot count by {by!r}")
         sql, params = self._joined(default_zone, todays)
         where, more = _filters(windows, "", "", start, end)
         label = "max(title)" if by == "window" else "max(staff_name)"
-        return list(self.db.query(
-            f"SELECT {by} AS key, {label} AS label, count(*) AS total, sum(status = 'open') AS open, "
+        return [{**row, "windows": json.loads(row["windows"])} for row in self.db.query(
+            f"SELECT {by} AS key, {label} AS label, json_group_array(DISTINCT window) AS windows, count(*) AS total, "
+            "sum(status = 'open') AS open, "
             f"sum(overdue) AS overdue FROM ({sql}) WHERE 1 = 1{where} GROUP BY {by} "
             "HAVING sum(status = 'open') > 0 ORDER BY sum(overdue) DESC, sum(status = 'open') DESC, key",
-            [*params, *more]))
+            [*params, *more])]
 
     def case(self, case_id: int, default_zone: str, todays: Mapping[str, str]) -> dict | None:
         """One case with its rating's reasons and the comment the customer left on it, if any."""

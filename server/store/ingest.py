@@ -33,6 +33,14 @@ class Reject:
     payload: bytes
 
 
+# What is kept of rejected messages (devices.rejected counts every one).
+REJECTS_KEPT = 200            # the newest, per device
+REJECTS_KEPT_UNKNOWN = 1000   # the newest on topics that name no valid device
+MAX_REJECT_PAYLOAD = 4096     # bytes: the largest valid event
+MAX_REJECT_REASON = 500       # characters
+MAX_REJECT_TOPIC = 256        # characters
+
+
 class IngestQueries(StoreBase):
     # ------------------------------------------------------------ devices and windows
     def seen_device(self, device: str, now: int) -> None:
@@ -45,25 +53,74 @@ class IngestQueries(StoreBase):
         return bool(row and row[0])
 
     def register_device(self, device: str, window: str | None, now: int) -> None:
+        """Confirm a device, at `window` when given (else at the window it has). Its assignment history
+        (device_windows) gets a new entry from `now` when its window changes."""
         self.db.execute(
             "INSERT INTO devices (device, window, confirmed, first_seen, last_seen) VALUES (?, ?, 1, ?, ?) "
             "ON CONFLICT (device) DO UPDATE SET confirmed = 1, window = coalesce(excluded.window, window)",
             (device, window, now, now))
+        window = self.db.execute("SELECT window FROM devices WHERE device = ?", (device,)).fetchone()[0]
         if window:
+            self._assign(device, window, now)
             self.ensure_window(window, device)
 
-    def update_status(self, device: str, status: Status) -> None:
-        """A kiosk's report of itself. The window it names fills a blank; it never undoes an assignment
-        made in the registry (a confirmed device with a window)."""
+    # ------------------------------------------------------------ which window a device speaks for, when
+    def _assign(self, device: str, window: str, now: int) -> None:
+        current = self.db.execute("SELECT window FROM device_windows WHERE device = ? AND until IS NULL",
+                                  (device,)).fetchone()
+        if current and current[0] == window:
+            return
+        self.end_assignments([device], now)
+        self.db.execute("INSERT INTO device_windows (device, window, since) VALUES (?, ?, ?)", (device, window, now))
+
+    def end_assignments(self, devices: Sequence[str], now: int) -> None:
+        """These devices serve no window from `now` on (moved away, or their window given to another)."""
+        for chunk in chunks(list(devices)):
+            self.db.execute(f"UPDATE device_windows SET until = max(since, ?) WHERE until IS NULL "
+                            f"AND device IN ({marks(len(chunk))})", [now, *chunk])
+
+    def assignments(self, device: str) -> list[tuple[str, int, int | None]]:
+        """(window, since, until) of every window the device was assigned to, oldest first; until is None
+        for the one it serves now. Empty for a device never assigned (its events follow the old rules)."""
+        return self.db.execute("SELECT window, since, until FROM device_windows WHERE device = ? ORDER BY since, id",
+                               (device,)).fetchall()
+
+    def update_status(self, device: str, status: Status, create_window: bool = True,
+                      now: int | None = None) -> str | None:
+        """A kiosk's report of itself. The window it names fills a blank of an unconfirmed device (for the
+        registry to show); a confirmed device's window is the registry's alone. The window is created only
+        when `create_window` (an unconfirmed device, the server not --strict).
+
+        Its health (`now`: the server's time): an online status says whether its outbox stores (no `storage`:
+        it does), and `storage_since` keeps when the trouble began; a Last Will keeps what was known. The last
+        `ignored_acks` it reported stays until it reports another count or upto_seq (`ignored_ack_at`: when
+        the server first saw that one). Returns the `storage` the device had before."""
+        before = self.db.execute("SELECT storage FROM devices WHERE device = ?", (device,)).fetchone()
+        ignored = status.ignored_acks or {}
         self.db.execute(
-            "UPDATE devices SET online = ?, "
-            "window = CASE WHEN confirmed = 1 AND window IS NOT NULL THEN window ELSE coalesce(?, window) END, "
-            "presence = coalesce(?, presence), outbox = coalesce(?, outbox), version = coalesce(?, version), "
-            "sensor = coalesce(?, sensor) WHERE device = ?",
-            (int(status.online), status.window, status.presence, status.outbox, status.version, status.sensor,
-             device))
-        if status.window:
+            "UPDATE devices SET online = :online, "
+            "window = CASE WHEN confirmed = 1 THEN window ELSE coalesce(:window, window) END, "
+            "presence = coalesce(:presence, presence), outbox = coalesce(:outbox, outbox), "
+            "version = coalesce(:version, version), sensor = coalesce(:sensor, sensor), "
+            "storage = CASE WHEN :online THEN :storage ELSE storage END, "
+            "storage_since = CASE WHEN NOT :online THEN storage_since WHEN :storage IS NULL THEN NULL "
+            "WHEN storage IS NULL THEN :now ELSE storage_since END, "
+            "ignored_ack_at = CASE WHEN :count IS NULL THEN ignored_ack_at "
+            "WHEN ignored_acks IS :count AND ignored_upto_seq IS :upto THEN ignored_ack_at ELSE :now END, "
+            "ignored_acks = coalesce(:count, ignored_acks), ignored_upto_seq = coalesce(:upto, ignored_upto_seq) "
+            "WHERE device = :device",
+            {"online": int(status.online), "window": status.window, "presence": status.presence,
+             "outbox": status.outbox, "version": status.version, "sensor": status.sensor,
+             "storage": status.storage, "now": now, "count": ignored.get("count"), "upto": ignored.get("upto_seq"),
+             "device": device})
+        if status.window and create_window:
             self.ensure_window(status.window, device)
+        return before[0] if before else None
+
+    def note_window_event(self, window: str, at: int) -> None:
+        """An event of a window that exists (a confirmed kiosk's own): `first_at` keeps the earliest."""
+        self.db.execute("UPDATE windows SET first_at = min(coalesce(first_at, ?), ?) WHERE window = ?",
+                        (at, at, window))
 
     def ensure_window(self, window: str, device: str, at: int | None = None) -> None:
         """The window exists, and is this device's unless the registry put the device at another window or
@@ -127,18 +184,39 @@ class IngestQueries(StoreBase):
         self.record_rejects([Reject(now, device, topic, reason, stream, seq, payload)])
 
     def record_rejects(self, rejects: Sequence[Reject]) -> None:
-        """Keep each rejected message, in order, and count them per device."""
+        """Keep each rejected message, in order, and count them per device: the count stays exact while only
+        the newest REJECTS_KEPT of each device (REJECTS_KEPT_UNKNOWN of no device) are kept, topic, reason
+        and payload cut short, so a flood of bad messages cannot fill the disk."""
         if not rejects:
             return
         self._executemany(
             "INSERT INTO rejects (received_at, device, topic, reason, stream, seq, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(r.now, r.device, r.topic[:256], r.reason, r.stream, r.seq, r.payload[:4096]) for r in rejects])
-        per_device: dict[str, int] = {}
+            [(r.now, r.device, r.topic[:MAX_REJECT_TOPIC], r.reason[:MAX_REJECT_REASON], r.stream, r.seq,
+              bytes(r.payload[:MAX_REJECT_PAYLOAD])) for r in rejects])
+        per_device: dict[str | None, int] = {}
         for r in rejects:
-            if r.device:
-                per_device[r.device] = per_device.get(r.device, 0) + 1
+            per_device[r.device] = per_device.get(r.device, 0) + 1
         self._executemany("UPDATE devices SET rejected = rejected + ? WHERE device = ?",
-                          [(count, device) for device, count in per_device.items()])
+                          [(count, device) for device, count in per_device.items() if device])
+        for device in per_device:
+            self._trim_rejects(device)
+
+    def _trim_rejects(self, device: str | None) -> None:
+        keep = REJECTS_KEPT if device else REJECTS_KEPT_UNKNOWN
+        same = "device = ?" if device else "device IS NULL"
+        args = [device] if device else []
+        self.db.execute(f"DELETE FROM rejects WHERE {same} AND id <= (SELECT id FROM rejects WHERE {same} "
+                        "ORDER BY id DESC LIMIT 1 OFFSET ?)", [*args, *args, keep])
+
+    def device_rejects(self, per_device: int = 5) -> dict[str, list[dict]]:
+        """device -> its newest rejected messages (at most `per_device`), newest first."""
+        out: dict[str, list[dict]] = {}
+        for row in self.db.query(
+                "SELECT device, received_at, topic, reason, stream, seq FROM (SELECT *, row_number() OVER "
+                "(PARTITION BY device ORDER BY id DESC) AS n FROM rejects WHERE device IS NOT NULL) "
+                "WHERE n <= ? ORDER BY device, n", [per_device]):
+            out.setdefault(row["device"], []).append(row)
+        return out
 
     # ------------------------------------------------------------ streams
     def stream(self, stream: str, device: str) -> dict:

@@ -54,7 +54,8 @@ class RegistryQueries(StoreBase):
         it was assigned to or reported in its status, else the one its events named."""
         return list(self.db.query(
             f"SELECT d.device, {self._DEVICE_WINDOW} AS window, w.title, d.confirmed, d.online, d.version, "
-            f"d.first_seen, d.last_seen FROM devices d LEFT JOIN windows w ON w.window = {self._DEVICE_WINDOW} "
+            f"d.first_seen, d.last_seen, d.rejected, d.storage, d.storage_since, d.ignored_acks, d.ignored_upto_seq, "
+            f"d.ignored_ack_at FROM devices d LEFT JOIN windows w ON w.window = {self._DEVICE_WINDOW} "
             "ORDER BY d.confirmed, d.device"))
 
     def device(self, device: str) -> dict | None:
@@ -74,9 +75,12 @@ class RegistryQueries(StoreBase):
             if window:
                 self.db.execute("UPDATE windows SET device = NULL WHERE device = ? AND window != ?",
                                 (device, window))
+                displaced = [r[0] for r in self.db.execute(
+                    "SELECT device FROM devices WHERE window = ? AND device != ?", (window, device)).fetchall()]
                 self.db.execute("UPDATE devices SET window = NULL WHERE window = ? AND device != ?",
                                 (window, device))
-            self.register_device(device, window, now)
+                self.end_assignments(displaced, now)  # from now on they speak for no window
+            self.register_device(device, window, now)  # and this one for `window` (its assignment history)
 
     # ------------------------------------------------------------ the clerk roster
     def clerks(self, sites: list[str] | None = None) -> list[dict]:

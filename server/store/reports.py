@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from .base import StoreBase, marks
 
@@ -52,14 +53,17 @@ class ReportQueries(StoreBase):
         """Every device with its state, backlog and trouble: rejects, and streams with a gap now or declared lost."""
         return list(self.db.query(
             "SELECT d.device, d.window, d.confirmed, d.online, d.presence, d.outbox, d.version, d.sensor, "
-            "d.first_seen, d.last_seen, d.rejected, "
+            "d.first_seen, d.last_seen, d.rejected, d.storage, d.storage_since, d.ignored_acks, d.ignored_upto_seq, "
+            "d.ignored_ack_at, "
             "(SELECT count(*) FROM streams s WHERE s.device = d.device AND s.gap_since IS NOT NULL) AS open_gaps, "
             "(SELECT coalesce(sum(g.to_seq - g.from_seq + 1), 0) FROM gaps g WHERE g.device = d.device) AS lost "
             "FROM devices d ORDER BY d.device"))
 
-    def recent_rejects(self, limit: int = 50) -> list[dict]:
+    def deviceless_rejects(self, limit: int = 5) -> list[dict]:
+        """The newest rejected messages whose topic named no valid device, newest first (per device: device_rejects)."""
         return list(self.db.query(
-            "SELECT received_at, device, topic, reason, stream, seq FROM rejects ORDER BY id DESC LIMIT ?", [limit]))
+            "SELECT received_at, device, topic, reason, stream, seq FROM rejects WHERE device IS NULL "
+            "ORDER BY id DESC LIMIT ?", [limit]))
 
     def window(self, window: str) -> dict | None:
         return next(iter(self.db.query("SELECT * FROM windows WHERE window = ?", [window])), None)
@@ -80,7 +84,7 @@ class ReportQueries(StoreBase):
 
     def absence_list(self, window: str, start: int, end: int) -> list[dict]:
         return list(self.db.query(
-            "SELECT start_at, end_at, staff FROM absences WHERE window = ? AND start_at >= ? AND start_at < ? "
+            "SELECT start_at, end_at, staff, window FROM absences WHERE window = ? AND start_at >= ? AND start_at < ? "
             "ORDER BY start_at", [window, start, end]))
 
     # ------------------------------------------------------------ a set of windows at once (summaries)
@@ -222,6 +226,28 @@ class ReportQueries(StoreBase):
 
     def staff_names(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT staff, name FROM staff").fetchall())
+
+    # ------------------------------------------------------------ staff numbers as events carried them
+    def verified_staff(self, pairs: Iterable[tuple[str | None, str]]) -> set[tuple[str | None, str]]:
+        """Those (window, staff) of `pairs` whose staff number is a clerk of the roster for the window's site
+        (active or not: past events stay theirs); at a window in no site, or no window (None), any clerk of the
+        roster. A kiosk may send any number; it is stored as given, and reports mark the others unverified.
+        The one home of that rule (server/verified.py puts it on rows): one query for any number of pairs."""
+        wanted = sorted({(window, staff) for window, staff in pairs if staff}, key=lambda p: (p[0] or "", p[1]))
+        if not wanted:
+            return set()
+        return {(window, staff) for window, staff in self.db.execute(
+            "SELECT p.value ->> 0, p.value ->> 1 FROM json_each(?) p JOIN staff s ON s.staff = p.value ->> 1 "
+            "LEFT JOIN windows w ON w.window = p.value ->> 0 WHERE w.site IS NULL OR s.site = w.site",
+            (json.dumps(wanted),)).fetchall()}
+
+    def staff_windows_seen(self, start: int, end: int, windows: list[str] | None = None) -> list[tuple[str, str]]:
+        """(window, staff) of every rating or absence with a staff number in [start, end), once each."""
+        where, params = _in_windows(windows)
+        return self.db.execute(
+            f"SELECT window, staff FROM ratings WHERE at >= ? AND at < ? AND staff IS NOT NULL{where} UNION "
+            f"SELECT window, staff FROM absences WHERE start_at >= ? AND start_at < ? AND staff IS NOT NULL{where}",
+            [start, end, *params, start, end, *params]).fetchall()
 
 
 def _column(by: str) -> str:

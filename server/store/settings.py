@@ -6,6 +6,10 @@ from typing import Any
 
 from .base import StoreBase
 
+DEVICE_RATE = "device_rate"
+DEFAULT_DEVICE_RATE = 120   # events per minute: far above any hall's customers and clerk
+MAX_DEVICE_RATE = 100_000
+
 
 class SettingsQueries(StoreBase):
     def setting(self, key: str, default: Any = None) -> Any:
@@ -16,3 +20,14 @@ class SettingsQueries(StoreBase):
         self.db.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                         (key, json.dumps(value, ensure_ascii=False)))
+
+    # ------------------------------------------------------------ the kiosks' event quota (server/ingest.py)
+    def device_rate(self) -> int:
+        """The most new events a kiosk may send per minute of its own clock; beyond it they are rejected."""
+        value = self.setting(DEVICE_RATE, DEFAULT_DEVICE_RATE)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else DEFAULT_DEVICE_RATE
+
+    def set_device_rate(self, per_minute: int) -> None:
+        if isinstance(per_minute, bool) or not isinstance(per_minute, int) or not 1 <= per_minute <= MAX_DEVICE_RATE:
+            raise ValueError(f"events per minute must be an integer from 1 to {MAX_DEVICE_RATE}")
+        self.set_setting(DEVICE_RATE, per_minute)

@@ -157,16 +157,16 @@ def test_the_opinion_book_opens_after_a_rating_and_times_out(kiosk, sink, clock)
 def test_sign_in_checks_the_pin_offline_and_locks_after_five_failures(sink, clock):
     from shared.pins import hash_pin
 
-    roster = ({"id": "2048", "name": "王磊", "pin": hash_pin("4321")},)
+    roster = ({"id": "2048", "name": "王磊", "pin": hash_pin("432100")},)
     k = Kiosk(sink, clock, "w03", Config(title="3号窗口", staff={"id": "1024", "name": "张敏"}, roster=roster))
     k.start()
     assert k.open_sign_in()
     for _ in range(5):
-        assert not k.sign_in("2048", "0000")
+        assert not k.sign_in("2048", "000000")
     assert k.signin_locked
-    assert not k.sign_in("2048", "4321"), "locked even with the right PIN"
+    assert not k.sign_in("2048", "432100"), "locked even with the right PIN"
     clock.advance(301)
-    assert k.sign_in("2048", "4321")
+    assert k.sign_in("2048", "432100")
     assert (k.staff, sink.events[-1].type, sink.events[-1].staff) == ("2048", "staff", "2048")
     k.press(5)
     assert sink.events[-1].staff == "2048"
@@ -177,10 +177,10 @@ def test_sign_in_checks_the_pin_offline_and_locks_after_five_failures(sink, cloc
 def test_a_clerk_taken_off_the_roster_is_signed_out(sink, clock):
     from shared.pins import hash_pin
 
-    roster = ({"id": "2048", "name": "王磊", "pin": hash_pin("4321")},)
+    roster = ({"id": "2048", "name": "王磊", "pin": hash_pin("432100")},)
     k = Kiosk(sink, clock, "w03", Config(roster=roster))
     k.start()
     k.open_sign_in()
-    k.sign_in("2048", "4321")
+    k.sign_in("2048", "432100")
     k.apply_config(Config())
     assert k.staff is None and sink.events[-1].type == "staff"

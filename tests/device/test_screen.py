@@ -111,7 +111,7 @@ def test_a_comment_phrase_is_sent_tied_to_the_rating(make_screen):
 
 
 def test_a_clerk_signs_in_with_staff_number_and_pin(make_screen):
-    roster = ({"id": "2048", "name": "王磊", "pin": hash_pin("4321")},)
+    roster = ({"id": "2048", "name": "王磊", "pin": hash_pin("432105")},)
     screen = make_screen(Config(title="3号窗口", roster=roster))
     screen.app.open_sign_in()
     screen.frames()
@@ -120,11 +120,11 @@ def test_a_clerk_signs_in_with_staff_number_and_pin(make_screen):
     for key in "2048":
         screen.tap(_button(pad, key))
     screen.tap(_button(pad, "密码：", prefix=True))
-    for key in "1111":
+    for key in "135791":
         screen.tap(_button(pad, key))
     screen.tap(_button(pad, "确定"))
     assert screen.current == "signin" and screen.app.signin_message == "工号或密码不正确"
-    for key in "4321":
+    for key in "432105":
         screen.tap(_button(pad, key))
     screen.tap(_button(pad, "确定"))
     assert screen.current == "ready"

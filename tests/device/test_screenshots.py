@@ -71,7 +71,7 @@ def test_invite_and_sign_in_screens_look_as_their_references(make_screen, tmp_pa
     from shared.pins import hash_pin
 
     config = Config(title="3号窗口", staff={"id": "1024", "name": "张敏"},
-                    roster=({"id": "1024", "name": "张敏", "pin": hash_pin("1234", salt=b"0" * 16)},))
+                    roster=({"id": "1024", "name": "张敏", "pin": hash_pin("123456", salt=b"0" * 16)},))
     screen = make_screen(config, size=size, invite_mode=True)
     _shoot(screen, "idle", size, tmp_path)
     screen.app.open_sign_in()

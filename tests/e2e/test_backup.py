@@ -12,13 +12,13 @@ from server.db import open_db
 from server.store import Store
 from shared.timefmt import to_ms
 
-from ..helpers import ServerProcess, ceval, kiosk_settings, outbox_rows, query, rate, wait_for
+from ..helpers import ServerProcess, ceval, flood_allowed, kiosk_settings, outbox_rows, query, rate, wait_for
 
 TOTAL = 1000
 
 
 def test_a_backup_taken_while_1000_events_stream_in_restores_every_acknowledged_event(tmp_path, broker):
-    server = ServerProcess(tmp_path / "ceval.sqlite3", broker.url).start()
+    server = ServerProcess(flood_allowed(tmp_path / "ceval.sqlite3"), broker.url).start()
     runtimes = [KioskRuntime(kiosk_settings(tmp_path / name, broker.url, name, window))
                 for name, window in (("k-bk1", "w61"), ("k-bk2", "w62"))]
     produced: list[str] = []  # event ids in the order the kiosks committed them to their outboxes

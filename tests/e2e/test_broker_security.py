@@ -17,6 +17,7 @@ import tempfile
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -25,6 +26,7 @@ import pytest
 from device.runtime import KioskRuntime
 from device.settings import load_settings
 from server.broker import Mosquitto, find_mosquitto, free_port
+from shared.timefmt import format_ts
 from shared.topics import topic
 
 from ..helpers import ROOT, ServerProcess, ceval, query, rate, wait_for
@@ -166,7 +168,7 @@ def connack(hall: Hall, username: str | None, password: str | None = None) -> mq
 
 def event(device: str, window: str, seq: int) -> bytes:
     return json.dumps({"v": 1, "id": f"{device}-at-{window}-{seq:06d}", "stream": f"stream-{device}", "seq": seq,
-                       "ts": "2026-11-23T09:00:00.000+08:00", "window": window, "type": "rating",
+                       "ts": format_ts(datetime.now(timezone.utc)), "window": window, "type": "rating",
                        "score": 1, "scale": 5}).encode()
 
 

@@ -20,7 +20,7 @@ def register(db, device: str, window: str) -> None:
         with conn:
             conn.execute("INSERT INTO sites (site, name) VALUES ('hall-e2e', '市民服务中心')")
             conn.execute("INSERT INTO staff (staff, name, site, pin_hash) VALUES ('1024', '张敏', 'hall-e2e', ?)",
-                         (hash_pin("2468", iterations=1000),))
+                         (hash_pin("246810"),))
             conn.execute("UPDATE windows SET title = '社保窗口', site = 'hall-e2e' WHERE window = ?", (window,))
             conn.execute("UPDATE devices SET confirmed = 1 WHERE device = ?", (device,))
     finally:

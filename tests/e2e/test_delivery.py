@@ -11,7 +11,7 @@ import pytest
 from device.runtime import KioskRuntime
 from shared.contract import DEFAULT_LABELS, Config
 
-from ..helpers import ServerProcess, kiosk_settings, outbox_rows, query, rate, wait_for, write_kiosk_config
+from ..helpers import ServerProcess, flood_allowed, kiosk_settings, outbox_rows, query, rate, wait_for, write_kiosk_config
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def all_acked(runtimes) -> bool:
 
 
 def test_200_ratings_from_3_kiosks_reach_the_summary(tmp_path, broker, kiosks):
-    server = ServerProcess(tmp_path / "ceval.sqlite3", broker.url).start()
+    server = ServerProcess(flood_allowed(tmp_path / "ceval.sqlite3"), broker.url).start()
     try:
         token = server.token()
         rng = random.Random(7)
@@ -87,7 +87,7 @@ def _assert_exactly_once(db, given: list[str]) -> None:
 
 
 def test_broker_killed_for_10_seconds_loses_nothing(tmp_path, own_broker, kiosks):
-    server = ServerProcess(tmp_path / "ceval.sqlite3", own_broker.url).start()
+    server = ServerProcess(flood_allowed(tmp_path / "ceval.sqlite3"), own_broker.url).start()
     runtimes = [kiosks(own_broker.url, f"k{i}", f"w0{i}") for i in (1, 2, 3)]
     given: list[str] = []
     stop = threading.Event()
@@ -113,7 +113,7 @@ def test_broker_killed_for_10_seconds_loses_nothing(tmp_path, own_broker, kiosks
 
 def test_collector_killed_mid_stream_loses_nothing(tmp_path, broker, kiosks):
     db = tmp_path / "ceval.sqlite3"
-    server = ServerProcess(db, broker.url).start()
+    server = ServerProcess(flood_allowed(db), broker.url).start()
     runtimes = [kiosks(broker.url, f"c{i}", f"w1{i}") for i in (1, 2, 3)]
     given: list[str] = []
     stop = threading.Event()
@@ -142,7 +142,7 @@ def test_kiosk_killed_right_after_thanking_delivers_that_rating(tmp_path, broker
     from ..helpers import ROOT
 
     db = tmp_path / "ceval.sqlite3"
-    server = ServerProcess(db, broker.url).start()
+    server = ServerProcess(flood_allowed(db), broker.url).start()
     conf = write_kiosk_config(tmp_path / "kiosk" / "kiosk.toml", broker.url, "kk1", "w21")
     command = [sys.executable, "-m", "server.cli", "kiosk", "--config", str(conf), "--headless"]
     kiosk = subprocess.Popen([*command, "--simulate", "--pace", "400"], cwd=ROOT)
@@ -178,7 +178,7 @@ def test_ratings_queued_in_a_broker_that_dies_are_sent_again(tmp_path, own_broke
     """The broker took the ratings (PUBACK) for a collector that was down, then died before saving
     them: only the kiosks' outboxes still hold them, and they send them again."""
     db = tmp_path / "ceval.sqlite3"
-    server = ServerProcess(db, own_broker.url).start()
+    server = ServerProcess(flood_allowed(db), own_broker.url).start()
     runtimes = [kiosks(own_broker.url, f"q{i}", f"w3{i}") for i in (1, 2)]
     try:
         before = [rate(runtimes[i % 2], 5) for i in range(10)]

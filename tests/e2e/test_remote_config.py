@@ -69,7 +69,7 @@ def test_a_config_saved_in_the_web_app_reaches_the_running_kiosk_within_2_s(tmp_
         admin.get("/admin/devices")
         assert admin.post("/admin/devices/k-remote", {"window": "w61"})[0] == 200
         admin.get("/admin/staff")
-        assert admin.post("/admin/staff", {"staff": "1024", "name": "张敏", "site": "hall-r", "pin": "2468"})[0] == 200
+        assert admin.post("/admin/staff", {"staff": "1024", "name": "张敏", "site": "hall-r", "pin": "246810"})[0] == 200
         admin.get("/admin/windows")
         assert admin.post("/admin/windows/w61", {"title": "61号窗口", "site": "hall-r", "clerk": ""})[0] == 200
         wait_for(lambda: [c["id"] for c in kiosk.kiosk.config.roster] == ["1024"], 5, "the registry on the kiosk")

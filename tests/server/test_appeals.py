@@ -13,6 +13,7 @@ from server.db import open_db
 from server.ingest import Ingestor
 from server.passwords import hash_password
 from server.store import Store
+from server.store.appeals import OwnAppeal
 
 from .events import event, msg
 from .web import session
@@ -255,3 +256,42 @@ def test_appeals_need_a_log_in(app, store):
     for url in ("/appeals", "/appeals/new", "/appeals/1"):
         response = anonymous.get(url)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_filer_cannot_decide_their_own_appeal(app, store, boss):
+    """Four eyes: a manager who filed an appeal cannot uphold it; another one decides, and the appeal's page and
+    the case's audit trail show both."""
+    store.db.execute("INSERT OR IGNORE INTO cases (rating_id, window, staff, score, scale, opened_at, due_date) "
+                     "VALUES ('rating-low', 'w01', '1024', 1, 5, 0, '2026-11-30')")
+    assert file(boss).status_code == 302
+    page = boss[0].get("/appeals/1").get_data(as_text=True)
+    assert "/appeals/1/decide" not in page and 'id="own"' in page, "the filer is not offered the decision"
+    response = decide(boss, 1, "upheld")
+    assert response.status_code == 403 and "不能处理自己提出的申诉" in response.get_data(as_text=True)
+    assert store.appeal(1)["status"] == "pending"
+    assert store.db.execute("SELECT count(*) FROM ratings WHERE event_id = 'rating-low'").fetchone()[0] == 1
+    with pytest.raises(OwnAppeal):
+        store.decide_appeal(1, "upheld", "boss", "自己处理", 0)
+
+    root = session(app, "root", "root password")
+    assert 'action="/appeals/1/decide"' in root[0].get("/appeals/1").get_data(as_text=True)
+    assert decide(root, 1, "upheld").status_code == 302
+    page = root[0].get("/appeals/1").get_data(as_text=True)
+    assert re.search(r'id="filed-by">boss<', page) and re.search(r'id="decided-by">root<', page)
+    trail = store.db.execute("SELECT l.user, l.action FROM case_log l JOIN cases c ON c.id = l.case_id "
+                             "WHERE c.rating_id = 'rating-low' AND l.action LIKE 'appeal%' ORDER BY l.id").fetchall()
+    assert trail == [("boss", "appeal_filed"), ("root", "appeal_upheld")]
+    case = store.db.execute("SELECT id FROM cases WHERE rating_id = 'rating-low'").fetchone()[0]
+    page = root[0].get(f"/cases/{case}").get_data(as_text=True)
+    assert "提出申诉" in page and "申诉成立" in page
+
+
+def test_a_rejected_appeal_is_in_the_case_trail(app, store, leader, boss):
+    store.db.execute("INSERT OR IGNORE INTO cases (rating_id, window, staff, score, scale, opened_at, due_date) "
+                     "VALUES ('rating-low', 'w01', '1024', 1, 5, 0, '2026-11-30')")
+    assert file(leader).status_code == 302
+    assert decide(boss, 1, "rejected", "评价属实").status_code == 302
+    trail = store.db.execute("SELECT l.user, l.action, l.detail FROM case_log l JOIN cases c ON c.id = l.case_id "
+                             "WHERE c.rating_id = 'rating-low' AND l.action LIKE 'appeal%' ORDER BY l.id").fetchall()
+    assert trail == [("leader", "appeal_filed", "顾客办理前已与窗口争执，系恶意差评"),
+                     ("boss", "appeal_rejected", "评价属实")]

@@ -45,6 +45,7 @@ def count(path: Path, sql: str, params=()) -> int:
 def fill(path: Path, n: int, stream: str = "stream-fill", start: int = 1) -> None:
     store = Store(open_db(path))
     try:
+        store.set_device_rate(100_000)  # thousands of ratings in one minute: far above the quota meant for humans
         ingest = Ingestor(store, FakeClock(NOW))
         ingest.handle([msg(event(seq, stream=stream, ts=ts(NOW))) for seq in range(start, start + n)])
     finally:

@@ -294,8 +294,8 @@ def test_overdue_cases_stand_out_and_are_counted_per_window_and_clerk(app, store
     closed = boss.text("/cases?status=closed")
     assert f'data-case="{cases["bad-hq-2"]}"' in closed and f'data-case="{cases["bad-hq"]}"' not in closed
     assert store.case_counts("staff", "Asia/Shanghai", {"Asia/Shanghai": "2026-12-02", "Asia/Urumqi": "2026-12-02"}) \
-        == [{"key": "1024", "label": "张三", "total": 2, "open": 1, "overdue": 1},
-            {"key": "2048", "label": "李四", "total": 1, "open": 1, "overdue": 1}]
+        == [{"key": "1024", "label": "张三", "windows": ["w01"], "total": 2, "open": 1, "overdue": 1},
+            {"key": "2048", "label": "李四", "windows": ["w02"], "total": 1, "open": 1, "overdue": 1}]
 
 
 @pytest.mark.parametrize("query, shown, hidden", [

@@ -103,7 +103,7 @@ def store(app, clock):
 
 RANGE = "from=2026-11-22&to=2026-11-23"
 HEADER = ("办件编号,评价渠道,评价渠道代码,评价人,评价时间,评价次数,满意度,满意度代码,省级接口代码,文字评价,行政区划,"
-          "窗口,工号,申诉结果,评价记录号")
+          "窗口,工号,申诉结果,评价记录号,工号核实")
 
 
 def test_the_csv_has_one_row_per_rating_of_the_range(app, store):
@@ -117,11 +117,11 @@ def test_the_csv_has_one_row_per_rating_of_the_range(app, store):
     lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert lines == [
         HEADER,
-        ",政务大厅其他终端,5,匿名,2026-11-22 00:00:00,1,非常满意,1,5,,110105,w01,1024,无,rating-four",
-        ",政务大厅其他终端,5,匿名,2026-11-22 16:30:05,1,基本满意,3,3,,110105,w01,,无,rating-three",
+        ",政务大厅其他终端,5,匿名,2026-11-22 00:00:00,1,非常满意,1,5,,110105,w01,1024,无,rating-four,否",  # 1024: on no roster
+        ",政务大厅其他终端,5,匿名,2026-11-22 16:30:05,1,基本满意,3,3,,110105,w01,,无,rating-three,",
         "BJ-2026-000123,政务大厅其他终端,5,匿名,2026-11-23 09:15:00,1,不满意,4,2,等了很久；=再也不来,110105,w01,"
-        "1024,无,rating-bad",
-        ",政务大厅其他终端,5,匿名,2026-11-23 11:00:00,1,非常不满意,5,1,,110105003,w02,2048,无,rating-east",
+        "1024,无,rating-bad,否",
+        ",政务大厅其他终端,5,匿名,2026-11-23 11:00:00,1,非常不满意,5,1,,110105003,w02,2048,无,rating-east,否",
     ]
 
 
@@ -135,10 +135,10 @@ def test_the_json_has_the_same_records_with_english_keys(app, store):
                           "evaluator": "匿名", "time": "2026-11-23 09:15:00", "count": 1, "level": "不满意",
                           "level_code": 4, "provincial_code": 2, "text": "等了很久；=再也不来",
                           "area_code": "110105", "window": "w01", "staff": "1024", "appeal": None,
-                          "rating_id": "rating-bad"}
+                          "rating_id": "rating-bad", "staff_verified": False}
     rows = list(csv.reader(io.StringIO(client.get(f"/exports/gbt39046.csv?{RANGE}").get_data(as_text=True)
                                        .lstrip("\ufeff"))))[1:]
-    assert [r[-1] for r in rows] == [r["rating_id"] for r in records]
+    assert [r[-2] for r in rows] == [r["rating_id"] for r in records]
     assert list(records[0]) == gbt39046.KEYS and len(gbt39046.KEYS) == len(gbt39046.HEADERS)
 
 

@@ -130,7 +130,7 @@ def test_strict_mode_rejects_unknown_devices_but_keeps_the_stream_moving(store, 
     assert result.rejected == 1 and result.acks == [("stranger", Ack(STREAM, 1))]
     assert "not registered" in rows(store, "SELECT reason FROM rejects")[0][0]
     assert rows(store, "SELECT payload FROM rejects")[0][0], "the refused event is kept for a manager"
-    store.register_device("k1", "w01", to_ms(NOW))
+    store.register_device("k1", "w01", to_ms(NOW - timedelta(hours=1)))  # before its event
     assert strict.handle([msg(event(1, stream="stream-0002"))]).stored == 1
 
 

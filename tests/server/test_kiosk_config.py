@@ -1,6 +1,7 @@
 """Building each kiosk's config from the registry, and deciding when to publish it again."""
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,10 +12,10 @@ from server.db import open_db
 from server.kiosk_config import MAX_CONFIG_BYTES, Clerk, Target, build_config, due, version, with_token
 from server.store import Store
 from shared.contract import DEFAULT_LABELS, DEFAULT_PHRASES, DEFAULT_REASONS, parse_config
-from shared.pins import hash_pin
+from shared.pins import hash_pin, is_pin_hash
 from shared.timefmt import to_ms
 
-PIN = hash_pin("2468", salt=bytes(16), iterations=1000)
+PIN = hash_pin("246810", salt=bytes(16))
 TARGET = Target("k1", "w03", "3号窗口 · 社保", "hall-a")
 
 
@@ -38,6 +39,20 @@ def test_clerks_a_kiosk_would_refuse_are_left_off():
     config = build_config(TARGET, [Clerk("10 24", "空格", PIN), Clerk("1046", "李娜", "plain-1234"),
                                    Clerk("1052", "刘洋", PIN)], None)
     assert [c["id"] for c in config.roster] == ["1052"]
+
+
+def test_weak_pin_hashes_are_not_sent_to_kiosks(caplog):
+    """A hash of the first version (PBKDF2, a 4-digit PIN falls in minutes) or a cheap scrypt one stays on the
+    server: its clerk is marked "PIN must be reset" on the staff page instead."""
+    salt = bytes(16)
+    legacy = f"pbkdf2_sha256$100000${salt.hex()}${hashlib.pbkdf2_hmac('sha256', b'2468', salt, 100_000).hex()}"
+    cheap = f"scrypt$10$8$1${salt.hex()}${hashlib.scrypt(b'246810', salt=salt, n=1024, r=8, p=1, dklen=32).hex()}"
+    assert is_pin_hash(legacy) and is_pin_hash(cheap), "a kiosk could check them: the server chooses not to send them"
+    with caplog.at_level("INFO", logger="server.kiosk_config"):
+        config = build_config(TARGET, [Clerk("1024", "张敏", legacy), Clerk("1031", "王磊", cheap),
+                                       Clerk("1052", "刘洋", PIN)], None)
+    assert [c["id"] for c in config.roster] == ["1052"]
+    assert "clerk 1024 left off the roster of w03: the PIN must be reset" in caplog.text
     parse_config(config.to_json())
 
 

@@ -75,7 +75,7 @@ POSTS = [("/admin/sites", {"site": "west", "name": "西区", "timezone": "Asia/S
          ("/admin/devices/k1", {"window": "w01"}),
          ("/admin/staff", {"staff": "4096", "name": "王五", "site": "hq"}),
          ("/admin/staff/1024", {"name": "新名称", "site": "hq", "active": "1"}),
-         ("/admin/staff/1024/pin", {"pin": "1234", "pin_again": "1234"})]
+         ("/admin/staff/1024/pin", {"pin": "123456", "pin_again": "123456"})]
 
 
 @pytest.mark.parametrize("path, data", POSTS)
@@ -223,8 +223,9 @@ def test_an_unconfirmed_kiosk_is_listed_then_confirmed_at_a_window(admin, store,
     assert 'data-device="k1"' in page.split('id="confirmed"')[1] and "设备 k1 已确认，分配到窗口 w01" in page
     # confirmed, so a server running --strict now takes its events
     strict = Ingestor(store, clock, strict=True)
-    strict.handle([msg(event(2, score=4, id="strict-ok"), device="k1"),
-                   msg(event(2, stream="stream-0002", window="w02", id="strict-no"), device="k2")])
+    after = "2026-11-23T14:00:00.000+08:00"  # a confirmed kiosk speaks for its window from its confirmation on
+    strict.handle([msg(event(2, score=4, id="strict-ok", ts=after), device="k1"),
+                   msg(event(2, stream="stream-0002", window="w02", id="strict-no", ts=after), device="k2")])
     assert store.existing_ids(["strict-ok", "strict-no"]) == {"strict-ok"}
 
 
@@ -257,14 +258,14 @@ def test_a_kiosk_cannot_be_put_at_a_window_that_does_not_exist(admin, store):
 
 # ---------------------------------------------------------------- the clerk roster
 def test_a_manager_adds_a_clerk_with_a_pin(hq_manager, store):
-    response = hq_manager.post("/admin/staff", {"staff": "A-77", "name": "王五", "site": "hq", "pin": "0815"})
+    response = hq_manager.post("/admin/staff", {"staff": "A-77", "name": "王五", "site": "hq", "pin": "081523"})
     assert response.status_code == 302
     row = store.clerk("A-77")
     assert row["name"] == "王五" and row["site"] == "hq" and row["active"] == 1
-    assert row["pin_hash"] != "0815" and verify_pin("0815", row["pin_hash"]) and not verify_pin("0816", row["pin_hash"])
+    assert verify_pin("081523", row["pin_hash"]) and not verify_pin("081524", row["pin_hash"])
     page = hq_manager.get("/admin/staff").get_data(as_text=True)
     assert 'data-staff="A-77"' in page and 'data-staff="2048"' not in page, "only their own sites' clerks"
-    assert "0815" not in page and row["pin_hash"] not in page
+    assert "081523" not in page and row["pin_hash"] not in page
     assert hq_manager.post("/admin/staff", {"staff": "A-78", "name": "赵六", "site": "hq"}).status_code == 302
     assert store.clerk("A-78")["pin_hash"] is None
 
@@ -277,13 +278,15 @@ def test_a_manager_adds_a_clerk_with_a_pin(hq_manager, store):
     ({"name": ""}, "请填写姓名"),
     ({"site": "east"}, "不在您的管辖范围内"),
     ({"site": ""}, "请选择大厅"),
-    ({"pin": "123"}, "PIN 码须为 4 到 8 位数字"),
-    ({"pin": "123456789"}, "PIN 码须为 4 到 8 位数字"),
-    ({"pin": "12a4"}, "PIN 码须为 4 到 8 位数字"),
-    ({"pin": "١٢٣٤"}, "PIN 码须为 4 到 8 位数字"),  # Arabic-Indic digits: not on the kiosk's keypad
+    ({"pin": "123"}, "PIN 码须为 6 到 8 位数字"),
+    ({"pin": "2468"}, "PIN 码须为 6 到 8 位数字"),  # 10**4 PINs fall in minutes, whatever the hash
+    ({"pin": "123456789"}, "PIN 码须为 6 到 8 位数字"),
+    ({"pin": "12a456"}, "PIN 码须为 6 到 8 位数字"),
+    ({"pin": "١٢٣٤٥٦"}, "PIN 码须为 6 到 8 位数字"),  # Arabic-Indic digits: not on the kiosk's keypad
 ])
 def test_a_bad_clerk_is_refused(hq_manager, store, fields, message):
-    response = hq_manager.post("/admin/staff", {"staff": "4096", "name": "王五", "site": "hq", "pin": "1234", **fields})
+    response = hq_manager.post("/admin/staff", {"staff": "4096", "name": "王五", "site": "hq", "pin": "123456",
+                                                **fields})
     assert response.status_code == 400 and any(message in a for a in alerts(response)), alerts(response)
     assert 'id="clerk-form"' in response.get_data(as_text=True)
     assert [c["staff"] for c in store.clerks()] == ["1024", "2048"]
@@ -302,22 +305,22 @@ def test_deactivating_a_clerk_keeps_them_and_their_history(admin, store):
 def test_a_manager_cannot_reach_a_clerk_of_another_site(hq_manager, store):
     assert hq_manager.get("/admin/staff/2048").status_code == 404
     assert hq_manager.post("/admin/staff/2048", {"name": "x", "site": "hq", "active": "1"}).status_code == 404
-    assert hq_manager.post("/admin/staff/2048/pin", {"pin": "1234", "pin_again": "1234"}).status_code == 404
+    assert hq_manager.post("/admin/staff/2048/pin", {"pin": "123456", "pin_again": "123456"}).status_code == 404
     response = hq_manager.post("/admin/staff/1024", {"name": "张三", "site": "east", "active": "1"})
     assert response.status_code == 400 and any("不在您的管辖范围内" in a for a in alerts(response))
     assert has(store.clerk("2048"), name="李四", pin_hash=None) and store.clerk("1024")["site"] == "hq"
 
 
 def test_a_pin_is_set_and_reset_as_a_hash(hq_manager, store):
-    store.set_pin("1024", hash_pin("1111"))
+    store.set_pin("1024", hash_pin("111111"))
     response = hq_manager.post("/admin/staff/1024/pin", {"pin": "246810", "pin_again": "246811"})
     assert response.status_code == 400 and alerts(response) == ["两次输入的 PIN 码不一致。"]
     response = hq_manager.post("/admin/staff/1024/pin", {"pin": "12", "pin_again": "12"})
-    assert response.status_code == 400 and alerts(response) == ["PIN 码须为 4 到 8 位数字。"]
-    assert verify_pin("1111", store.clerk("1024")["pin_hash"])
+    assert response.status_code == 400 and alerts(response) == ["PIN 码须为 6 到 8 位数字。"]
+    assert verify_pin("111111", store.clerk("1024")["pin_hash"])
     assert hq_manager.post("/admin/staff/1024/pin", {"pin": "246810", "pin_again": "246810"}).status_code == 302
     pin_hash = store.clerk("1024")["pin_hash"]
-    assert verify_pin("246810", pin_hash) and not verify_pin("1111", pin_hash)
+    assert verify_pin("246810", pin_hash) and not verify_pin("111111", pin_hash)
     assert "已设置工号 1024 的 PIN 码" in hq_manager.get("/admin/staff/1024").get_data(as_text=True)
 
 
@@ -382,7 +385,9 @@ def test_a_kiosk_that_still_names_its_old_window_does_not_undo_a_move(app, clock
     ingest.handle([msg(status, kind="status"), msg(event(2, window="w01"))])
     assert store.db.execute("SELECT window FROM devices WHERE device = 'k1'").fetchone() == ("w05",)
     assert dict(store.db.execute("SELECT window, device FROM windows").fetchall()) == {"w01": None, "w05": "k1"}
-    assert store.rating_counts_of(["w01"], 0, 2**62) == [("w01", 5, 5, 2)], "its ratings keep the window they name"
+    assert store.rating_counts_of(["w01"], 0, 2**62) == [("w01", 5, 5, 1)], "its past rating keeps its window"
+    reason = store.db.execute("SELECT reason FROM rejects").fetchone()[0]
+    assert reason == "window: w01 is not device k1's window (it serves w05)", "and it no longer speaks for w01"
 
 
 def test_a_window_gets_a_clerk_of_its_own_site_whom_its_kiosk_shows(admin, store):

@@ -20,7 +20,8 @@ PUBLIC = {
     "static",
 }
 SAMPLE = {"window": "w01", "staff": "1024", "site": "hq", "device": "k1", "fmt": "csv", "code": "en", "case_id": 1,
-          "appeal": 1, "run_id": 1}
+          "appeal": 1, "run_id": 1,
+          "uid": 99, "token_id": 99}  # no such user or token: the audit must not disable its own users
 
 
 @pytest.fixture

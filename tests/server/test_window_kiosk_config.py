@@ -19,7 +19,7 @@ from shared.pins import hash_pin
 from .events import event, msg
 from .web import PASSWORD, As
 
-PIN = hash_pin("2468", salt=bytes(16), iterations=1000)
+PIN = hash_pin("246810", salt=bytes(16))
 PAGE = "/admin/windows/w01/kiosk"
 
 

@@ -70,7 +70,7 @@ def test_an_admin_registers_a_hall_a_kiosk_and_a_clerk(page, tmp_path, broker):
         page.fill("#staff", "1024")
         page.fill("#name", "张三")
         page.select_option("#site", "hq")
-        page.fill("#pin", "2468")
+        page.fill("#pin", "246810")
         page.click("#clerk-form button[type=submit]")
         expect(page.locator('tr[data-staff="1024"] td.pin')).to_have_text("已设置")
 
@@ -82,7 +82,7 @@ def test_an_admin_registers_a_hall_a_kiosk_and_a_clerk(page, tmp_path, broker):
         assert query(db, "SELECT window FROM ratings") == [("w61",)], "its rating stays with the window it was given at"
         (name, site, pin_hash, active), = query(db, "SELECT name, site, pin_hash, active FROM staff "
                                                     "WHERE staff = '1024'")
-        assert (name, site, active) == ("张三", "hq", 1) and verify_pin("2468", pin_hash)
+        assert (name, site, active) == ("张三", "hq", 1) and verify_pin("246810", pin_hash)
     finally:
         kiosk.stop()
         server.stop()

@@ -18,7 +18,7 @@ def register(db, device: str, window: str) -> None:
         with conn:
             conn.execute("INSERT INTO sites (site, name) VALUES ('hall-w', '市民服务中心')")
             conn.executemany("INSERT INTO staff (staff, name, site, pin_hash) VALUES (?, ?, 'hall-w', ?)",
-                             [("1024", "张敏", hash_pin("2468", iterations=1000)), ("1031", "王磊", None)])
+                             [("1024", "张敏", hash_pin("246810")), ("1031", "王磊", None)])
             conn.execute("UPDATE windows SET title = '社保窗口', site = 'hall-w' WHERE window = ?", (window,))
             conn.execute("UPDATE devices SET confirmed = 1 WHERE device = ?", (device,))
     finally:
