@@ -7,10 +7,11 @@ VENV="$ROOT/.venv"
 
 # mosquitto: the broker; fonts-wqy-microhei: Chinese on the kiosk and in screenshots; mesa and X
 # libraries: Kivy's window (offscreen EGL where there is no screen); chromium: the browser tests
-# (Playwright drives Debian's Chromium; it never downloads a browser of its own); shellcheck, cage and
+# (Playwright drives Debian's Chromium; it never downloads a browser of its own), libatomic1: Playwright's
+# bundled node driver needs libatomic.so.1, which a minimal Debian 12 lacks; shellcheck, cage and
 # systemd (systemd-analyze): tests/deploy checks every script and verifies the units against the real
 # programs their ExecStart names.
-PACKAGES=(mosquitto fonts-wqy-microhei libgl1 libegl1 libgl1-mesa-dri libx11-6 libxrender1 libmtdev1 chromium
+PACKAGES=(mosquitto fonts-wqy-microhei libgl1 libegl1 libgl1-mesa-dri libx11-6 libxrender1 libmtdev1 chromium libatomic1
           shellcheck cage systemd)
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
