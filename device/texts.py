@@ -32,8 +32,8 @@ TEXTS = {
         "switch": "English",
         "offline": "离线",
         # the outbox cannot store events (a full disk, a failing card): no rating is thanked until it can
-        "storage_full": "存储已满，评价暂不能保存，请联系管理员",
-        "storage_error": "存储故障，评价暂不能保存，请联系管理员",
+        "storage_full": "存储已满，评价暂不能保存，请告知工作人员",
+        "storage_error": "存储故障，评价暂不能保存，请告知工作人员",
     },
     "en": {
         "prompt": "How was our service?",
