@@ -1,13 +1,16 @@
 """`ceval kiosk`: a kiosk with its touchscreen, or headless (GPIO only, or simulated customers)."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 from .runtime import KioskRuntime
-from .settings import KioskSettings, SettingsError, load_settings
+from .settings import SCREEN_SIZES, KioskSettings, SettingsError, load_settings
 from .simulator import Pace, simulate
 from .watchdog import Notifier, Watchdog
 
@@ -105,3 +108,57 @@ def _with_screen(settings: KioskSettings, args, stop: threading.Event) -> int:
         stop.set()
         runtime.stop()
     return 0
+
+
+# ---------------------------------------------------------------- ceval kiosk --screenshot DIR
+def run_screenshots(args) -> int:
+    """Every screen at 800x480, 1024x600 and 1280x800 in Chinese and English into DIR, offscreen.
+
+    --config: a config message (a .json file, as the server publishes it) or a kiosk's TOML settings (its
+    window, font and photos, and the config it last received); none: a demonstration config (device/preview.py).
+    """
+    from shared.contract import Config, ContractError, default_title, parse_config
+
+    from .fonts import FontMissing, find_cjk_font
+    from .preview import demo_config
+
+    out = Path(args.screenshot)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()  # writable, not just present
+    except OSError as exc:
+        return _fail(f"cannot write screenshots to {out}: {exc.strerror or exc}")
+    scratch = Path(tempfile.gettempdir())
+    base = KioskSettings(device="preview", window="w07", broker="mqtt://127.0.0.1:1", data_dir=scratch)
+    config_path = Path(args.config) if args.config else None
+    try:
+        if config_path is None:
+            config = demo_config()
+        elif config_path.suffix.lower() == ".json":
+            config = parse_config(config_path.read_bytes())
+        else:
+            base = dataclasses.replace(load_settings(config_path), gpio={}, tls=None, fullscreen=False)
+            try:
+                config = parse_config(base.config_path.read_bytes())
+            except FileNotFoundError:
+                config = Config(title=default_title(base.window), language=base.language)
+        font = find_cjk_font(base.font)
+    except OSError as exc:
+        return _fail(f"cannot read {config_path}: {exc.strerror or exc}")
+    except ContractError as exc:
+        return _fail(f"{config_path} is not a config a kiosk accepts: {exc.reason}")
+    except (SettingsError, FontMissing) as exc:
+        return _fail(str(exc))
+    from .preview import open_window, prepare_environment, render_screens
+
+    prepare_environment()
+    width, height = SCREEN_SIZES[0]
+    window = open_window(dataclasses.replace(base, width=width, height=height), font)
+    written = render_screens(window, out, config, base)
+    print(f"{len(written)} screenshots written to {out}")
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"ceval kiosk: {message}", file=sys.stderr)
+    return 2

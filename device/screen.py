@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("KIVY_NO_ARGS", "1")  # the kiosk's command line is ours, not Kivy's
 os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")  # SIGTERM stays ours: systemd stops the kiosk cleanly
@@ -29,10 +30,14 @@ from kivy.properties import (BooleanProperty, DictProperty, ListProperty, Numeri
                              StringProperty)
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.label import Label
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+from kivy.uix.togglebutton import ToggleButton
 from kivy.uix.widget import Widget
 
 from . import texts
+from .fit import fit_font, min_touch_px
 from .guards import TouchFilter
 from .runtime import KioskRuntime
 from .settings import KioskSettings
@@ -89,6 +94,55 @@ class Face(Widget):
             Line(bezier=(cx - r * 0.45, y + bend * r * 0.1, cx, y - bend * r * 0.32,
                          cx + r * 0.45, y + bend * r * 0.1), bezier_precision=24, width=w)
 
+class FitText:
+    """Mixed into a Label (or a Button, which is one): its font shrinks from `font_max` down to `font_min`
+    until the text fits the widget less `inset` on each side, wrapping only between words (device/fit.py);
+    below the floor the text is shortened with an ellipsis. The text box never exceeds the widget.
+
+    A label given `content` instead of `text` may also break a run of Chinese between its characters, as
+    Chinese is set (titles, messages): it draws `content` with the line breaks chosen into `text`.
+    """
+    font_max = NumericProperty(24)
+    font_min = NumericProperty(12)
+    inset = NumericProperty(0)
+    content = StringProperty(None, allownone=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._refit = Clock.create_trigger(self._fit, -1)
+        self.bind(size=self._refit, content=self._refit, font_max=self._refit, font_min=self._refit,
+                  inset=self._refit, bold=self._refit, font_name=self._refit)
+        self.fbind("text", self._text_changed)
+        self._fit()
+
+    def _text_changed(self, *_):
+        if self.content is None:
+            self._refit()
+
+    def _fit(self, *_):
+        width, height = max(0, self.width - 2 * self.inset), max(0, self.height - 2 * self.inset)
+        cjk = self.content is not None
+        fit = fit_font(self.content if cjk else self.text, width, height, self.font_max, self.font_min, cjk=cjk,
+                       bold=self.bold, font_name=self.font_name)
+        self.text_size = (width, height)
+        self.font_size = fit.font_size
+        self.shorten = not fit.fits
+        if cjk:
+            self.text = fit.text if fit.fits else " ".join(self.content.split())
+
+
+class FitLabel(FitText, Label):
+    pass
+
+
+class FitButton(FitText, Button):
+    pass
+
+
+class FitToggle(FitText, ToggleButton):
+    pass
+
+
 class RatingButton(ButtonBehavior, BoxLayout):
     text = StringProperty("")
     score = NumericProperty(0)
@@ -117,6 +171,7 @@ for _name in ("RatingScreen", "IdleScreen", "ReasonScreen", "ThanksScreen", "Com
 
 class KioskApp(App):
     u = NumericProperty(1.0)
+    touch = NumericProperty(min_touch_px((800, 480)))  # the smallest side of a touch target (9 mm), in pixels
     words = DictProperty(texts.words("zh"))
     title_text = StringProperty("")
     clerk_name = StringProperty("")
@@ -134,9 +189,12 @@ class KioskApp(App):
     signin_pin = StringProperty("")
     signin_message = StringProperty("")
 
-    def __init__(self, runtime: KioskRuntime, **kwargs):
+    def __init__(self, runtime: KioskRuntime, online: Callable[[], bool] | None = None, **kwargs):
+        """`online` tells the connection dot whether the broker is reached: the runtime's publisher by default
+        (a preview, device/preview.py, shows a connected kiosk)."""
         super().__init__(**kwargs)
         self.runtime = runtime
+        self._online = online or (lambda: runtime.publisher.connected)
         self.kiosk = runtime.kiosk
         self.language: str | None = None  # a customer's switch; None: the config's language
         self.touch_filter = TouchFilter()
@@ -174,10 +232,11 @@ class KioskApp(App):
 
     def _resized(self, window, size):
         self.u = size[1] / REFERENCE_HEIGHT
+        self.touch = min_touch_px(size)
 
     def _poll(self, dt):
         self.runtime.poll()
-        self.connected = self.runtime.publisher.connected
+        self.connected = self._online()
 
     # ---------------------------------------------------------- touches
     def _filter_down(self, window, touch):
@@ -213,7 +272,7 @@ class KioskApp(App):
             self.language = None  # a customer's switch of language lasts until they are done
         language = self.language or config.language
         self.words = texts.words(language)
-        self.title_text = config.title or self.runtime.settings.window
+        self.title_text = texts.title(config, language, self.runtime.settings.window)
         clerk = kiosk.clerk
         self.clerk_name = clerk["name"] if clerk else ""
         self.clerk_number = f"{self.words['staff']} {clerk['id']}" if clerk else ""
@@ -265,12 +324,15 @@ class KioskApp(App):
             row.add_widget(button)
         chips = root.get_screen("rated").ids.chips
         chips.clear_widgets()
-        for code, label in texts.reasons(config, language):
+        reasons = texts.reasons(config, language)
+        chips.cols = _columns(len(reasons), rows=4)
+        for code, label in reasons:
             chip = Factory.Chip(text=label)
             chip.code = code
             chips.add_widget(chip)
         phrases = root.get_screen("comment").ids.phrases
         phrases.clear_widgets()
+        phrases.cols = _columns(len(texts.phrases(config, language)), rows=3)
         for phrase in texts.phrases(config, language):
             button = Factory.Quiet(text=phrase, size_hint_y=1)
             button.bind(on_release=lambda b: self.comment(b.text))
@@ -320,6 +382,11 @@ class KioskApp(App):
     def sign_out(self):
         self.runtime.act(self.kiosk.sign_out)
         self.runtime.act(self.kiosk.close)
+
+def _columns(count: int, rows: int) -> int:
+    """Two columns, more when `count` buttons would need over `rows` rows (each then too low to touch)."""
+    return max(2, -(-count // rows))
+
 
 def _tint(mood: float) -> list[float]:
     """Green for the best level through amber to red for the worst."""

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 SCORE_WEIGHTS = {5: 60, 4: 22, 3: 9, 2: 5, 1: 4}  # a hall that mostly does well
 COMMENTS = ("办事很快，谢谢", "工作人员很耐心", "等候时间太长了", "希望多开几个窗口", "材料一次性说清楚就好了",
-            "服务态度很好", "Quick and friendly, thank you")
+            "服务态度很好")  # the demo's hall is Chinese: so are its customers' comments
 
 
 @dataclass(frozen=True)

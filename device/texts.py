@@ -81,26 +81,46 @@ def words(language: str) -> dict[str, str]:
     return TEXTS.get(language, TEXTS["zh"])
 
 
+# The built-in Chinese texts' English, whatever list they appear in
+EN_OF_DEFAULT_PHRASE = dict(zip(DEFAULT_PHRASES, EN_PHRASES))
+EN_OF_DEFAULT_REASON = {r["label"]: EN_REASONS[r["code"]] for r in DEFAULT_REASONS}
+
+# In English, each custom text shows its English from the config (`*_en`, extension); a built-in Chinese text
+# without one shows the built-in English; any other text shows as it is (Chinese).
+
+
+def title(config: Config, language: str, fallback: str) -> str:
+    if language == "en" and config.title_en:
+        return config.title_en
+    return config.title or fallback
+
+
 def labels(config: Config, language: str) -> dict[str, str]:
-    """The config's labels; the built-in ones are shown in the screen's language."""
-    if language == "en" and config.labels == DEFAULT_LABELS[config.scale]:
-        return EN_LABELS[config.scale]
-    return config.labels
+    if language != "en":
+        return config.labels
+    defaults = DEFAULT_LABELS[config.scale]
+    return {score: config.labels_en.get(score)
+            or (EN_LABELS[config.scale][score] if label == defaults[score] else label)
+            for score, label in config.labels.items()}
 
 
 def reasons(config: Config, language: str) -> list[tuple[str, str]]:
-    if language == "en" and config.reasons == DEFAULT_REASONS:
-        return [(r["code"], EN_REASONS[r["code"]]) for r in config.reasons]
-    return [(r["code"], r["label"]) for r in config.reasons]
+    if language != "en":
+        return [(r["code"], r["label"]) for r in config.reasons]
+    return [(r["code"], r.get("label_en") or EN_OF_DEFAULT_REASON.get(r["label"], r["label"]))
+            for r in config.reasons]
 
 
 def phrases(config: Config, language: str) -> tuple[str, ...]:
-    if language == "en" and config.phrases == DEFAULT_PHRASES:
-        return EN_PHRASES
-    return config.phrases
+    if language != "en":
+        return config.phrases
+    given = config.phrases_en + ("",) * (len(config.phrases) - len(config.phrases_en))
+    return tuple(en or EN_OF_DEFAULT_PHRASE.get(zh, zh) for zh, en in zip(config.phrases, given))
 
 
 def away_text(config: Config, language: str) -> str:
-    if language == "en" and config.away_text == Config.away_text:
-        return TEXTS["en"]["away"]
-    return config.away_text
+    if language != "en":
+        return config.away_text
+    if config.away_text_en:
+        return config.away_text_en
+    return TEXTS["en"]["away"] if config.away_text == Config.away_text else config.away_text

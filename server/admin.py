@@ -6,13 +6,12 @@ disabled. A new API token is shown once, on the page that made it: only its hash
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .auth import MAX_USERNAME, ROLES, current_user, hashed_or_error, login_required, start_session
-from .web_db import get_store, now_ms, server_tz
+from .web_db import get_store, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +108,9 @@ def enable(uid: int):
 
 
 # ---------------------------------------------------------------- API tokens
-def _local(ms: int | None) -> str:
-    return datetime.fromtimestamp(ms / 1000, server_tz()).strftime("%Y-%m-%d %H:%M") if ms else ""
-
-
 def _tokens_page(errors=(), created=None, status=200):
-    rows = [{**t, "created_local": _local(t["created_at"]), "revoked_local": _local(t["revoked_at"])}
-            for t in get_store().tokens()]
-    return render_template("admin_tokens.html", tokens=rows, errors=list(errors), created=created), status
+    return render_template("admin_tokens.html", tokens=get_store().tokens(), errors=list(errors),
+                           created=created), status
 
 
 @bp.get("/tokens")

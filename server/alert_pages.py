@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+import sqlite3
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -25,10 +25,6 @@ bp = Blueprint("alerts", __name__)
 TARGET_KINDS = ("webhook", "wecom", "dingtalk", "email")
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+\Z")
 MAX_ADDRESS = 500
-
-
-def _local(ms: int | None) -> str:
-    return datetime.fromtimestamp(ms / 1000, server_tz()).strftime("%Y-%m-%d %H:%M:%S") if ms else ""
 
 
 def _masked(kind: str, address: str) -> str:
@@ -56,6 +52,23 @@ def _shown(alert: dict) -> str:
     return alert["message"]
 
 
+def open_alerts() -> int | None:
+    """Unacknowledged alerts of the user's sites, for the navigation's badge and the board; None for no one
+    logged in, or when the database cannot say (an error page must still render)."""
+    if current_user() is None:
+        return None
+    try:
+        return get_store().open_alert_count(visible_sites())
+    except sqlite3.Error as exc:
+        log.warning("no alert count for the navigation: %s", exc)
+        return None
+
+
+@bp.app_context_processor
+def _navigation():
+    return {"open_alerts": open_alerts}  # a function: counted only where a page shows it
+
+
 # ---------------------------------------------------------------- managers: the alerts of their sites
 @bp.get("/alerts")
 @login_required("manager")
@@ -65,11 +78,8 @@ def page():
     rows = store.alert_list(sites)
     deliveries = store.deliveries_of([r["id"] for r in rows])
     for row in rows:
-        row["first_local"], row["last_local"] = _local(row["first_at"]), _local(row["last_at"])
-        row["acked_local"] = _local(row["acked_at"])
-        row["shown"] = _shown(row)
-        row["deliveries"] = [{**d, "where": _masked(d["kind"], d["address"]), "next_local": _local(d["next_at"]),
-                              "sent_local": _local(d["sent_at"])} for d in deliveries[row["id"]]]
+        row["shown"] = _shown(row)  # its times: the template's `hall_time` filter
+        row["deliveries"] = [{**d, "where": _masked(d["kind"], d["address"])} for d in deliveries[row["id"]]]
     return render_template("alerts.html", rows=rows, open_count=store.open_alert_count(sites),
                            kind_labels=alerts.KIND_LABELS)
 

@@ -2,9 +2,9 @@
 
 A rule (table alert_rules) is one of five kinds, for one site or (site NULL) every site:
 
-- `unsatisfied`: in the last `minutes`, a window got at least `min_ratings` ratings and at least `share` of them
-  were not satisfied (below the satisfied threshold of shared/scoring.py: 基本满意 and lower on a 5-level
-  scale), e.g. at least half of at least 4 ratings in 15 minutes. Ratings counted into an alert are not
+- `unsatisfied` (差评集中): in the last `minutes`, a window got at least `min_ratings` ratings and at least `share`
+  of them were bad reviews (差评) by the follow-up rules (server/cases.py: the ratings that open a case; by default
+  the bottom two of five levels, 不满意 and 非常不满意), e.g. at least half of at least 4 ratings in 15 minutes. Ratings counted into an alert are not
   counted again: the same condition again needs `min_ratings` new ratings.
 - `absence`: a window's away sign has been out for more than `minutes`.
 - `unstaffed`: during the site's opening hours a window has had nobody on duty (away, no clerk signed in,
@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.scoring import is_satisfied
 from shared.timefmt import to_ms
 
 from . import hours
+from .cases import Rules, is_bad
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class Param:
 _MINUTES = N_("分钟")
 PARAMS: dict[str, tuple[Param, ...]] = {
     "unsatisfied": (Param("minutes", _MINUTES, 15, 1, 1440), Param("min_ratings", N_("至少评价数"), 4, 1, 1000),
-                    Param("share", N_("未达满意占比"), 0.5, 0.01, 1.0, integer=False, percent=True)),
+                    Param("share", N_("差评占比"), 0.5, 0.01, 1.0, integer=False, percent=True)),
     "absence": (Param("minutes", _MINUTES, 15, 1, 1440),),
     "unstaffed": (Param("minutes", _MINUTES, 10, 1, 1440),),
     "offline": (Param("minutes", _MINUTES, 10, 1, 1440),),
@@ -83,7 +83,7 @@ KIND_LABELS = {
     "storage": N_("评价器存储故障"),  # raised by the collector, no rule (raise_storage_alert)
 }
 KIND_DESCRIPTIONS = {
-    "unsatisfied": N_("%(minutes)s 分钟内至少 %(min_ratings)s 条评价，其中未达“满意”的占 %(share)s 及以上"),
+    "unsatisfied": N_("%(minutes)s 分钟内至少 %(min_ratings)s 条评价，其中差评占 %(share)s 及以上"),
     "absence": N_("离岗超过 %(minutes)s 分钟"),
     "unstaffed": N_("开放时间内窗口无人在岗（离岗、未签到或评价器离线）达 %(minutes)s 分钟"),
     "offline": N_("评价器离线超过 %(minutes)s 分钟"),
@@ -196,6 +196,7 @@ class Facts:
     offline: list[tuple[str, str | None, str | None, int]] = field(default_factory=list)
     gaps: list[tuple] = field(default_factory=list)                       # Store.stream_gaps()
     last_fired: dict[str, int] = field(default_factory=dict)              # key -> newest alert's last_at
+    bad: Rules = field(default_factory=Rules)                             # what a 差评 is (server/cases.py)
 
 
 @dataclass(frozen=True)
@@ -249,9 +250,9 @@ def unsatisfied(rule: Mapping, facts: Facts) -> list[Condition]:
     out = []
     for window, ratings in by_window.items():
         n = len(ratings)
-        bad = sum(1 for _, score, scale in ratings if not is_satisfied(score, scale))
+        bad = sum(1 for _, score, scale in ratings if is_bad(score, scale, facts.bad))
         if n >= p["min_ratings"] and bad >= p["share"] * n - 1e-9:
-            message = Text(N_("%(name)s：%(minutes)s 分钟内 %(n)s 条评价中 %(bad)s 条未达满意（%(share)s%%）"),
+            message = Text(N_("%(name)s：%(minutes)s 分钟内 %(n)s 条评价中 %(bad)s 条差评（%(share)s%%）"),
                            {"name": _name(facts, window), "minutes": p["minutes"], "n": n, "bad": bad,
                             "share": round(bad * 100 / n)})
             out.append(_condition(rule, facts.window_site.get(window), window, None,
@@ -456,6 +457,7 @@ class AlertTask:
             longest = max(params_of(r)["minutes"] for r in rules if r["kind"] == "unsatisfied")
             facts.ratings = store.ratings_between(now - longest * MINUTE, now)
             facts.last_fired = store.last_fired("unsatisfied:")
+            facts.bad = store.case_rules()
         if "absence" in kinds:
             facts.absences = store.open_absences()
         if "unstaffed" in kinds:

@@ -8,7 +8,7 @@ from shared.timefmt import format_ts, from_ms
 
 from . import verified
 from .compare import comparison, comparison_args
-from .comparison import previous_period
+from .comparison import previous_period, year_before
 from .invite_push import LIFETIME_SECONDS
 from .reports import BadRange, parse_range
 from .staff_pages import known_staff
@@ -81,15 +81,17 @@ def staff_summary_view(staff: str):
 
 @bp.get("/compare")
 def compare_view():
-    """Every window (`by=window`) or clerk (`by=staff`) beside its previous period of equal length."""
+    """Every window (`by=window`) or clerk (`by=staff`) beside its previous period and the same period a year
+    before (server/comparison.py)."""
     days = _days()
     try:
         by, column, order = comparison_args(request.args)
     except ValueError as exc:
         abort(400, str(exc))
-    before = previous_period(days)
+    before, year = previous_period(days), year_before(days)
     return jsonify({"by": by, "from": days.first.isoformat(), "to": days.last.isoformat(),
                     "previous": {"from": before.first.isoformat(), "to": before.last.isoformat()},
+                    "year_before": {"from": year.first.isoformat(), "to": year.last.isoformat()},
                     "sort": column, "order": order,
                     "rows": comparison(get_store(), by, days, column, order, scoped=False)})
 

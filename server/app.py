@@ -18,9 +18,10 @@ from . import case_pages
 from . import error_pages, web_security
 from . import alert_pages
 from . import window_kiosk
+from . import names
 from .db import open_db
 from .secret import instance_secret
-from .web_db import close_store
+from .web_db import close_store, hall_time
 
 
 def create_app(test_config: dict | None = None, settings: dict | None = None) -> Flask:
@@ -57,6 +58,8 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
     auth.init_app(app)  # Flask-Login sessions, Flask-WTF CSRF (`csrf_token()` in forms), Flask-Limiter counts
     auth.exempt_from_csrf(api.bp)  # bearer tokens, no cookies
     i18n.init_app(app)
+    names.init_app(app)  # `person` and `rating_level`: names in the reader's language
+    app.add_template_filter(hall_time, "hall_time")  # a moment in the hall's zone, as every page shows it
     error_pages.init_app(app)  # JSON under /api/, pages in the reader's language elsewhere
     web_security.init_app(app)  # CSP and frame headers; Secure cookies whenever reached over HTTPS
     app.register_blueprint(api.bp)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,13 +14,14 @@ from flask_babel import lazy_gettext
 
 from shared.contract import DEFAULT_REASONS
 
-from . import gbt39046, verified
+from . import verified
 from .auth import ROLES, current_user, login_required
+from .names import rating_level
 from .reports import BadRange, parse_range
 from .report_views import range_message, scoped_window_names
 from .scope import require_window, visible_windows
 from .store.appeals import OwnAppeal
-from .web_db import get_store, local_today, now_ms, server_tz
+from .web_db import get_store, hall_time, local_today, now_ms, server_tz
 
 log = logging.getLogger(__name__)
 
@@ -31,36 +31,19 @@ REASON_MAX = 500
 NOTE_MAX = 500
 STATUSES = {"pending": lazy_gettext("待处理"), "upheld": lazy_gettext("申诉成立"),
             "rejected": lazy_gettext("申诉不成立")}
-LEVELS = {"非常满意": lazy_gettext("非常满意"), "满意": lazy_gettext("满意"), "基本满意": lazy_gettext("基本满意"),
-          "不满意": lazy_gettext("不满意"), "非常不满意": lazy_gettext("非常不满意")}
 REASONS = {r["code"]: r["label"] for r in DEFAULT_REASONS}
 OWN_APPEAL = lazy_gettext("不能处理自己提出的申诉：须由另一位管理者处理。")
-
-
-def _local(ms: int | None) -> str:
-    return datetime.fromtimestamp(ms / 1000, server_tz()).strftime("%Y-%m-%d %H:%M:%S") if ms else ""
-
-
-def _level(score: int | None, scale: int | None) -> str:
-    if score is None or scale is None:
-        return ""
-    return f"{score}/{scale} {LEVELS[gbt39046.level(score, scale)]}"
-
-
-@bp.app_template_filter("appeal_time")
-def appeal_time(ms):
-    return _local(ms)
 
 
 def _rating_view(rating: dict) -> dict:
     """A rating as the pages show it: local time, level in words, the reasons the customer chose."""
     reasons = rating.get("reasons")
-    return {**rating, "when": _local(rating["at"]), "level": _level(rating["score"], rating["scale"]),
+    return {**rating, "when": hall_time(rating["at"]), "level": rating_level(rating["score"], rating["scale"]),
             "reason_labels": [REASONS.get(code, code) for code in json.loads(reasons)] if reasons else []}
 
 
 def _appeal_view(appeal: dict) -> dict:
-    return {**appeal, "level": _level(appeal["score"], appeal["scale"]), "status_label": STATUSES[appeal["status"]]}
+    return {**appeal, "level": rating_level(appeal["score"], appeal["scale"]), "status_label": STATUSES[appeal["status"]]}
 
 
 @bp.get("")
@@ -82,7 +65,7 @@ def index():
 
 
 @bp.get("/new")
-@login_required()
+@login_required("manager")  # viewers read appeals; filing one is a follow-up, as cases are
 def new():
     """The filing form for `?rating=<event id>`; without it, a window's ratings of a day to pick one from."""
     rating_id = request.args.get("rating", "").strip()
@@ -121,7 +104,7 @@ def _filing_form(rating_id: str, reason: str = "", errors: list[str] | None = No
 
 
 @bp.post("")
-@login_required()
+@login_required("manager")
 def file_appeal():
     """File an appeal: the rating (its event id) and a reason of at most 500 characters."""
     rating_id = request.form.get("rating", "").strip()

@@ -130,7 +130,7 @@ def start_session(row: dict) -> None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
-        return render_template("login.html", error=None, username="")
+        return render_template("login.html", error=None, username="", first_admin=not get_store().users())
     typed = request.form.get("username", "").strip()
     username = typed[:MAX_USERNAME]
     address = request.remote_addr or "-"
@@ -149,7 +149,8 @@ def login():
         return redirect(safe_next(request.args.get("next")))
     log.warning("failed log-in for %r%s from %s", username,
                 f" (cut from {len(typed)} characters)" if len(typed) > MAX_USERNAME else "", address)
-    return render_template("login.html", error=_("用户名或密码不正确。"), username=username), 401
+    return render_template("login.html", error=_("用户名或密码不正确。"), username=username,
+                           first_admin=not store.users()), 401
 
 
 @bp.post("/logout")

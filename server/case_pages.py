@@ -12,16 +12,17 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from shared.contract import DEFAULT_LABELS, DEFAULT_REASONS, SCALES
+from shared.contract import DEFAULT_REASONS, SCALES
 
 from . import cases as rules_mod
 from . import verified
 from .auth import ROLES, current_user, login_required
 from .cases import DEADLINES, VERDICTS, NotAllowed, Rules, bad_levels
+from .names import level_name
 from .report_views import range_message, scoped_window_names
 from .reports import BadRange, parse_bounds
 from .scope import require_window, visible_sites, visible_windows
-from .web_db import get_store, local_today, now_ms, server_tz
+from .web_db import get_store, hall_time, local_today, now_ms, server_tz
 from .workdays import Correction, parse_holiday_file
 
 log = logging.getLogger(__name__)
@@ -56,18 +57,14 @@ def _todays() -> dict[str, str]:
     return {z: now.astimezone(ZoneInfo(z)).date().isoformat() for z in get_store().case_zones(_zone_name())}
 
 
-def _when(ms: int | None) -> str:
-    return datetime.fromtimestamp(ms / 1000, server_tz()).strftime("%Y-%m-%d %H:%M") if ms is not None else ""
-
-
 def _dress(row: dict, calendar, todays: dict[str, str]) -> dict:
     """A case as the pages show it: times, the rating in words, and how long is left."""
     today = date.fromisoformat(todays.get(row["timezone"]) or todays[_zone_name()])
     due = date.fromisoformat(row["due_date"])
-    row["when"] = _when(row["opened_at"])
-    row["callback_when"] = _when(row["callback_at"])
-    row["closed_when"] = _when(row["closed_at"])
-    row["level"] = DEFAULT_LABELS.get(row["scale"], {}).get(str(row["score"]), "")
+    row["when"] = hall_time(row["opened_at"], "minute")
+    row["callback_when"] = hall_time(row["callback_at"], "minute")
+    row["closed_when"] = hall_time(row["closed_at"], "minute")
+    row["level"] = level_name(row["score"], row["scale"])  # in the reader's language
     row["verdict_label"] = VERDICT_LABELS.get(row["verdict"] or "", "")
     row["overdue"] = bool(row["overdue"])
     if row["status"] != "open":
@@ -162,10 +159,11 @@ def _render_case(case_id: int, errors: list[str] = (), form: dict | None = None,
     labels = {r["code"]: r["label"] for r in DEFAULT_REASONS}
     case["reason_labels"] = [labels.get(code, code) for code in case["reasons"]]
     for comment in case["comments"]:
-        comment["when"] = _when(comment["at"])
+        comment["when"] = hall_time(comment["at"], "minute")
     trail = []
     for entry in store.case_log(case_id):
-        trail.append({**entry, "when": _when(entry["at"]), "label": ACTION_LABELS.get(entry["action"], entry["action"]),
+        trail.append({**entry, "when": hall_time(entry["at"], "minute"),
+                      "label": ACTION_LABELS.get(entry["action"], entry["action"]),
                       "text": _detail(entry["action"], entry["detail"])})
     now_local = current_app.config["CLOCK"].now().astimezone(server_tz()).strftime("%Y-%m-%dT%H:%M")
     return render_template("case.html", case=case, trail=trail, can_act=_can_act(),
@@ -182,7 +180,7 @@ def _detail(action: str, detail: str | None) -> str:
         return _("%(days)s 个工作日内办结，期限 %(due)s", days=d.get("days"), due=d.get("due"))
     if action == "callback":
         d = json.loads(detail)
-        text = _("回访时间 %(when)s", when=_when(d.get("at")))
+        text = _("回访时间 %(when)s", when=hall_time(d.get("at"), "minute"))
         return f"{text}：{d['note']}" if d.get("note") else text
     if action == "verdict":
         return str(VERDICT_LABELS.get(detail, detail))
@@ -287,8 +285,7 @@ def reopen(case_id: int):
 
 # ---------------------------------------------------------------- the admin's rules
 def _scale_options(scale: int) -> list[tuple[int, str]]:
-    labels = DEFAULT_LABELS[scale]
-    return [(k, _("最低 %(k)s 级（%(levels)s）", k=k, levels="、".join(labels[str(v)] for v in range(1, k + 1))))
+    return [(k, _("最低 %(k)s 级（%(levels)s）", k=k, levels=_("、").join(level_name(v, scale) for v in range(1, k + 1))))
             for k in range(1, scale)]
 
 

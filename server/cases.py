@@ -2,7 +2,7 @@
 
 The rules are a setting an admin changes (`store.setting("cases", ...)`, JSON):
 `{"bad": {"5": [1, 2], "4": [1], "3": [1]}, "days": 5}`: the levels of each scale that are a bad
-review (差评; the lowest ones), and the deadline in working days (5, 7 or 15, by locality). Pure.
+review (差评; the lowest ones, by default shared/scoring.py's national rule), and the deadline in working days (5, 7 or 15, by locality). Pure.
 """
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from datetime import date
 from typing import Any
 
 from shared.contract import SCALES
+from shared.scoring import BAD_LEVELS
 
 from .workdays import Calendar
 
 SETTING = "cases"
 DEADLINES = (5, 7, 15)
-DEFAULT_BAD = {5: (1, 2), 4: (1,), 3: (1,)}
+DEFAULT_BAD = {scale: tuple(range(1, n + 1)) for scale, n in BAD_LEVELS.items()}  # shared/scoring.py
 VERDICTS = ("satisfied", "basically", "unsatisfied")  # 满意 / 基本满意 / 不满意
 
 # what may be done to a case in each status, and the status it is in afterwards

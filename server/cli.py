@@ -14,16 +14,10 @@ import threading
 
 from shared.version import PRODUCT_VERSION
 
+from .cli_args import CommandError, DbPath, Parser, broker_url, check_db_path, db_path, listen_address as _listen
 from .provision_cli import add_commands as add_device_commands
 
 log = logging.getLogger(__name__)
-
-
-def _listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"{value!r} is not HOST:PORT")
-    return host or "127.0.0.1", int(port)
 
 
 def _public_url(value: str) -> str:
@@ -42,48 +36,88 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 # ---------------------------------------------------------------- ceval server
 def cmd_server(args) -> int:
-    import os
-
+    """In this order, so a second server cannot disturb a running one: the lock beside the database, the web
+    port, the broker's word that no collector with this client id is live (collector_guard.py), and only then
+    the collector's own connection."""
     from waitress import create_server
 
-    from shared.broker_url import tls_from_env
+    from shared.broker_url import parse_broker_url, tls_from_env
 
     from .app import create_app
     from .collector import Collector
+    from .collector_guard import DatabaseLock, GuardError, check_client_id, describe, live_collector
     from .comment_token import LIFETIME_SECONDS
     from .jobs import Jobs, default_tasks
 
     try:
         tls = tls_from_env(os.environ)  # CEVAL_MQTT_CA_FILE / _CERT_FILE / _KEY_FILE for an mqtts:// broker
+        check_client_id(args.client_id)
     except ValueError as exc:
-        print(f"ceval server: {exc}", file=sys.stderr)
-        return 2
-    app = create_app(settings={"DATABASE": args.db, "TIMEZONE": args.timezone, "PUBLIC_URL": args.public_url})
-    collector = Collector(args.db, args.broker, strict=args.strict, tls=tls,
-                          username=os.environ.get("CEVAL_MQTT_USERNAME"),
-                          password=os.environ.get("CEVAL_MQTT_PASSWORD"),
-                          client_id=args.client_id, gap_timeout=args.gap_timeout, timezone=args.timezone,
-                          public_url=args.public_url, secret_key=app.config["SECRET_KEY"],
-                          token_lifetime=float(app.config.get("COMMENT_TOKEN_SECONDS", LIFETIME_SECONDS)))
-    collector.start()
-    jobs = Jobs(args.db, default_tasks(app.config))
-    jobs.start()
-    host, port = args.listen
-    web = create_server(app, host=host, port=port, threads=8)
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    threading.Thread(target=lambda: (stop.wait(), web.close()), daemon=True).start()
-    print(f"counter-eval server: web on http://{host}:{web.effective_port}/, broker {args.broker}, db {args.db}",
-          flush=True)
+        raise CommandError(str(exc)) from None
+    lock = DatabaseLock(args.db)
     try:
-        web.run()
-    except OSError:
-        if not stop.is_set():
+        lock.acquire()
+    except GuardError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        app = create_app(settings={"DATABASE": args.db, "TIMEZONE": args.timezone, "PUBLIC_URL": args.public_url})
+        host, port = args.listen
+        try:
+            web = create_server(app, host=host, port=port, threads=8)
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}: stop what uses it, or give "
+                               "another --listen HOST:PORT") from None
+        try:
+            broker = parse_broker_url(args.broker)
+            holder = None if args.take_over else live_collector(broker, args.client_id, tls)
+            if holder:
+                raise CommandError(f"a collector with client id {args.client_id} is connected to {broker} "
+                                   f"({describe(holder)}): stop it first, or give --take-over if it must go")
+            _first_admin_hint(app.config["DATABASE"], args.db)
+            collector = Collector(args.db, args.broker, strict=args.strict, tls=tls,
+                                  username=os.environ.get("CEVAL_MQTT_USERNAME"),
+                                  password=os.environ.get("CEVAL_MQTT_PASSWORD"),
+                                  client_id=args.client_id, gap_timeout=args.gap_timeout, timezone=args.timezone,
+                                  public_url=args.public_url, secret_key=app.config["SECRET_KEY"],
+                                  token_lifetime=float(app.config.get("COMMENT_TOKEN_SECONDS", LIFETIME_SECONDS)))
+        except BaseException:
+            web.close()
             raise
+        collector.start()
+        jobs = Jobs(args.db, default_tasks(app.config))
+        jobs.start()
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        threading.Thread(target=lambda: (stop.wait(), web.close()), daemon=True).start()
+        print(f"counter-eval server: web on http://{host}:{web.effective_port}/, broker {args.broker}, db {args.db}",
+              flush=True)
+        try:
+            web.run()
+        except OSError:
+            if not stop.is_set():
+                raise
+        finally:
+            jobs.stop()
+            collector.stop()
+        return 0
     finally:
-        jobs.stop()
-        collector.stop()
-    return 0
+        lock.release()
+
+
+FIRST_ADMIN_HINT = "no account yet: add the first admin with  ceval user add NAME --role admin --db {db}"
+
+
+def _first_admin_hint(database: str, shown: str) -> None:
+    """On a database without accounts, say how to make the first one (the log-in page says it too)."""
+    from .db import open_db
+    from .store import Store
+
+    store = Store(open_db(database))
+    try:
+        if not store.users():
+            print(FIRST_ADMIN_HINT.format(db=shown), flush=True)
+    finally:
+        store.db.close()
 
 
 # ---------------------------------------------------------------- ceval token ... and ceval user ...
@@ -107,10 +141,12 @@ def _now_ms() -> int:
     return to_ms(SystemClock().now())
 
 
-def _local(ms: int | None) -> str:
-    from datetime import datetime
+def _local(ms: int | None, timezone: str) -> str:
+    from zoneinfo import ZoneInfo
 
-    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M") if ms else ""
+    from shared.timefmt import local_text
+
+    return local_text(ms or None, ZoneInfo(timezone), "minute")
 
 
 def cmd_token_create(args) -> int:
@@ -130,8 +166,8 @@ def cmd_token_list(args) -> int:
         return _fail("ceval token list", f"no database at {args.db}")
     print(f"{'id':>4}  {'created':16}  {'status':24}  name")
     for t in store.tokens():
-        status = f"revoked {_local(t['revoked_at'])}" if t["revoked_at"] else "active"
-        print(f"{t['id']:>4}  {_local(t['created_at']):16}  {status:24}  {t['name']}")
+        status = f"revoked {_local(t['revoked_at'], args.timezone)}" if t["revoked_at"] else "active"
+        print(f"{t['id']:>4}  {_local(t['created_at'], args.timezone):16}  {status:24}  {t['name']}")
     return 0
 
 
@@ -278,12 +314,21 @@ def _week_arg(values: list[str]):
         try:
             day_spans = parse_day(spans)
         except HoursError as exc:
-            raise ValueError(f"--hours {value!r}: {exc}") from None
+            raise ValueError(f"--hours {value!r}: {exc.translated(_english)}") from None
         for day in chosen:
             if day in week:
                 raise ValueError(f"--hours gives weekday {day} twice")
             week[day] = day_spans
     return {day: spans for day, spans in week.items() if spans}
+
+
+def _english(template: str, **params) -> str:
+    """A web text in English, from the app's catalog (server/translations): one wording for both."""
+    import gettext
+    from pathlib import Path
+
+    catalog = gettext.translation("messages", Path(__file__).with_name("translations"), ["en"], fallback=True)
+    return catalog.gettext(template) % params
 
 
 def cmd_site_add(args) -> int:
@@ -318,8 +363,89 @@ def cmd_site_add(args) -> int:
     return 0
 
 
+def _table(header: tuple[str, ...], rows: list[tuple]) -> None:
+    """Columns padded to their widest value (Chinese counts as two columns, as a terminal shows it)."""
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+    cells = [[str(v) for v in row] for row in [header, *rows]]
+    widths = [max(width(r[i]) for r in cells) for i in range(len(header))]
+    for r in cells:
+        print("  ".join(v + " " * (w - width(v)) for v, w in zip(r, widths)).rstrip())
+
+
+def _store_of(args):
+    store = _existing_store(args.db)
+    if store is None:
+        raise CommandError(f"no database at {args.db} (ceval server makes it; check --db)")
+    return store
+
+
+def cmd_site_list(args) -> int:
+    from . import hours
+
+    store = _store_of(args)
+    rows = []
+    for site in store.sites():
+        week = hours.loads(site["hours"])
+        opening = "; ".join(f"{day}={hours.format_day(week[day])}" for day in sorted(week)) or "closed"
+        rows.append((site["site"], site["name"], site["timezone"], "yes" if site["public"] else "no",
+                     site["windows"], site["clerks"], opening))
+    _table(("SITE", "NAME", "TIMEZONE", "PUBLIC", "WINDOWS", "CLERKS", "HOURS (ISO weekday=spans)"), rows)
+    return 0
+
+
+def cmd_window_add(args) -> int:
+    from shared.contract import WINDOW_PATTERN
+
+    from .registry import MAX_TITLE
+
+    if not WINDOW_PATTERN.match(args.window):
+        raise CommandError(f"window {args.window!r} is not a-z or 0-9 then up to 31 of a-z, 0-9 and -, e.g. w03")
+    title = " ".join((args.title or "").split()) or None
+    if title and len(title) > MAX_TITLE:
+        raise CommandError(f"--title is at most {MAX_TITLE} characters ({len(title)} given)")
+    store = _store_of(args)
+    if store.window(args.window):
+        raise CommandError(f"window {args.window} exists already (see ceval window list)")
+    if args.site and store.site(args.site) is None:
+        raise CommandError(f"no site {args.site!r} (see ceval site list; ceval site add makes one)")
+    if args.clerk:
+        clerk = store.clerk(args.clerk)
+        if clerk is None or not clerk["active"] or (args.site and clerk["site"] not in (None, args.site)):
+            raise CommandError(f"{args.clerk!r} is no active clerk" + (f" of site {args.site}" if args.site else "")
+                               + ": add the clerk on the web page /admin/staff first")
+    with store.db.atomic():
+        store.create_window(args.window, title, args.site)
+        if args.clerk:
+            saved = store.window(args.window)
+            store.update_window(args.window, saved["title"], args.site, args.clerk)
+    saved = store.window(args.window)
+    print(f"window {args.window} added ({saved['title']}" + (f", site {args.site}" if args.site else "")
+          + (f", clerk {args.clerk}" if args.clerk else "") + ")")
+    return 0
+
+
+def cmd_window_list(args) -> int:
+    store = _store_of(args)
+    rows = [(w["window"], w["title"], w["site"] or "-", w["clerk"] or "-", w["device"] or "-")
+            for w in store.windows()]
+    _table(("WINDOW", "TITLE", "SITE", "CLERK", "KIOSK"), rows)
+    return 0
+
+
 # ---------------------------------------------------------------- ceval kiosk
 def cmd_kiosk(args) -> int:
+    if args.screenshot:
+        from device.main import run_screenshots
+
+        return run_screenshots(args)
+    if not args.config:
+        print("ceval kiosk: --config is required (the kiosk's TOML config file), except with --screenshot",
+              file=sys.stderr)
+        return 2
     from device.main import run_kiosk
 
     stop = threading.Event()
@@ -335,7 +461,7 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ceval", description="counter-eval: service window satisfaction kiosks "
+    parser = Parser(prog="ceval", description="counter-eval: service window satisfaction kiosks "
                                      "and the server that collects and reports them.")
     parser.add_argument("--version", action="version", version=f"counter-eval {PRODUCT_VERSION}")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -343,19 +469,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("server", help="run the collector and the web app together",
                        description="Run the collector (exactly one) and the web app in one process.")
-    p.add_argument("--db", required=True, help="SQLite database file (created when missing)")
-    p.add_argument("--broker", required=True, help="mqtt://HOST:PORT or mqtts://HOST:PORT; user and password "
+    p.add_argument("--db", required=True, type=db_path, help="SQLite database file (created when missing)")
+    p.add_argument("--broker", required=True, type=broker_url, help="mqtt://HOST:PORT or "
+                   "mqtts://HOST:PORT; user and password "
                    "from CEVAL_MQTT_USERNAME / CEVAL_MQTT_PASSWORD; for mqtts:// the broker's CA and a client "
                    "certificate from CEVAL_MQTT_CA_FILE / CEVAL_MQTT_CERT_FILE / CEVAL_MQTT_KEY_FILE")
-    p.add_argument("--listen", type=_listen, default=("127.0.0.1", 8080), help="HOST:PORT of the web app")
+    p.add_argument("--listen", type=_listen, default="127.0.0.1:8080",
+                   help="HOST:PORT of the web app (0.0.0.0:8080: reachable from other machines)")
     p.add_argument("--strict", action="store_true", help="reject events from devices that are not registered")
     p.add_argument("--timezone", default="Asia/Shanghai", help="time zone that reports count days in")
     p.add_argument("--client-id", default="ceval-collector", help="the collector's MQTT client id")
+    p.add_argument("--take-over", action="store_true",
+                   help="connect even when the broker says a collector with this client id is live (it is then "
+                   "knocked off): for a server that moved to another machine")
     p.add_argument("--gap-timeout", type=float, default=600.0,
                    help="seconds a missing seq may stay missing before it is declared lost")
     p.add_argument("--public-url", type=_public_url, default=os.environ.get("CEVAL_PUBLIC_URL") or None,
                    help="the address customers' phones reach the web app at (https://HOST[/PATH]); kiosks then "
-                   "show a QR code of the window's comment form (default: CEVAL_PUBLIC_URL; none: no QR code)")
+                   "show a QR code of the window's comment form (default: CEVAL_PUBLIC_URL, else no QR code)")
     p.set_defaults(func=cmd_server)
 
     p = sub.add_parser("token", help="API tokens", description="Manage tokens of the HTTP API (read-only but for invites of a rating for a case number).")
@@ -363,16 +494,17 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("create", help="print a new API token", description="Create an API token and print it. "
                         "Only its hash is stored: keep the printed token.")
     t.add_argument("name", help="who or what the token is for")
-    t.add_argument("--db", required=True, help="the server's SQLite database file")
+    t.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
     t.set_defaults(func=cmd_token_create)
     t = tsub.add_parser("list", help="list the API tokens", description="List the API tokens: id, when made, "
                         "active or revoked, and name (the tokens themselves are not stored).")
-    t.add_argument("--db", required=True, help="the server's SQLite database file")
+    t.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    t.add_argument("--timezone", default="Asia/Shanghai", help="the time zone the times are shown in")
     t.set_defaults(func=cmd_token_list)
     t = tsub.add_parser("revoke", help="revoke an API token", description="Revoke an API token: from now on "
                         "the API answers it 401. It stays in the list, marked revoked.")
     t.add_argument("token", metavar="NAME_OR_ID", help="the token's id or name (as `ceval token list` shows)")
-    t.add_argument("--db", required=True, help="the server's SQLite database file")
+    t.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
     t.set_defaults(func=cmd_token_revoke)
 
     add_device_commands(sub)  # device add|revoke|list, broker account: server/provision_cli.py
@@ -385,11 +517,11 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--role", required=True, choices=["admin", "manager", "viewer"],
                    help="admin: everything; manager: reports and follow-ups of their sites; viewer: read only")
     u.add_argument("--sites", help="comma-separated sites a manager or viewer sees (default: all)")
-    u.add_argument("--db", required=True, help="the server's SQLite database file")
+    u.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
     u.set_defaults(func=cmd_user_add)
     u = usub.add_parser("list", help="list the accounts", description="List the accounts: name, role, active "
                         "or disabled, and the sites they see.")
-    u.add_argument("--db", required=True, help="the server's SQLite database file")
+    u.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
     u.set_defaults(func=cmd_user_list)
     for action, func, summary, text in (
             ("passwd", cmd_user_passwd, "set a user's password", "Set a user's password; it is asked for (or "
@@ -400,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
              "password as it was.")):
         u = usub.add_parser(action, help=summary, description=text)
         u.add_argument("username", help="the log-in name")
-        u.add_argument("--db", required=True, help="the server's SQLite database file")
+        u.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
         u.set_defaults(func=func)
 
     p = sub.add_parser("site", help="sites (halls)", description="Manage the sites (halls) windows belong to.")
@@ -409,17 +541,42 @@ def build_parser() -> argparse.ArgumentParser:
                         "hours; an admin edits it later on the web page /admin/sites.")
     s.add_argument("site", help="the site's id: 1 to 32 of a-z, 0-9 and -, e.g. hq")
     s.add_argument("--name", required=True, help="the site's name as people know it")
-    s.add_argument("--timezone", default="Asia/Shanghai", help="the site's time zone (default Asia/Shanghai)")
+    s.add_argument("--timezone", default="Asia/Shanghai", help="the site's time zone")
     s.add_argument("--hours", action="append", metavar="DAYS=SPANS",
                    help="opening hours by ISO weekday (1 = Monday), e.g. 1-5=09:00-12:00,13:30-17:00; "
                    "repeat for other days; days not given are closed")
     s.add_argument("--public", action="store_true", help="show the site on the public board")
-    s.add_argument("--db", required=True, help="the server's SQLite database file")
+    s.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
     s.set_defaults(func=cmd_site_add)
+    s = ssub.add_parser("list", help="list the sites", description="List the sites: id, name, time zone, "
+                        "opening hours, public board, windows and active clerks.")
+    s.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    s.set_defaults(func=cmd_site_list)
+
+    p = sub.add_parser("window", help="service windows", description="Manage the service windows; an admin "
+                       "edits them later on the web page /admin/windows.")
+    wsub = p.add_subparsers(dest="window_command", required=True, metavar="ACTION")
+    w = wsub.add_parser("add", help="add a window", description="Add a window before its kiosk reports, with "
+                        "its title, its site and the clerk assigned to it.")
+    w.add_argument("window", help="the window's id: a-z or 0-9 first, then up to 31 of a-z, 0-9 and -, e.g. w03")
+    w.add_argument("--title", help="its title on the kiosk and the pages, at most 32 characters "
+                   "(default: 3号窗口 for w03)")
+    w.add_argument("--site", help="the site (hall) it belongs to (see ceval site list)")
+    w.add_argument("--clerk", metavar="STAFF", help="the staff number of the clerk assigned to it, on the "
+                   "site's roster")
+    w.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    w.set_defaults(func=cmd_window_add)
+    w = wsub.add_parser("list", help="list the windows", description="List the windows: id, title, site, "
+                        "assigned clerk, kiosk.")
+    w.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    w.set_defaults(func=cmd_window_list)
 
     p = sub.add_parser("kiosk", help="run a kiosk", description="Run a kiosk from its TOML config: the "
                        "touchscreen, or with --headless only the GPIO inputs (or the simulator).")
-    p.add_argument("--config", required=True, help="the kiosk's TOML config file")
+    p.add_argument("--config", help="the kiosk's TOML config file (required, except with --screenshot); with "
+                   "--screenshot also a config message (.json); default there: a demonstration config")
+    p.add_argument("--screenshot", metavar="DIR", help="do not run: render every screen at 800x480, 1024x600 and "
+                   "1280x800 in Chinese and English into DIR as SCREEN-WxH-LANG.png, offscreen")
     p.add_argument("--headless", action="store_true", help="no screen: GPIO buttons and the away sign only")
     p.add_argument("--simulate", action="store_true", help="simulated customers press the buttons")
     p.add_argument("--count", type=int, help="with --simulate: stop after this many ratings")
@@ -431,8 +588,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run broker, server and simulated kiosks on this machine",
                        description="Start a broker, the server and simulated kiosks, and print the dashboard URL.")
-    p.add_argument("--dir", default="demo-data", help="folder for the demo's database, broker and kiosks")
-    p.add_argument("--listen", type=_listen, default=("127.0.0.1", 8080), help="HOST:PORT of the web app")
+    p.add_argument("--dir", default="demo-data", help="folder for the demo's database, broker, kiosks and logs; "
+                   "kept between runs (delete it to start afresh)")
+    p.add_argument("--listen", type=_listen, default="127.0.0.1:8080",
+                   help="HOST:PORT of the web app; 0.0.0.0:8080 lets phones and other machines reach it")
+    p.add_argument("--public-url", type=_public_url, help="the address phones reach the demo at, for the QR "
+                   "codes (default: from --listen, with this machine's network address for 0.0.0.0)")
     p.add_argument("--kiosks", type=int, default=6, help="how many simulated kiosks")
     p.add_argument("--pace", type=float, default=1.0, help="speed of the simulated hall (2 = twice as busy)")
     p.add_argument("--embedded-broker", action="store_true",
@@ -445,9 +606,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import sqlite3
+
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return args.func(args)
+    prog = " ".join(["ceval", args.command, *(str(v) for k, v in vars(args).items()
+                                              if k.endswith("_command") and v)])
+    try:
+        if isinstance(getattr(args, "db", None), DbPath):
+            check_db_path(args.db)
+        return args.func(args)
+    except argparse.ArgumentTypeError as exc:
+        return _fail(prog, str(exc))
+    except CommandError as exc:
+        return _fail(prog, str(exc))
+    except sqlite3.DatabaseError as exc:  # not a database, locked for too long, a disk that failed
+        log.debug("database error", exc_info=True)
+        return _fail(prog, f"cannot use the database {getattr(args, 'db', '')}: {exc}")
 
 
 if __name__ == "__main__":

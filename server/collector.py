@@ -18,9 +18,11 @@ import paho.mqtt.client as mqtt
 
 from shared.broker_url import TlsFiles, parse_broker_url
 from shared.clock import Clock, SystemClock
+from shared.timefmt import to_ms
 from shared.topics import PREFIX, topic
 
 from .comment_token import LIFETIME_SECONDS
+from .collector_guard import check_client_id, is_guard_topic, pong_for, presence_payload, presence_topic
 from .config_push import ConfigPush
 from .db import open_db
 from .ingest import Ingestor, Message
@@ -58,6 +60,8 @@ class Collector:
         self._thread = threading.Thread(target=self._run, name="collector", daemon=True)
         # MQTT 3.1.1 with a persistent session: paho parses 3.1.1 packets far faster than MQTT 5's,
         # and the collector's thread is what limits ingest. Its own acks come back and are ignored.
+        self.client_id = check_client_id(client_id)
+        self.presence = presence_topic(client_id)  # retained while it runs: collector_guard.py
         self.client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                      protocol=mqtt.MQTTv311, clean_session=False, on_receive=self._on_receive)
         if username:
@@ -66,6 +70,7 @@ class Collector:
             self.client.tls_set(**(tls or TlsFiles()).tls_set_args())
         elif tls:
             log.warning("TLS files ignored: the broker %s is not mqtts://", self.broker)
+        self.client.will_set(self.presence, None, qos=1, retain=True)  # a dead collector's presence is cleared
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
@@ -111,6 +116,7 @@ class Collector:
             if connected and self.invites.due() and self.client.is_connected():
                 self._push_invites()
         if connected:
+            self.client.publish(self.presence, None, qos=1, retain=True)  # no Last Will on a clean stop
             self.client.disconnect()
 
     def _flush(self, ingestor: Ingestor) -> None:
@@ -148,6 +154,11 @@ class Collector:
         return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else None
 
     def _on_receive(self, name: str, payload: bytes) -> None:
+        if is_guard_topic(name):  # the collectors' presence and pings, no kiosk's message
+            answer = pong_for(self.client_id, name, payload)
+            if answer:
+                self.client.publish(answer, b"", qos=1)
+            return
         self._pending.append(Message(name, payload))
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
@@ -167,3 +178,5 @@ class Collector:
         log.info("collector connected to %s (session present: %s)", self.broker, flags.session_present)
         # Everything under ceval/, so messages on topics outside the contract are seen and rejected.
         client.subscribe(f"{PREFIX.split('/')[0]}/#", qos=1)
+        client.publish(self.presence, presence_payload(self.client_id, self.broker, to_ms(self.clock.now())),
+                       qos=1, retain=True)

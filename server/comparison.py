@@ -1,12 +1,13 @@
-"""三比: every window or clerk side by side for a period, each beside its own previous period of equal length.
+"""三比: every window or clerk side by side for a period, each beside its own previous period and the same period a
+year before (server/periods.py: a month against the month before, a quarter against the quarter before, any other
+range against as many days just before).
 
 No Flask here: the page, its exports and the API all take their rows from `compare`.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
-
+from . import periods
 from .reports import DayRange, absence_summary, rating_summary
 from .store import Store
 from .summary import window_summaries
@@ -26,42 +27,69 @@ def metrics(by: str) -> tuple[str, ...]:
 def sort_columns(by: str) -> tuple[str, ...]:
     """What `sort=` may name."""
     figures = metrics(by)
-    return ("rank", "prev_rank", "key", "name", *figures,
-            *(f"prev_{m}" for m in figures), *(f"change_{m}" for m in figures))
+    return ("rank", "prev_rank", "key", "name", *figures, *(f"prev_{m}" for m in figures),
+            *(f"change_{m}" for m in figures), *(f"year_{m}" for m in figures), *(f"change_year_{m}" for m in figures))
+
+
+class BadArgument(ValueError):
+    """A `by`, `sort` or `order` the comparison does not know: str() is English (the API's), `field` and `value`
+    let a page say it in the reader's language."""
+
+    def __init__(self, field: str, value: str, message: str):
+        super().__init__(message)
+        self.field, self.value = field, value
+
+
+def check_args(by: str, column: str, order: str) -> None:
+    """BadArgument for an unknown `by`, `sort` (for that `by`) or `order`."""
+    if by not in BY:
+        raise BadArgument("by", by, "by must be window or staff")
+    if column not in sort_columns(by):
+        raise BadArgument("sort", column, f"cannot sort by {column!r}")
+    if order not in ORDERS:
+        raise BadArgument("order", order, "order must be asc or desc")
 
 
 def previous_period(days: DayRange) -> DayRange:
-    """The same number of days just before."""
-    length = days.last - days.first + timedelta(days=1)
-    return DayRange(days.first - length, days.last - length, days.tz)
+    """What `days` is compared with: the month, quarter or days before (server/periods.py)."""
+    return DayRange(*periods.previous(days.first, days.last), days.tz)
+
+
+def year_before(days: DayRange) -> DayRange:
+    """The same period twelve months before."""
+    return DayRange(*periods.year_before(days.first, days.last), days.tz)
 
 
 def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[dict] | None = None,
             roster: list[dict] | None = None) -> list[dict]:
     """One row per window (`windows`: the visible ones' store.windows() rows; None for all) or per clerk
-    (seen at those windows in either period, or on `roster`), ranked (see `rank`);
-    `last` and `prev_last` mark the last place of each period (a window last twice running is called in)."""
+    (seen at those windows in either period, or on `roster`), ranked (see `rank`), with its figures of the
+    period, the previous one and the same period a year before (`current`, `previous`, `year_before`) and the
+    changes from them (`change`, `change_year`); `last` and `prev_last` mark the last place of each period
+    (a window last twice running is called in)."""
     if by not in BY:
         raise ValueError(f"by must be one of {BY}")
     names = None if windows is None else [w["window"] for w in windows]
     windows = store.windows() if windows is None else windows
     before = previous_period(days)
+    year = year_before(days)
     if by == "window":
         keys = {w["window"]: w["title"] for w in windows}
     else:
         staff_names = store.staff_names()
         keys = {m["staff"]: m["name"] for m in roster or []}
-    periods = [_figures(store, by, period, now_ms, names, windows) for period in (days, before)]
-    if by == "staff":
-        for figures in periods:
+    figures_of = [_figures(store, by, period, now_ms, names, windows) for period in (days, before, year)]
+    if by == "staff":  # a clerk seen in this period or the previous one; a year before only adds their figures
+        for figures in figures_of[:2]:
             keys.update({key: staff_names.get(key) for key in figures if key not in keys})
     empty = _empty(by, now_ms)
     rows = []
     for key, name in keys.items():
-        current, previous = (figures.get(key, empty) for figures in periods)
+        current, previous, a_year_before = (figures.get(key, empty) for figures in figures_of)
         rows.append({by: key, ("title" if by == "window" else "name"): name,
-                     "current": current, "previous": previous,
-                     "change": {m: _change(m, current[m], previous[m]) for m in metrics(by)}})
+                     "current": current, "previous": previous, "year_before": a_year_before,
+                     "change": {m: _change(m, current[m], previous[m]) for m in metrics(by)},
+                     "change_year": {m: _change(m, current[m], a_year_before[m]) for m in metrics(by)}})
     if by == "staff":  # server/verified.py: a clerk of the roster for the site of every window counted in a row
         seen: dict[str, set[str]] = {key: set() for key in keys}
         for window, staff in store.staff_windows_seen(before.start, days.end, names):
@@ -134,7 +162,8 @@ def cell(row: dict, by: str, column: str):
         return row[by]
     if column == "name":
         return row["title" if by == "window" else "name"]
-    for prefix, part in (("prev_", "previous"), ("change_", "change")):
+    for prefix, part in (("prev_", "previous"), ("change_year_", "change_year"), ("change_", "change"),
+                         ("year_", "year_before")):
         if column.startswith(prefix):
             return row[part][column[len(prefix):]]
     return row["current"][column]

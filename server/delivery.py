@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from shared.timefmt import format_ts, from_ms, to_ms
+from shared.timefmt import format_ts, from_ms, local_text, to_ms
 
 from .alerts import KIND_LABELS as _KINDS
 from .mailer import SmtpSettings, send_mail
@@ -55,10 +55,9 @@ def backoff_ms(attempts: int) -> int:
 # ---------------------------------------------------------------- what is sent
 def alert_text(alert: Mapping, tz: ZoneInfo) -> str:
     """The alert as one text, for robots and e-mail (Chinese: the halls' groups read it)."""
-    def local(ms: int) -> str:
-        return from_ms(ms, tz).strftime("%Y-%m-%d %H:%M")
+    first, last = local_text(alert["first_at"], tz, "minute"), local_text(alert["last_at"], tz, "minute")
     lines = [f"【窗口服务评价告警】{KIND_LABELS.get(alert['kind'], alert['kind'])}", alert["message"],
-             f"首次：{local(alert['first_at'])}　最近：{local(alert['last_at'])}　累计：{alert['count']} 次"]
+             f"首次：{first}　最近：{last}　累计：{alert['count']} 次"]
     if alert.get("site"):
         lines.insert(2, f"大厅：{alert['site']}")
     return "\n".join(lines)

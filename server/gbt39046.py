@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from shared.timefmt import local_text
 
 LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")  # in GB/T code order: code = position + 1
 
@@ -129,7 +130,7 @@ def record(rating: dict, settings: dict, tz: ZoneInfo) -> Record:
     return Record(
         case_no=rating["case_no"], channel=settings["channel"], channel_code=settings["channel_code"],
         evaluator=ANONYMOUS,
-        time=datetime.fromtimestamp(rating["at"] / 1000, tz).strftime("%Y-%m-%d %H:%M:%S"),
+        time=local_text(rating["at"], tz),
         count=FIRST_EVALUATION, level=name, level_code=gbt_code(name), provincial_code=provincial_code(name),
         text=rating["text"], area_code=area or None, window=rating["window"], staff=rating["staff"],
         appeal=rating["appeal"], rating_id=rating["event_id"], staff_verified=rating.get("verified"))

@@ -3,7 +3,8 @@
 A kiosk at a window gets the window's title and assigned clerk, the active clerks of the
 window's site who have a PIN hashed the current way (its roster: a clerk whose hash is of the
 first, weak kind is left off until given a new PIN, see shared/pins.py), the window's kiosk settings (scale, labels,
-reasons, language, away text, phrases: windows.config, defaults where it says nothing), and,
+reasons, language, away text, phrases, and the English of those texts where given: windows.config, defaults
+where it says nothing), and,
 when the server has a public URL, the link to the phone comment form with a signed token.
 The token changes every refresh, so a config is compared by its `version`: a hash of the
 config with the token left out, in two parts (everything but the link, then the link) so the
@@ -24,7 +25,9 @@ from shared.pins import is_pin_hash, is_strong_pin_hash
 log = logging.getLogger(__name__)
 
 MAX_CONFIG_BYTES = 64 * 1024  # what a kiosk accepts (docs/protocol.md, Config)
-SETTINGS = ("scale", "labels", "reasons", "language", "away_text", "phrases")  # what windows.config holds
+# what windows.config holds; the *_en (and a reason's label_en) are the English of custom texts, absent when none
+SETTINGS = ("scale", "labels", "reasons", "language", "away_text", "phrases",
+            "title_en", "labels_en", "phrases_en", "away_text_en")
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def build_config(target: Target, roster: Iterable[Clerk], public_url: str | None
 def settings_json(config: Config) -> str:
     """What windows.config stores of a config: its SETTINGS, as JSON."""
     data = json.loads(config.to_json())
-    return json.dumps({name: data[name] for name in SETTINGS}, ensure_ascii=False)
+    return json.dumps({name: data[name] for name in SETTINGS if name in data}, ensure_ascii=False)
 
 
 def window_settings(target: Target) -> dict:

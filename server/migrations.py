@@ -431,3 +431,43 @@ def m015_device_health(db: Database) -> None:
     db.execute("ALTER TABLE devices ADD COLUMN ignored_acks INTEGER")
     db.execute("ALTER TABLE devices ADD COLUMN ignored_upto_seq INTEGER")
     db.execute("ALTER TABLE devices ADD COLUMN ignored_ack_at INTEGER")
+
+
+@migrations()
+def m017_reason_labels(db: Database) -> None:
+    """Every reason any window was ever configured with, by its code: its label and optional English label
+    (`label_en`), kept when the reason is later removed, so reports show labels, not codes, for every rating
+    ever given. A trigger fills it from each windows.config written (whatever writes it), the latest label of a
+    code winning; the configs already saved fill it now."""
+    db.execute("""
+    CREATE TABLE reason_labels (
+        code TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        label_en TEXT                 -- NULL: none configured
+    )""")
+    keep = """
+        INSERT INTO reason_labels (code, label, label_en)
+        SELECT json_extract(r.value, '$.code'), json_extract(r.value, '$.label'),
+               CASE WHEN json_type(r.value, '$.label_en') = 'text'
+                    THEN nullif(trim(json_extract(r.value, '$.label_en')), '') END
+        FROM {source} json_each(CASE WHEN json_valid({config}) THEN {config} ELSE '{{}}' END, '$.reasons') r
+        WHERE json_type({config}, '$.reasons') = 'array' AND r.type = 'object'
+          AND json_type(r.value, '$.code') = 'text' AND json_type(r.value, '$.label') = 'text'
+        ON CONFLICT (code) DO UPDATE SET label = excluded.label, label_en = excluded.label_en"""
+    for name, event in (("insert", "INSERT"), ("update", "UPDATE OF config")):
+        db.execute(f"""
+        CREATE TRIGGER windows_reason_labels_{name} AFTER {event} ON windows
+        WHEN json_valid(NEW.config) BEGIN {keep.format(source="", config="NEW.config")}; END""")
+    db.execute(keep.format(source="windows w,", config="w.config").replace("WHERE ", "WHERE json_valid(w.config) AND "))
+
+
+@migrations()
+def m019_cli(db: Database) -> None:
+    """Whether a device was ever heard from (`heard`): `ceval device add` registers a kiosk before it connects,
+    and `last_seen` then holds the registration, which `device list` and /fleet must show as "never". Devices
+    known before: heard unless nothing but the registration ever named them (no status, event or reject)."""
+    db.execute("ALTER TABLE devices ADD COLUMN heard INTEGER NOT NULL DEFAULT 1")
+    db.execute("""
+    UPDATE devices SET heard = 0
+    WHERE confirmed = 1 AND online = 0 AND version IS NULL AND rejected = 0 AND first_seen = last_seen
+      AND NOT EXISTS (SELECT 1 FROM streams s WHERE s.device = devices.device)""")

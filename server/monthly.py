@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
+
+from shared.timefmt import local_text
 
 from .auth import login_required
 from .comparison import rank
@@ -115,16 +117,16 @@ def month_report(days: DayRange) -> dict:
 
 
 @bp.get("/reports/monthly")
-@login_required("manager")
+@login_required()  # viewers read the reports of their sites
 def report():
     days = month_range(request.args.get("month"))
-    made = datetime.fromtimestamp(now_ms() / 1000, server_tz()).strftime("%Y-%m-%d %H:%M")
+    made = local_text(now_ms(), server_tz(), "minute")
     return render_template("monthly.html", made=made, this_month=local_today().strftime("%Y-%m"),
                            last_place=last_place, **month_report(days))
 
 
 @bp.get("/reports/monthly.<any(csv, xlsx):fmt>")
-@login_required("manager")
+@login_required()
 def export(fmt: str):
     """A summary sheet (one row per window, ranked, and the hall's total) and a daily sheet (window x day)."""
     days = month_range(request.args.get("month"))

@@ -2,21 +2,22 @@
 the user's sites (server/scope.py); the clerk report and the comparison live in staff_pages and compare."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from . import verified
+from .alert_pages import open_alerts
 from .exports import Sheet, export_response
 from .auth import login_required
-from .report_views import (FILTERS, absence_limit_minutes, absence_rows, absence_sheet, comment_rows, daily_sheet,
-                           range_args, range_message, range_presets, reason_rows, reason_sheet, report_range,
-                           scoped_window_names, staff_cell)
+from .report_tables import report_export, window_clerks
+from .report_views import (FILTERS, absence_limit_minutes, absence_rows, comment_rows, range_args, range_message,
+                           range_presets, reason_rows, report_range, scoped_window_names, staff_cell)
 from .reports import BadRange, DayRange, daily_summaries, heat_map, parse_range, window_state
 from .scope import require_window, visible_windows
 from .summary import window_summaries, window_summary
-from .web_db import get_store, local_today, now_ms, server_tz
+from .web_db import get_store, hall_clock, hall_time, local_today, now_ms, server_tz
 
 bp = Blueprint("pages", __name__)
 for _name, _filter in FILTERS.items():
@@ -37,21 +38,32 @@ def board_rows() -> list[dict]:
     windows = verified.mark(store, visible_windows())  # beside each clerk on duty
     today_figures = window_summaries(store, [w["window"] for w in windows], days, now)
     return [{**w, "online": bool(w["online"]),
-             **window_state(bool(w["online"]), w["presence"], w["staff"], away.get(w["window"]), now),
+             **window_state(bool(w["online"]), w["presence"], w["staff"], away.get(w["window"]), now,
+                          kiosk=bool(w["device"])),
              "today": today_figures[w["window"]]} for w in windows]
 
 
 @bp.get("/")
 @login_required()
 def board():
-    return render_template("board.html", rows=board_rows(), today=local_today())
+    """The hall board; `?wall` is the wall screen: no navigation, type and rows scaled to fill the screen."""
+    return render_template("board.html", rows=board_rows(), today=local_today(), updated=hall_clock(),
+                           wall="wall" in request.args)
 
 
 @bp.get("/board.json")
 @login_required()
 def board_json():
-    """What the board page polls: it updates itself without a reload."""
-    return jsonify({"today": local_today().isoformat(), "windows": board_rows()})
+    """What the board page polls: it updates itself without a reload. `alerts`: unacknowledged alerts of the
+    user's sites. `updated`: the hall's time of the figures (web_db.hall_clock)."""
+    return jsonify({"today": local_today().isoformat(), "updated": hall_clock(), "windows": board_rows(),
+                    "alerts": open_alerts()})
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it without reading the page; the pages link the SVG itself."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 def _comment_search() -> tuple[list[dict], DayRange, list[str]]:
@@ -113,6 +125,7 @@ def _window_report(window: str) -> dict:
     comments = store.comments(days.start, days.end, window=window, limit=100)
     verified.mark(store, [row, *absences, *comments])  # the staff numbers shown: the roster's or not
     return {"window": row, "days": days, "summary": window_summary(store, window, days, now),
+            "breakdown": window_clerks(store, window, days, now),
             "daily": daily_summaries(quarters, days), "heat": heat_map(quarters, server_tz()),
             "absences": absence_rows(absences, now),
             "reasons": reason_rows(store.reason_counts(window, days.start, days.end)),
@@ -130,13 +143,8 @@ def window_report(window: str):
 @bp.get(f"/windows/<window>.{EXPORT}")
 @login_required()
 def window_export(window: str, fmt: str):
-    """The report's days (CSV keeps just those), and in XLSX also its absences and reasons."""
-    report = _window_report(window)
-    days = report["days"]
-    sheets = [daily_sheet(report["daily"])]
-    if fmt == "xlsx":
-        sheets += [absence_sheet(report["absences"]), reason_sheet(report["reasons"])]
-    return export_response(f"{window}-{days.first.isoformat()}-{days.last.isoformat()}", sheets, fmt)
+    """The report's tables, as the clerk report's: days, clerks, absences, reasons, comments."""
+    return report_export(window, _window_report(window), "staff", fmt)
 
 
 @bp.get("/fleet")
@@ -145,21 +153,17 @@ def fleet():
     """The kiosks: online or not, version, outbox backlog, last seen, sensor, storage, rejected messages, gaps,
     ignored (forged) acks."""
     store = get_store()
-    tz = server_tz()
-
-    def local(ms):
-        return datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M:%S") if ms else "—"
-
     scoped = scoped_window_names()
-    devices = [{**d, "last_seen_local": local(d["last_seen"]), "storage_since_local": local(d["storage_since"]),
-                "ignored_ack_local": local(d["ignored_ack_at"])} for d in store.fleet()
-               if scoped is None or d["window"] in scoped]
+    devices = [{**d, "last_seen_local": hall_time(d["last_seen"], none="—"),
+                "storage_since_local": hall_time(d["storage_since"], none="—"),
+                "ignored_ack_local": hall_time(d["ignored_ack_at"], none="—")}
+               for d in store.fleet() if scoped is None or d["window"] in scoped]
     # The newest few of each device, so one flooding kiosk cannot hide the others' (each with its exact count);
     # those on topics naming no device only for those who see every window.
     newest = store.device_rejects(FLEET_REJECTS)
-    rejects = [{**d, "rejects": [{**r, "when": local(r["received_at"])} for r in newest.get(d["device"], [])]}
+    rejects = [{**d, "rejects": [{**r, "when": hall_time(r["received_at"])} for r in newest.get(d["device"], [])]}
                for d in devices if d["rejected"] or d["device"] in newest]
-    deviceless = [] if scoped is not None else [{**r, "when": local(r["received_at"])}
+    deviceless = [] if scoped is not None else [{**r, "when": hall_time(r["received_at"])}
                                                 for r in store.deviceless_rejects(FLEET_REJECTS)]
     return render_template("fleet.html", devices=devices, rejects=rejects, deviceless=deviceless,
                            shown=FLEET_REJECTS)

@@ -107,20 +107,21 @@ def _toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def kiosk_config_text(device: str, window: str, broker_url: str, password: str,
+def kiosk_config_text(device: str, window: str, broker_url: str, password: str | None,
                       data_dir: str = KIOSK_DATA_DIR, tls_dir: str = KIOSK_TLS_DIR) -> str:
-    """The kiosk's TOML (device/settings.py), with its broker account; see deploy/kiosk.example.toml.
+    """The kiosk's TOML (device/settings.py), with its broker account (none when `password` is None: a broker
+    without accounts); see deploy/kiosk.example.toml.
     For an mqtts:// broker it names the files of deploy/tls/make-certs.sh as they are copied into `tls_dir`."""
     tls = parse_broker_url(broker_url).tls  # ValueError with the reason
     lines = [
         f"# counter-eval kiosk {device} at window {window}: copy to /etc/ceval/kiosk.toml on the Pi",
-        "# (owner root, group of the kiosk user, mode 0640): it holds the kiosk's broker password.",
+        "# (owner root, group of the kiosk user, mode 0640): it may hold the kiosk's broker password.",
         "# Other settings (timings, GPIO, screen size): see deploy/kiosk.example.toml.",
         f"device = {_toml_string(device)}",
         f"window = {_toml_string(window)}",
         f"broker = {_toml_string(broker_url)}",
-        f"username = {_toml_string(device)}",
-        f"password = {_toml_string(password)}",
+        *([f"username = {_toml_string(device)}", f"password = {_toml_string(password)}"] if password is not None
+          else ["# no broker account: the broker lets kiosks in without one"]),
         f"data_dir = {_toml_string(data_dir)}",
         "fullscreen = true",
     ]

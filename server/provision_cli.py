@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from .cli_args import db_path
 from .provision import (BROKER_DIR_ENV, DEFAULT_BROKER_DIR, KIOSK_DATA_DIR, KIOSK_TLS_DIR, SERVICES, BrokerAccounts,
                         ProvisionError, broker_dir, check_device, kiosk_config_text, new_password, write_private)
 
@@ -45,6 +46,9 @@ def _now_ms() -> int:
 
 # ---------------------------------------------------------------- ceval device add
 def cmd_device_add(args) -> int:
+    """The kiosk config is written whenever a broker account is made or --out is given, and then the command
+    fails (changing nothing) rather than end without it; without either and without a broker address it only
+    registers, and says so."""
     from shared.broker_url import parse_broker_url
     from shared.contract import WINDOW_PATTERN
 
@@ -59,35 +63,44 @@ def cmd_device_add(args) -> int:
     except ProvisionError as exc:
         return _fail("device add", str(exc))
     store = Store(open_db(args.db))
-    window = args.window
-    if accounts is not None:
-        known = store.device(device)
-        window = window or (known and known["window"])
+    known = store.device(device)
+    window = args.window or (known and known["window"])
+    broker_url = args.broker or os.environ.get(KIOSK_BROKER_ENV)
+    out = None
+    if accounts is not None or args.out or broker_url:
         if not window:
             return _fail("device add", "give --window: the kiosk config names the window it serves")
-        broker_url = args.broker or os.environ.get(KIOSK_BROKER_ENV)
         if not broker_url:
             return _fail("device add", f"give --broker mqtt://HOST:PORT (or {KIOSK_BROKER_ENV}): "
-                                       "the broker's address as the kiosks reach it")
+                                       "the broker's address as the kiosks reach it, for the kiosk config")
         try:
             parse_broker_url(broker_url)
         except ValueError as exc:
             return _fail("device add", str(exc))
         out = Path(args.out or f"{device}.toml")
+        if out.is_dir():
+            return _fail("device add", f"{out} is a folder: give --out FOLDER/{device}.toml")
         if not out.parent.is_dir():
-            return _fail("device add", f"no folder {out.parent} for the kiosk config")
-        password = new_password()
+            return _fail("device add", f"no folder {out.parent} for the kiosk config: create it first "
+                                       f"(mkdir -p {out.parent})")
+        password = new_password() if accounts is not None else None
         try:
             text = kiosk_config_text(device, window, broker_url, password, args.data_dir, args.tls_dir)
             write_private(out, text)
-            accounts.set_password(device, password)
+            if accounts is not None:
+                accounts.set_password(device, password)
         except (OSError, ProvisionError) as exc:
             return _fail("device add", str(exc))
     store.assign_device(device, window, _now_ms())
     print(f"device {device} registered" + (f" at window {window}" if window else ""))
     if accounts is not None:
         print(f"broker account {device} in {accounts.passwd} (a new password; any old one ends at the reload)")
+    if out is not None:
         print(f"kiosk config written to {out}: copy it to /etc/ceval/kiosk.toml on the Pi")
+    else:
+        print(f"ceval device add: no kiosk config written (give --broker URL, and --out FILE, to write one)",
+              file=sys.stderr)
+    if accounts is not None:
         print(RELOAD_HINT)
     return 0
 
@@ -117,7 +130,7 @@ def cmd_device_revoke(args) -> int:
 def cmd_device_list(args) -> int:
     from zoneinfo import ZoneInfo
 
-    from shared.timefmt import from_ms
+    from shared.timefmt import local_text
 
     from .db import open_db
     from .store import Store
@@ -130,7 +143,7 @@ def cmd_device_list(args) -> int:
     zone = ZoneInfo(args.timezone)
     rows = []
     for row in Store(open_db(args.db)).devices():
-        seen = from_ms(row["last_seen"], zone).strftime("%Y-%m-%d %H:%M") if row["last_seen"] else "-"
+        seen = local_text(row["last_seen"], zone, "minute") if row["heard"] else "never"
         rows.append((row["device"], row["window"] or "-", "yes" if row["confirmed"] else "no",
                      ("yes" if row["device"] in users else "no") if accounts is not None else "?",
                      "yes" if row["online"] else "no", seen))
@@ -183,10 +196,11 @@ def add_commands(sub) -> None:
                         "reload the broker: systemctl reload mosquitto.")
     d.add_argument("device", help="the kiosk's device id (its MQTT client id and user name)")
     d.add_argument("--window", help="the window it serves (needed for a new kiosk's config)")
-    d.add_argument("--db", required=True, help="the server's SQLite database file")
+    d.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
     d.add_argument("--broker", help=f"the broker as the kiosks reach it, mqtt://HOST:PORT or mqtts://HOST:PORT "
                    f"(default: {KIOSK_BROKER_ENV})")
-    d.add_argument("--out", help="where to write the kiosk config (default: DEVICE.toml here); it holds the "
+    d.add_argument("--out", help="where to write the kiosk config (default: DEVICE.toml here), always written "
+                   "when given or when a broker account is made, else the command fails; it may hold the "
                    "password and is made readable by its owner only")
     d.add_argument("--data-dir", default=KIOSK_DATA_DIR, help=f"the kiosk's data folder on the Pi (default "
                    f"{KIOSK_DATA_DIR})")
@@ -194,7 +208,8 @@ def add_commands(sub) -> None:
                    f"DEVICE.crt and DEVICE.key from deploy/tls/make-certs.sh (default {KIOSK_TLS_DIR})")
     d.add_argument("--broker-dir", help=dir_help)
     d.add_argument("--no-broker", action="store_true",
-                   help="only register in the database (a broker without accounts, as in the demo)")
+                   help="no broker account (a broker without accounts, as in the demo): the kiosk config, "
+                   "written with --broker, has no password")
     d.set_defaults(func=cmd_device_add)
 
     d = dsub.add_parser("revoke", help="take a kiosk's broker account away",
@@ -202,13 +217,13 @@ def add_commands(sub) -> None:
                         "a new kiosk; its history stays). Then reload the broker: systemctl reload mosquitto; "
                         "the broker disconnects and refuses it from then on.")
     d.add_argument("device", help="the kiosk's device id")
-    d.add_argument("--db", required=True, help="the server's SQLite database file")
+    d.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
     d.add_argument("--broker-dir", help=dir_help)
     d.set_defaults(func=cmd_device_revoke)
 
     d = dsub.add_parser("list", help="list kiosks", description="List the kiosks: window, confirmed, broker "
                         "account, online, last seen.")
-    d.add_argument("--db", required=True, help="the server's SQLite database file")
+    d.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
     d.add_argument("--broker-dir", help=dir_help)
     d.add_argument("--timezone", default="Asia/Shanghai", help="time zone of LAST SEEN (default Asia/Shanghai)")
     d.set_defaults(func=cmd_device_list)

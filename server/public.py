@@ -13,7 +13,7 @@ from . import verified
 from .reports import DayRange
 from .summary import window_summaries
 from .web_security import embeddable
-from .web_db import get_store, local_today, now_ms, server_tz
+from .web_db import get_store, hall_clock, local_today, now_ms, server_tz
 
 bp = Blueprint("public", __name__)
 
@@ -39,7 +39,7 @@ def board_data(site: str) -> dict:
     figures = {name: window_summaries(store, [w["window"] for w in rows], span, now) for name, span in days.items()}
     windows = [{"window": w["window"], "title": w["title"], "staff_name": w["staff_name"] if w["verified"] else None,
                 **{name: _ratings(figures[name][w["window"]]) for name in days}} for w in rows]
-    return {"site": row["site"], "name": row["name"], "today": today.isoformat(),
+    return {"site": row["site"], "name": row["name"], "today": today.isoformat(), "updated": hall_clock(),
             "month_from": days["month"].first.isoformat(), "windows": windows}
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from datetime import datetime
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -24,7 +23,7 @@ from .scope import require_window, visible_sites
 from .store.ingest import REJECTS_KEPT
 from .store.settings import MAX_DEVICE_RATE
 from .store.window_removal import WindowRefused
-from .web_db import get_store, now_ms, server_tz
+from .web_db import get_store, hall_time, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -217,16 +216,17 @@ def _render_windows(form: dict | None = None, errors: list[str] = (), status: in
     sites = visible_sites()
     clerks = [c for c in get_store().clerks(sites) if c["active"]]
     admin = current_user()["role"] == "admin"  # removes and merges windows, and reads the log of it
-    return render_template("admin_windows.html", windows=get_store().windows(sites), sites=_site_choices(),
-                           clerks=clerks, unscoped=sites is None, form=form or {}, errors=errors, failed=failed,
+    choices = _site_choices()
+    return render_template("admin_windows.html", windows=get_store().windows(sites), sites=choices,
+                           site_names={s["site"]: s["name"] for s in choices}, clerks=clerks,
+                           unscoped=sites is None, form=form or {}, errors=errors, failed=failed,
                            row_form=row_form or {}, admin=admin,
                            window_log=_window_log() if admin else []), status
 
 
 def _window_log() -> list[dict]:
     """The latest removals and merges, for the Windows page."""
-    tz = server_tz()
-    return [{**e, "when": datetime.fromtimestamp(e["at"] / 1000, tz).strftime("%Y-%m-%d %H:%M"),
+    return [{**e, "when": hall_time(e["at"], "minute"),
              "moved_text": _holdings_text(e["details"].get("moved") or {})}
             for e in get_store().admin_log(WINDOW_LOG, limit=20)]
 
@@ -375,15 +375,13 @@ def _render_devices(errors: list[str] = (), status: int = 200, rate: str | None 
     """The devices with their newest rejected messages (why each was refused), their health (a full outbox,
     ignored acks), and the event quota."""
     store = get_store()
-    tz = server_tz()
     rows = store.devices()
     rejects = store.device_rejects(REJECTS_SHOWN)
-    for row in rows:
-        row["last_seen_local"] = datetime.fromtimestamp(row["last_seen"] / 1000, tz).strftime("%Y-%m-%d %H:%M")
+    for row in rows:  # a kiosk registered but never heard from was never seen, whatever its registration time
+        row["last_seen_local"] = hall_time(row["last_seen"], "minute") if row["heard"] else _("从未")
         for key, shown in (("storage_since", "storage_since_local"), ("ignored_ack_at", "ignored_ack_local")):
-            row[shown] = datetime.fromtimestamp(row[key] / 1000, tz).strftime("%Y-%m-%d %H:%M") if row[key] else "—"
-        row["rejects"] = [{**r, "when": datetime.fromtimestamp(r["received_at"] / 1000, tz).strftime(
-            "%Y-%m-%d %H:%M:%S")} for r in rejects.get(row["device"], [])]
+            row[shown] = hall_time(row[key], "minute", none="—")
+        row["rejects"] = [{**r, "when": hall_time(r["received_at"])} for r in rejects.get(row["device"], [])]
     return render_template("admin_devices.html", unconfirmed=[r for r in rows if not r["confirmed"]],
                            confirmed=[r for r in rows if r["confirmed"]], windows=store.windows(),
                            errors=errors, rate=store.device_rate() if rate is None else rate, rejects_shown=REJECTS_SHOWN,

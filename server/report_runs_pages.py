@@ -11,14 +11,12 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from shared.timefmt import from_ms
-
 from .auth import login_required
 from .exports import XLSX
 from .mailer import SmtpSettings
 from .scheduled_reports import Period, ReportTask, recipients_of, report_file
 from .scope import visible_sites
-from .web_db import get_store, local_today, now_ms, server_tz
+from .web_db import get_store, hall_time, local_today, now_ms, server_tz
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +28,9 @@ MAX_RECIPIENTS = 50
 MAX_ADDRESS = 254
 
 
-def _when(ms: int | None) -> str:
-    return from_ms(ms, server_tz()).strftime("%Y-%m-%d %H:%M") if ms is not None else ""
-
-
 def _rows(runs: list[dict]) -> list[dict]:
-    return [{**r, "started": _when(r["started_at"]), "finished": _when(r["finished_at"])} for r in runs]
+    return [{**r, "started": hall_time(r["started_at"], "minute"), "finished": hall_time(r["finished_at"], "minute")}
+            for r in runs]
 
 
 @bp.get("/reports/runs")

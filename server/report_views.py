@@ -1,17 +1,18 @@
 """What the report pages share: their date range, absence and reason rows, the day and heat tables, formats."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from flask import abort, current_app, request, url_for
 from flask_babel import gettext as _
+from flask_babel import get_locale, lazy_gettext
 
 from shared.contract import DEFAULT_REASONS
+from shared.timefmt import local_text
 
+from . import durations, periods
 from .exports import Sheet
 from .reports import BadRange, DayRange, parse_range
 from .scope import visible_sites, visible_windows
-from .web_db import local_today, server_tz
+from .web_db import get_store, local_today, server_tz
 
 
 def report_range() -> DayRange:
@@ -54,24 +55,19 @@ def scoped_window_names() -> list[str] | None:
     return None if visible_sites() is None else [w["window"] for w in visible_windows()]
 
 
+PRESET_LABELS = {"today": lazy_gettext("今日"), "week": lazy_gettext("本周"), "month": lazy_gettext("本月"),
+                 "last_month": lazy_gettext("上月"), "quarter": lazy_gettext("本季度"),
+                 "last_quarter": lazy_gettext("上季度"), "year": lazy_gettext("本年"), "last_year": lazy_gettext("上年")}
+
+
 def range_presets(days: DayRange) -> list[dict]:
-    """Quick ranges for the page being shown, as halls count periods (weeks from Monday): each with its label,
+    """Quick ranges for the page being shown, as halls count periods (server/periods.py): each with its label,
     the page's link with only from/to changed, and `here` when it is the range shown."""
-    today = local_today()
-    month = today.replace(day=1)
-    last_month = (month - timedelta(days=1)).replace(day=1)
-    quarter = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
-    last_quarter = (quarter - timedelta(days=1)).replace(day=1)
-    last_quarter = last_quarter.replace(month=(last_quarter.month - 1) // 3 * 3 + 1)
-    ranges = [(_("今日"), today, today), (_("本周"), today - timedelta(days=today.weekday()), today),
-              (_("本月"), month, today), (_("上月"), last_month, month - timedelta(days=1)),
-              (_("本季度"), quarter, today), (_("上季度"), last_quarter, quarter - timedelta(days=1)),
-              (_("本年"), today.replace(month=1, day=1), today)]
     kept = {k: v for k, v in request.args.items() if k not in ("from", "to")}
-    return [{"label": label, "here": (first, last) == (days.first, days.last),
+    return [{"label": PRESET_LABELS[key], "here": (first, last) == (days.first, days.last),
              "url": url_for(request.endpoint, **(request.view_args or {}), **kept, **{"from": first.isoformat(),
                                                                                       "to": last.isoformat()})}
-            for label, first, last in ranges]
+            for key, first, last in periods.presets(local_today())]
 
 
 def range_args(days: DayRange) -> dict:
@@ -86,8 +82,8 @@ def absence_rows(absences: list[dict], now: int) -> list[dict]:
     rows = []
     for a in absences:
         length = (a["end_at"] if a["end_at"] is not None else now) - a["start_at"]
-        rows.append({**a, "begun": datetime.fromtimestamp(a["start_at"] / 1000, tz).strftime("%m-%d %H:%M"),
-                     "begun_full": _local(a["start_at"]), "ended": _local(a["end_at"]) if a["end_at"] else "",
+        rows.append({**a, "begun": local_text(a["start_at"], tz, "day_minute"),
+                     "begun_full": local_text(a["start_at"], tz), "ended": local_text(a["end_at"], tz),
                      "length_seconds": length // 1000, "minutes": length // 60000, "seconds": length // 1000 % 60,
                      "open": a["end_at"] is None, "over": length > limit_ms})
     return rows
@@ -97,16 +93,38 @@ def absence_limit_minutes() -> int:
     return int(current_app.config.get("ABSENCE_LIMIT_MINUTES", 15))
 
 
+# The built-in reasons' labels, for the catalog: their English comes from it.
+DEFAULT_REASON_LABELS = {"slow": lazy_gettext("办理时间长"), "attitude": lazy_gettext("态度不好"),
+                         "skill": lazy_gettext("业务不熟练"), "unclear": lazy_gettext("一次性告知不清"),
+                         "wait": lazy_gettext("等候时间长")}
+
+
+def reason_label(code: str, configured: dict[str, tuple[str, str | None]]) -> str:
+    """A reason as the reader reads it: the label any window was configured with for the code (its English
+    label on an English page when one was given), else the built-in reason's, else the code itself."""
+    english = get_locale() is not None and get_locale().language == "en"
+    if code in configured:
+        label, label_en = configured[code]
+        default = next((r["label"] for r in DEFAULT_REASONS if r["code"] == code), None)
+        if english and label_en:
+            return label_en
+        if label == default:  # a built-in reason kept as it was: the catalog has its English
+            return str(DEFAULT_REASON_LABELS[code])
+        return label
+    return str(DEFAULT_REASON_LABELS[code]) if code in DEFAULT_REASON_LABELS else code
+
+
 def reason_rows(counts: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    labels = {r["code"]: r["label"] for r in DEFAULT_REASONS}
-    return [(labels.get(code, code), n) for code, n in counts]
+    """(reason code, count) as (label, count): see `reason_label`."""
+    configured = get_store().reason_labels()
+    return [(reason_label(code, configured), n) for code, n in counts]
 
 
 def comment_rows(rows: list[dict]) -> list[dict]:
     """Comments as the pages and exports show them: with their local time, to the minute."""
     tz = server_tz()
     for row in rows:
-        row["when"] = datetime.fromtimestamp(row["at"] / 1000, tz).strftime("%Y-%m-%d %H:%M")
+        row["when"] = local_text(row["at"], tz, "minute")
     return rows
 
 
@@ -114,10 +132,6 @@ def staff_cell(staff: str | None, verified: bool | None) -> str | None:
     """A staff number events carried, as a download shows it: "9999（未核实）" when the roster of its window's
     site does not know it (server/verified.py)."""
     return staff + _("（未核实）") if staff and verified is False else staff
-
-
-def _local(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, server_tz()).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # ------------------------------------------------------------ export sheets
@@ -162,14 +176,36 @@ def signed(value, percent: bool = False) -> str:
 
 
 def minsec(seconds) -> str:
+    """One absence, where the seconds matter: "3 分 12 秒" (server/durations.py)."""
     if seconds is None:
         return "—"
-    return _("%(m)s 分 %(s)s 秒", m=int(seconds) // 60, s=int(seconds) % 60)
+    m, sec = durations.minutes_seconds(seconds)
+    return _("%(m)s 分 %(s)s 秒", m=m, s=sec)
 
 
-def minutes(seconds) -> str:
-    """Whole minutes, for tight tables."""
-    return "—" if seconds is None else _("%(n)s 分钟", n=int(seconds) // 60)  # not "%(n)s 分": that is a score
+def minutes(seconds, unit: bool = True) -> str:
+    """A report's total or longest time: minutes with one decimal, "9.3 分钟" (server/durations.py); "9.3" in a
+    column whose header names the unit."""
+    value = durations.minutes(seconds)
+    if value is None:
+        return "—"
+    figure = f"{value:.1f}"
+    return _("%(n)s 分钟", n=figure) if unit else figure  # not "%(n)s 分": that is a score
+
+
+def minutes_change(now_seconds, before_seconds) -> str:
+    """The change between two totals in the minutes they show: "+0.9"."""
+    value = durations.minutes_change(now_seconds, before_seconds)
+    return "—" if value is None else f"{value:+.1f}"
+
+
+def hours(seconds) -> str:
+    """Opening time: hours with one decimal, "7.5 小时"."""
+    value = durations.hours(seconds)
+    if value is None:
+        return "—"
+    figure = f"{value:.1f}"
+    return _("%(h)s 小时", h=figure)
 
 
 def data(value) -> str:
@@ -177,4 +213,5 @@ def data(value) -> str:
     return "" if value is None else str(value)
 
 
-FILTERS = {"pct": pct, "num": num, "signed": signed, "minsec": minsec, "minutes": minutes, "data": data}
+FILTERS = {"pct": pct, "num": num, "signed": signed, "minsec": minsec, "minutes": minutes,
+           "minutes_change": minutes_change, "hours": hours, "data": data}

@@ -151,8 +151,11 @@ def parse_month(text: str, tz: ZoneInfo, today: date) -> DayRange:
     return DayRange(first, last, tz)
 
 
-def window_state(online: bool, presence: str, staff: str | None, away_since: int | None, now_ms: int) -> dict:
-    """What the hall board says of a window: offline, away for N minutes, no clerk, or serving."""
+def window_state(online: bool, presence: str, staff: str | None, away_since: int | None, now_ms: int,
+                 kiosk: bool = True) -> dict:
+    """What the hall board says of a window: no kiosk assigned, offline, away for N minutes, no clerk, or serving."""
+    if not kiosk:
+        return {"state": "no_kiosk"}
     if not online:
         return {"state": "offline"}
     if presence == "away":

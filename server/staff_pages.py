@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 
 from . import verified
 from .auth import login_required
-from .exports import Sheet, export_response
-from .report_views import (absence_limit_minutes, absence_rows, absence_sheet, comment_rows, daily_sheet, range_args,
-                           reason_rows, reason_sheet, report_range, scoped_window_names)
+from .report_tables import report_export
+from .report_views import (absence_limit_minutes, absence_rows, comment_rows, range_args, reason_rows, report_range,
+                           scoped_window_names)
 from .reports import daily_summaries, heat_map
 from .scope import visible_sites
 from .store import Store
@@ -41,7 +41,8 @@ def _staff_report(staff: str) -> dict:
     tz = server_tz()
     quarters = store.staff_rating_counts_by_quarter_hour(staff, days.start, days.end, windows)
     comments = comment_rows(store.comments(days.start, days.end, staff=staff, windows=windows, limit=100))
-    return {"staff": staff, "days": days, "summary": staff_summary(store, staff, days, now, windows),
+    summary = staff_summary(store, staff, days, now, windows)
+    return {"staff": staff, "days": days, "summary": summary, "breakdown": summary["windows"],
             "daily": daily_summaries(quarters, days), "heat": heat_map(quarters, tz),
             "absences": absence_rows(verified.mark(store, store.staff_absence_list(staff, days.start, days.end,
                                                                                   windows)), now),
@@ -60,22 +61,5 @@ def report(staff: str):
 @bp.get("/staff/<staff>.<any(csv, xlsx):fmt>")
 @login_required()
 def export(staff: str, fmt: str):
-    """The clerk's days (CSV keeps just those); XLSX adds the windows, absences, reasons and comments."""
-    report = _staff_report(staff)
-    days = report["days"]
-    sheets = [daily_sheet(report["daily"])]
-    if fmt == "xlsx":
-        sheets += [window_sheet(report["summary"]["windows"]), absence_sheet(report["absences"], with_window=True),
-                   reason_sheet(report["reasons"]),
-                   Sheet(_("留言"), [_("时间"), _("窗口"), _("评分"), _("满分"), _("留言")],
-                         [[c["when"], c["title"] or c["window"], c["score"], c["scale"], c["text"]]
-                          for c in report["comments"]])]
-    return export_response(f"staff-{staff}-{days.first.isoformat()}-{days.last.isoformat()}", sheets, fmt)
-
-
-def window_sheet(windows: list[dict]) -> Sheet:
-    return Sheet(_("分窗口"), [_("窗口"), _("名称"), _("评价数"), _("满意率"), _("满意指数"), _("离岗次数"),
-                              _("离岗时长（秒）"), _("留言")],
-                 [[w["window"], w["title"], w["ratings"]["total"], w["ratings"]["satisfied_rate"],
-                   w["ratings"]["index"], w["absences"]["count"], w["absences"]["total_seconds"],
-                   w["feedback"]["count"]] for w in windows])
+    """The report's tables, as the window report's: days, windows, absences, reasons, comments."""
+    return report_export(f"staff-{staff}", _staff_report(staff), "window", fmt)

@@ -5,6 +5,7 @@ import logging
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import hours
+from .durations import has_opening
 from .reports import DayRange, absence_summary, rating_summary
 from .store import Store
 from .verified import at_windows
@@ -50,7 +51,8 @@ def window_summaries(store: Store, windows: list[str], days: DayRange, now_ms: i
 def staffed(sites: Sites, site: str | None, first_at: int | None, days: DayRange, absences,
             now_ms: int) -> dict | None:
     """How much of the site's opening time in the range (up to now) the window was staffed:
-    `{"opening_seconds": N, "share": 0.93}`; `share` is None while no opening time has passed. Only from the
+    `{"opening_seconds": N, "share": 0.93}`; `share` is None while the opening time passed shows as 0.0 hours
+    (server/durations.py: a share of a few minutes is no measure, and "100.0%" beside "0.0 hours" reads wrong). Only from the
     window's first event on (`first_at`): before its kiosk was there, nothing was known of its presence.
     None for a window in no site, or a site without opening hours."""
     week_tz = _week(sites, site)
@@ -59,8 +61,10 @@ def staffed(sites: Sites, site: str | None, first_at: int | None, days: DayRange
     week, tz = week_tz
     start = days.end if first_at is None else max(days.start, first_at)
     opening = hours.opening_spans(week, tz, start, min(days.end, now_ms))
-    return {"opening_seconds": sum(b - a for a, b in opening) // 1000,
-            "share": hours.staffed_share(week, tz, start, days.end, absences, now_ms)}
+    opening_seconds = sum(b - a for a, b in opening) // 1000
+    return {"opening_seconds": opening_seconds,
+            "share": hours.staffed_share(week, tz, start, days.end, absences, now_ms)
+            if has_opening(opening_seconds) else None}
 
 
 def _week(sites: Sites, site: str | None) -> tuple[hours.Week, ZoneInfo] | None:

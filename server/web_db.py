@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, g
 
-from shared.timefmt import to_ms
+from shared.timefmt import local_text, to_ms
 
 from .db import open_db
 from .store import Store
@@ -34,3 +34,14 @@ def now_ms() -> int:
 
 def local_today() -> date:
     return current_app.config["CLOCK"].now().astimezone(server_tz()).date()
+
+
+def hall_time(ms: int | None, precision: str = "second", none: str = "") -> str:
+    """An epoch-ms moment as the hall reads it (shared.timefmt.local_text in the server's zone): what every page
+    shows of a time, and the `hall_time` template filter (`{{ t|hall_time("minute") }}`)."""
+    return local_text(ms, server_tz(), precision, none)
+
+
+def hall_clock() -> str:
+    """The time now as the hall reads it: its zone, 24-hour, `14:05:09` (the boards' "updated" clock)."""
+    return hall_time(now_ms(), "clock")

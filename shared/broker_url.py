@@ -18,6 +18,9 @@ class BrokerAddress:
 
 
 def parse_broker_url(url: str) -> BrokerAddress:
+    """`mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]`; ValueError saying what is wrong and how to write it."""
+    if url and "://" not in url:
+        raise ValueError(f"broker URL {url!r} has no scheme: write mqtt://{url} (or mqtts://{url} for TLS)")
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
         raise ValueError(f"broker URL {url!r} is not mqtt://HOST:PORT or mqtts://HOST:PORT")
@@ -29,7 +32,7 @@ def parse_broker_url(url: str) -> BrokerAddress:
     if port is None:
         port = 8883 if tls else 1883
     if not 1 <= port <= 65535:
-        raise ValueError(f"broker URL {url!r} has a bad port")
+        raise ValueError(f"broker URL {url!r} has a bad port: give a number from 1 to 65535")
     return BrokerAddress(parts.hostname, port, tls)
 
 

@@ -157,6 +157,11 @@ DEFAULT_REASONS = (
 
 DEFAULT_PHRASES = ("办事效率高", "服务态度好", "讲解很清楚", "等候时间长", "希望简化材料")
 MAX_PHRASES = 12
+# Extension: the English of custom texts, shown when the kiosk speaks English (see docs/protocol.md, Config)
+MAX_EN_TITLE = 64
+MAX_EN_LABEL = 40     # a score's or a reason's English
+MAX_EN_PHRASE = 80
+MAX_EN_AWAY = 120
 
 
 @dataclass(frozen=True)
@@ -174,13 +179,26 @@ class Config:
     phrases: tuple[str, ...] = DEFAULT_PHRASES      # quick comments offered after a rating
     comment_url: str | None = None                  # the phone comment form for this window (QR code)
     roster: tuple[dict[str, str], ...] = ()         # clerks who may sign in here: {id, name, pin (hash)}
+    # English of custom texts ("" or absent: the Chinese one, or the built-in English of a built-in text);
+    # a reason's English is its optional "label_en"
+    title_en: str = ""
+    labels_en: dict[str, str] = field(default_factory=dict)  # by score, some or all of `labels`
+    phrases_en: tuple[str, ...] = ()                # entry i is the English of phrases[i]
+    away_text_en: str = ""
 
     def to_json(self) -> bytes:
         data = {"v": VERSION, **asdict(self)}
         data["reasons"] = list(self.reasons)
         data["phrases"] = list(self.phrases)
         data["roster"] = list(self.roster)
+        data["phrases_en"] = list(self.phrases_en)
+        for name in EN_FIELDS:  # absent when unused: a config without English is byte for byte what it was
+            if not data[name]:
+                del data[name]
         return json.dumps(data, ensure_ascii=False).encode()
+
+
+EN_FIELDS = ("title_en", "labels_en", "phrases_en", "away_text_en")
 
 
 def default_title(window: str) -> str:
@@ -434,9 +452,11 @@ def parse_config(payload: bytes) -> Config:
     reasons = data.get("reasons", list(DEFAULT_REASONS))
     if not isinstance(reasons, list) or not all(
         isinstance(r, dict) and isinstance(r.get("code"), str) and isinstance(r.get("label"), str)
-        and 1 <= len(r["code"]) <= MAX_REASON_CHARS for r in reasons
+        and 1 <= len(r["code"]) <= MAX_REASON_CHARS and _optional_text(r.get("label_en"), MAX_EN_LABEL)
+        for r in reasons
     ):
-        raise ContractError("config reasons must be a list of {code, label}")
+        raise ContractError(f"config reasons must be a list of {{code, label}} with an optional label_en of at most "
+                            f"{MAX_EN_LABEL} characters")
     staff = data.get("staff")
     if staff is not None and not (
         isinstance(staff, dict) and isinstance(staff.get("id"), str) and STAFF_PATTERN.match(staff["id"])
@@ -459,7 +479,9 @@ def parse_config(payload: bytes) -> Config:
                        ("staff name", staff.get("name") if staff else None)):
         if value is not None and not isinstance(value, str):
             raise ContractError(f"config {key} must be a string, got {quoted(value)}")
+    english = _english(data, scale, len(phrases))
     return Config(
+        **english,
         phrases=tuple(p.strip() for p in phrases),
         comment_url=comment_url,
         roster=tuple({"id": c["id"], "name": c.get("name", ""), "pin": c["pin"]} for c in roster),
@@ -467,10 +489,38 @@ def parse_config(payload: bytes) -> Config:
         staff={"id": staff["id"], "name": str(staff.get("name") or "")} if staff else None,
         scale=scale,
         labels={k: labels[k] for k in sorted(labels)},
-        reasons=tuple({"code": r["code"], "label": r["label"]} for r in reasons),
+        reasons=tuple({"code": r["code"], "label": r["label"],
+                       **({"label_en": r["label_en"].strip()} if (r.get("label_en") or "").strip() else {})}
+                      for r in reasons),
         language=data.get("language") if data.get("language") in ("zh", "en") else "zh",
         away_text=str(data.get("away_text") or Config.away_text),
     )
+
+
+def _optional_text(value: Any, limit: int) -> bool:
+    """Absent, or a string of at most `limit` characters."""
+    return value is None or (isinstance(value, str) and len(value) <= limit)
+
+
+def _english(data: dict[str, Any], scale: int, phrases: int) -> dict[str, Any]:
+    """The optional English of custom texts (extension): bounded like the Chinese ones; "" means none."""
+    for key, limit in (("title_en", MAX_EN_TITLE), ("away_text_en", MAX_EN_AWAY)):
+        if not _optional_text(data.get(key), limit):
+            raise ContractError(f"config {key} must be a string of at most {limit} characters")
+    labels_en = data.get("labels_en") or {}
+    if not isinstance(labels_en, dict) or not set(labels_en) <= {str(s) for s in range(1, scale + 1)} or not all(
+            isinstance(v, str) and len(v) <= MAX_EN_LABEL for v in labels_en.values()):
+        raise ContractError(f"config labels_en must map scores from 1 to {scale} to texts of at most "
+                            f"{MAX_EN_LABEL} characters")
+    phrases_en = data.get("phrases_en") or []
+    if not isinstance(phrases_en, list) or len(phrases_en) > phrases or not all(
+            isinstance(p, str) and len(p) <= MAX_EN_PHRASE for p in phrases_en):
+        raise ContractError(f"config phrases_en must be a list of at most as many texts as phrases, each of at most "
+                            f"{MAX_EN_PHRASE} characters")
+    return {"title_en": (data.get("title_en") or "").strip(),
+            "labels_en": {k: labels_en[k].strip() for k in sorted(labels_en) if labels_en[k].strip()},
+            "phrases_en": tuple(p.strip() for p in phrases_en) if any(p.strip() for p in phrases_en) else (),
+            "away_text_en": (data.get("away_text_en") or "").strip()}
 
 
 def parse_case(value: Any) -> str:

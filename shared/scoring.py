@@ -7,9 +7,16 @@ def is_satisfied(score: int, scale: int) -> bool:
     return score > (scale + 1) / 2
 
 
+# A bad review (差评) by default: the national rule's bottom two of five levels (不满意, 非常不满意); on a scale of
+# three or four levels, only the bottom one (a two-level band would take in "基本满意"'s neighbour, half the scale).
+# The one definition: the kiosk asks for reasons on these, the follow-up rules (server/cases.py) start from them
+# (an admin may widen them per scale), and the 差评 alert counts what those rules count.
+BAD_LEVELS = {5: 2, 4: 1, 3: 1}
+
+
 def is_low(score: int, scale: int) -> bool:
-    """A bad review (差评): the bottom two of five levels, the bottom one of three or four."""
-    return score <= (2 if scale == 5 else 1)
+    """A bad review (差评) by default: one of the scale's BAD_LEVELS lowest levels."""
+    return score <= BAD_LEVELS.get(scale, 1)
 
 
 def index_points(score: int, scale: int) -> float:

@@ -34,3 +34,16 @@ def to_ms(moment: datetime) -> int:
 
 def from_ms(ms: int, tz=timezone.utc) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz)
+
+
+_LOCAL_FORMATS = {"second": "%Y-%m-%d %H:%M:%S", "minute": "%Y-%m-%d %H:%M", "day_minute": "%m-%d %H:%M",
+                  "clock": "%H:%M:%S"}
+
+
+def local_text(ms: int | None, tz, precision: str = "second", none: str = "") -> str:
+    """An epoch-ms moment as people in the hall read it: its wall-clock time in `tz` (the hall's zone), 24-hour,
+    `2026-11-23 09:15:02` ("second"), `2026-11-23 09:15` ("minute"), `11-23 09:15` ("day_minute") or
+    `09:15:02` ("clock"); `none` for no moment. The one formatter of local times for pages, exports and the CLI."""
+    if ms is None:
+        return none
+    return from_ms(ms, tz).strftime(_LOCAL_FORMATS[precision])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +30,7 @@ def test_quickstart_has_exactly_two_commands_and_ci_runs_the_test_one():
 
 
 @pytest.mark.parametrize("command", [[], ["server"], ["token", "create"], ["device", "add"], ["user", "add"],
-                                     ["kiosk"], ["demo"]])
+                                     ["kiosk"], ["demo"], ["site", "list"], ["window", "add"], ["window", "list"]])
 def test_every_command_has_help(command):
     result = ceval(*command, "--help")
     assert result.returncode == 0, result.stderr
@@ -51,3 +52,20 @@ def test_bad_kiosk_configs_get_a_clear_error(tmp_path):
         bad.write_text(text)
         result = ceval("kiosk", "--config", str(bad))
         assert result.returncode == 2 and expected in result.stderr, (text, result.stderr)
+
+
+def test_the_screens_it_shows_exist_and_the_script_makes_them():
+    shown = re.findall(r"\]\((docs/screens/[^)]+\.png)\)", README)
+    assert any("kiosk-" in name for name in shown) and any("web-" in name for name in shown)
+    script = (ROOT / "scripts" / "screenshots.py").read_text(encoding="utf-8")
+    for name in shown:
+        assert (ROOT / name).is_file(), name
+        assert Path(name).stem.removeprefix("kiosk-").removeprefix("web-") in script or Path(name).name in script, \
+            f"{name} is not renewed by scripts/screenshots.py"
+
+
+def test_it_says_where_the_demo_listens_keeps_its_data_and_how_to_stop_it():
+    start = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    for said in ("127.0.0.1:8080", "--listen 0.0.0.0:8080", "demo-data/", "Ctrl-C", ".venv/bin/ceval"):
+        assert said in start, said
+    assert "意见簿" not in README, "the navigation says 留言"

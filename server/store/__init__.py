@@ -11,6 +11,7 @@ from .invites import InviteQueries
 from .kiosk_config import KioskConfigQueries
 from .maintenance import MaintenanceQueries
 from .provisioning import ProvisionQueries
+from .reason_labels import ReasonLabelQueries
 from .registry import RegistryQueries
 from .report_runs import ReportRunQueries
 from .reports import ReportQueries
@@ -20,7 +21,7 @@ from .window_removal import WindowRemovalQueries
 
 class Store(IngestQueries, ReportQueries, AccountQueries, RegistryQueries, KioskConfigQueries, SettingsQueries,
             CaseQueries, AppealQueries, AlertQueries, InviteQueries, ReportRunQueries,
-            MaintenanceQueries, ProvisionQueries, AdminLogQueries, WindowRemovalQueries):
+            MaintenanceQueries, ProvisionQueries, AdminLogQueries, WindowRemovalQueries, ReasonLabelQueries):
     pass
 
 

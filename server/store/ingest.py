@@ -46,7 +46,7 @@ class IngestQueries(StoreBase):
     def seen_device(self, device: str, now: int) -> None:
         self.db.execute(
             "INSERT INTO devices (device, first_seen, last_seen) VALUES (?, ?, ?) "
-            "ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen", (device, now, now))
+            "ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen, heard = 1", (device, now, now))
 
     def device_confirmed(self, device: str) -> bool:
         row = self.db.execute("SELECT confirmed FROM devices WHERE device = ?", (device,)).fetchone()
@@ -54,9 +54,10 @@ class IngestQueries(StoreBase):
 
     def register_device(self, device: str, window: str | None, now: int) -> None:
         """Confirm a device, at `window` when given (else at the window it has). Its assignment history
-        (device_windows) gets a new entry from `now` when its window changes."""
+        (device_windows) gets a new entry from `now` when its window changes. A device registered before it
+        connects is not heard from yet (`heard` = 0): its last_seen is its registration."""
         self.db.execute(
-            "INSERT INTO devices (device, window, confirmed, first_seen, last_seen) VALUES (?, ?, 1, ?, ?) "
+            "INSERT INTO devices (device, window, confirmed, first_seen, last_seen, heard) VALUES (?, ?, 1, ?, ?, 0) "
             "ON CONFLICT (device) DO UPDATE SET confirmed = 1, window = coalesce(excluded.window, window)",
             (device, window, now, now))
         window = self.db.execute("SELECT window FROM devices WHERE device = ?", (device,)).fetchone()[0]

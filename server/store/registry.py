@@ -54,8 +54,8 @@ class RegistryQueries(StoreBase):
         it was assigned to or reported in its status, else the one its events named."""
         return list(self.db.query(
             f"SELECT d.device, {self._DEVICE_WINDOW} AS window, w.title, d.confirmed, d.online, d.version, "
-            f"d.first_seen, d.last_seen, d.rejected, d.storage, d.storage_since, d.ignored_acks, d.ignored_upto_seq, "
-            f"d.ignored_ack_at FROM devices d LEFT JOIN windows w ON w.window = {self._DEVICE_WINDOW} "
+            f"d.first_seen, d.last_seen, d.heard, d.rejected, d.storage, d.storage_since, d.ignored_acks, "
+            f"d.ignored_upto_seq, d.ignored_ack_at FROM devices d LEFT JOIN windows w ON w.window = {self._DEVICE_WINDOW} "
             "ORDER BY d.confirmed, d.device"))
 
     def device(self, device: str) -> dict | None:

@@ -53,8 +53,8 @@ class ReportQueries(StoreBase):
         """Every device with its state, backlog and trouble: rejects, and streams with a gap now or declared lost."""
         return list(self.db.query(
             "SELECT d.device, d.window, d.confirmed, d.online, d.presence, d.outbox, d.version, d.sensor, "
-            "d.first_seen, d.last_seen, d.rejected, d.storage, d.storage_since, d.ignored_acks, d.ignored_upto_seq, "
-            "d.ignored_ack_at, "
+            "d.first_seen, d.last_seen, d.heard, d.rejected, d.storage, d.storage_since, d.ignored_acks, "
+            "d.ignored_upto_seq, d.ignored_ack_at, "
             "(SELECT count(*) FROM streams s WHERE s.device = d.device AND s.gap_since IS NOT NULL) AS open_gaps, "
             "(SELECT coalesce(sum(g.to_seq - g.from_seq + 1), 0) FROM gaps g WHERE g.device = d.device) AS lost "
             "FROM devices d ORDER BY d.device"))
@@ -205,6 +205,15 @@ class ReportQueries(StoreBase):
         return self.db.execute(
             f"SELECT {column}, scale, score, count(*) FROM ratings WHERE at >= ? AND at < ? "
             f"AND {column} IS NOT NULL{where} GROUP BY {column}, scale, score", [start, end, *params]).fetchall()
+
+    def feedback_counts_grouped(self, by: str, start: int, end: int,
+                                windows: list[str] | None = None) -> dict[str, int]:
+        """window or staff -> how many comments with start <= at < end (those with no staff number left out)."""
+        column = _column(by)
+        where, params = _in_windows(windows)
+        return dict(self.db.execute(
+            f"SELECT {column}, count(*) FROM feedback WHERE at >= ? AND at < ? AND {column} IS NOT NULL{where} "
+            f"GROUP BY {column}", [start, end, *params]).fetchall())
 
     def absences_grouped(self, by: str, start: int, end: int,
                          windows: list[str] | None = None) -> list[tuple[str, int, int | None]]:

@@ -13,6 +13,7 @@ os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.pop("DISPLAY", None)
 
+from device.preview import KioskPreview  # noqa: E402
 from device.settings import KioskSettings  # noqa: E402
 from shared.clock import FakeClock  # noqa: E402
 
@@ -23,43 +24,17 @@ from .pins import WiredPin  # noqa: E402
 @pytest.fixture(scope="session")
 def kivy_window(tmp_path_factory):
     from device.fonts import find_cjk_font
-    from device.screen import configure_kivy
+    from device.preview import open_window
 
-    configure_kivy(KioskSettings(device="k-test", window="w01", broker="mqtt://127.0.0.1:1",
-                                 data_dir=tmp_path_factory.mktemp("unused")), find_cjk_font())
-    from kivy.base import EventLoop
-
-    EventLoop.ensure_window()
-    from kivy.graphics.opengl import glFinish
-
-    # Wait for the software renderer at every flip: drawn means drawn, and offscreen llvmpipe
-    # does not pile up frames in memory over a long session.
-    EventLoop.window.bind(on_flip=lambda *_: glFinish())
-    return EventLoop.window
+    return open_window(KioskSettings(device="k-test", window="w01", broker="mqtt://127.0.0.1:1",
+                                     data_dir=tmp_path_factory.mktemp("unused")), find_cjk_font())
 
 
-class KioskScreen:
+class KioskScreen(KioskPreview):
     """A running kiosk app in the session's window, driven by touches and mock pins."""
-
-    def __init__(self, app, runtime, clock, pins):
-        self.app, self.runtime, self.clock, self.pins = app, runtime, clock, pins
-        self.kiosk = runtime.kiosk
-
-    def frames(self, count: int = 3) -> None:
-        from kivy.base import EventLoop
-
-        for _ in range(count):
-            EventLoop.idle()
 
     def until(self, condition, timeout: float = 5.0, what: str = "the screen"):
         return wait_for(lambda: self.frames(1) or condition(), timeout, what, interval=0)
-
-    @property
-    def current(self) -> str:
-        return self.app.root.current
-
-    def screen(self, name: str):
-        return self.app.root.get_screen(name)
 
     def rating_buttons(self) -> list:
         return list(reversed(self.screen("ready").ids.buttons.children))  # left to right
@@ -96,35 +71,22 @@ def make_screen(kivy_window, tmp_path):
     """Build a kiosk app on a fresh data folder; a fake clock, mock pins, an unreachable broker by default."""
     from gpiozero.pins.mock import MockFactory
 
-    from device.runtime import KioskRuntime
-    from device.screen import KioskApp
-
     made = []
 
     def make(config=None, broker: str = "mqtt://127.0.0.1:1", size=(800, 480), sign_out: bool = False,
              **settings) -> KioskScreen:
-        clock = FakeClock()
         pins = MockFactory(pin_class=WiredPin)
         if sign_out:
             pins.pin(4).wire(False)  # the sign stands on its reed switch: the pin is held low
         base = dict(device="k-test", window="w03", broker=broker, data_dir=tmp_path / f"kiosk{len(made)}",
                     thanks_seconds=3.0, min_interval=5.0, gpio={"sign_pin": 4, "sign_debounce": 0.2})
         settings = KioskSettings(**{**base, **settings})
-        if config is not None:  # the last config the kiosk received, as it keeps it on disk
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            settings.config_path.write_bytes(config.to_json())
-        runtime = KioskRuntime(settings, clock=clock, pin_factory=pins)
-        kivy_window.size = size
-        app = KioskApp(runtime)
-        app._run_prepare()
-        runtime.start()
-        screen = KioskScreen(app, runtime, clock, pins)
+        # `config`: the last config the kiosk received, as it keeps it on disk
+        screen = KioskScreen.build(kivy_window, settings, config, size, clock=FakeClock(), pin_factory=pins)
         made.append(screen)
-        screen.until(lambda: screen.current == runtime.kiosk.shown and screen.rating_buttons(), 5, "the app")
+        screen.until(lambda: screen.current == screen.kiosk.shown and screen.rating_buttons(), 5, "the app")
         return screen
 
     yield make
     for screen in made:
-        screen.app.dispatch("on_stop")
-        kivy_window.remove_widget(screen.app.root)
-        screen.runtime.stop()
+        screen.close()

@@ -144,7 +144,7 @@ def test_the_screen_says_storage_is_full_and_the_message_goes_when_space_returns
     assert screen.current == "ready", "not thanked"
     assert screen.app.storage_text == "存储已满，评价暂不能保存，请告知工作人员"
     banner = screen.screen("ready").ids.storage
-    assert banner.height > 0 and banner.opacity == 1 and banner.text == screen.app.storage_text
+    assert banner.height > 0 and banner.opacity == 1 and banner.content == screen.app.storage_text
     assert len(screen.ratings()) == before
     status = json.loads(screen.runtime._status().to_json())
     assert status["storage"] == "full"

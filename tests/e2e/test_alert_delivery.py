@@ -62,11 +62,11 @@ def test_an_alert_reaches_a_webhook_and_a_mailbox_once(tmp_path, broker):
             [body] = hook.bodies()
             alert = body["alert"]
             assert (alert["kind"], alert["window"], alert["count"]) == ("unsatisfied", "w61", 1)
-            assert "4 条评价中 3 条未达满意" in alert["message"]
+            assert "4 条评价中 3 条差评" in alert["message"]
             [mail] = smtp.messages
             assert mail["To"] == "duty@hall.example" and mail["From"] == "ceval@hall.example"
             assert "差评集中" in mail["Subject"]
-            assert "4 条评价中 3 条未达满意" in mail.get_content()
+            assert "4 条评价中 3 条差评" in mail.get_content()
 
             # the same condition again: four more bad ratings
             for score in (1, 1, 2, 2):

@@ -100,11 +100,11 @@ def test_half_of_at_least_four_ratings_unsatisfied_in_15_minutes_raises_one_aler
         clock.advance(60)
     run(store, clock)
     assert alerts(store) == [], "three ratings are fewer than four"
-    hall.rate(3)  # 基本满意 is below the satisfied threshold: 3 of 4 unsatisfied
+    hall.rate(3)  # 基本满意 is no 差评: 2 of 4 are, half
     run(store, clock)
     [alert] = alerts(store)
     assert (alert["kind"], alert["window"], alert["count"]) == ("unsatisfied", "w01", 1)
-    assert "4 条评价中 3 条未达满意" in alert["message"]
+    assert "4 条评价中 2 条差评" in alert["message"]
     assert deliveries(store) == [(1, target, "pending")]
     clock.advance(10)
     run(store, clock)
@@ -481,7 +481,7 @@ def test_the_admin_sets_rules_and_targets_and_bad_input_is_refused(app, web):
     [rule] = web.alert_rules()
     assert (rule["site"], rule["kind"], rule["params"]) == ("hq", "unsatisfied",
                                                            {"minutes": 15, "min_ratings": 4, "share": 0.5})
-    for form, message in [({"kind": "unsatisfied", "share": "150"}, "未达满意占比应在 1 到 100 之间"),
+    for form, message in [({"kind": "unsatisfied", "share": "150"}, "差评占比应在 1 到 100 之间"),
                           ({"kind": "absence", "minutes": "abc"}, "分钟应是数字"),
                           ({"kind": "bogus"}, "请选择告警类型"),
                           ({"kind": "absence", "site": "nowhere"}, "大厅 nowhere 不存在")]:
@@ -494,7 +494,7 @@ def test_the_admin_sets_rules_and_targets_and_bad_input_is_refused(app, web):
     assert web.alert_rule(rule["id"])["params"] == {"minutes": 30, "min_ratings": 6, "share": 0.6}
     assert web.alert_rule(rule["id"])["enabled"] == 0, "the box was not ticked"
     page = client.get("/admin/alerts").get_data(as_text=True)
-    assert "30 分钟内至少 6 条评价，其中未达“满意”的占 60% 及以上" in page
+    assert "30 分钟内至少 6 条评价，其中差评占 60% 及以上" in page
 
     for form, message in [({"kind": "webhook", "address": "ftp://x/"}, "不是 http:// 或 https:// 地址"),
                           ({"kind": "email", "address": "not-an-address"}, "不是电子邮件地址"),

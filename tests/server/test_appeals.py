@@ -24,7 +24,7 @@ RANGE = "from=2026-11-01&to=2026-11-30"
 @pytest.fixture
 def store(app, clock):
     s = Store(open_db(app.config["DATABASE"]))
-    for name, role, sites in (("leader", "viewer", None), ("boss", "manager", None), ("root", "admin", None),
+    for name, role, sites in (("leader", "manager", None), ("reader", "viewer", None), ("boss", "manager", None), ("root", "admin", None),
                               ("east", "manager", ["east"])):
         s.create_user(name, hash_password(f"{name} password"), role, sites, 0)
     s.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
@@ -44,6 +44,11 @@ def store(app, clock):
 @pytest.fixture
 def leader(app, store):
     return session(app, "leader", "leader password")
+
+
+@pytest.fixture
+def reader(app, store):
+    return session(app, "reader", "reader password")
 
 
 @pytest.fixture
@@ -67,7 +72,7 @@ def figures(client, store, window="w01", staff="1024"):
     api = client.get(f"/api/v1/windows/{window}/summary?{RANGE}", headers=bearer).json["ratings"]
     board = {w["window"]: w["today"]["ratings"] for w in client.get("/board.json").json["windows"]}[window]
     page = client.get(f"/windows/{window}?{RANGE}").get_data(as_text=True)
-    day = client.get(f"/windows/{window}.csv?from=2026-11-23&to=2026-11-23").get_data(as_text=True).splitlines()[1]
+    day = client.get(f"/windows/{window}.csv?from=2026-11-23&to=2026-11-23").get_data(as_text=True).splitlines()[2]  # under 每日 and its header
     clerk = client.get(f"/api/v1/staff/{staff}/summary?{RANGE}", headers=bearer).json["ratings"]
     return {"api": (api["total"], api["satisfied_rate"]), "board": (board["total"], board["satisfied_rate"]),
             "page": re.search(r'<b id="total">(\d+)</b>', page)[1], "csv": day, "clerk": clerk["total"]}
@@ -146,10 +151,10 @@ def test_one_standing_appeal_per_rating(app, store, leader, boss):
     assert "已因申诉成立不计入统计" in page and 'name="reason"' not in page
 
 
-def test_deciding_is_for_managers_and_happens_once(app, store, leader, boss):
+def test_deciding_is_for_managers_and_happens_once(app, store, leader, reader, boss):
     assert file(leader).status_code == 302
-    assert decide(leader, 1, "upheld").status_code == 403
-    page = leader[0].get("/appeals/1").get_data(as_text=True)
+    assert decide(reader, 1, "upheld").status_code == 403
+    page = reader[0].get("/appeals/1").get_data(as_text=True)
     assert "顾客办理前已与窗口争执" in page and "/appeals/1/decide" not in page, "a viewer sees the appeal, not the buttons"
     assert 'action="/appeals/1/decide"' in boss[0].get("/appeals/1").get_data(as_text=True)
     admin = session(app, "root", "root password")

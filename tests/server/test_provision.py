@@ -237,7 +237,7 @@ def test_list_shows_window_confirmation_account_and_last_seen(capsys, paths):
     rows = [line.split() for line in out.splitlines()]
     assert rows[0] == ["DEVICE", "WINDOW", "CONFIRMED", "ACCOUNT", "ONLINE", "LAST", "SEEN"]
     assert rows[1][:5] == ["k-2", "w02", "no", "no", "no"]  # unconfirmed first
-    assert rows[2][:5] == ["k-1", "w01", "yes", "yes", "no"] and len(rows[2]) == 7  # date and time
+    assert rows[2] == ["k-1", "w01", "yes", "yes", "no", "never"]  # registered, never connected
     assert rows[3] == ["k-3", "-", "no", "yes", "-", "never"]
     assert out.splitlines()[-1].startswith("server accounts: ceval-collector")
 

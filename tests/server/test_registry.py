@@ -348,7 +348,7 @@ def test_ceval_site_add_writes_a_site_the_page_shows(admin, store, app, capsys):
     (["west", "--name", "x", "--timezone", "Asia/Nowhere"], "unknown time zone"),
     (["west", "--name", "x", "--hours", "09:00-17:00"], "is not DAYS="),
     (["west", "--name", "x", "--hours", "0-5=09:00-17:00"], "ISO weekdays"),
-    (["west", "--name", "x", "--hours", "1=17:00-09:00"], "结束时间应晚于开始时间"),
+    (["west", "--name", "x", "--hours", "1=17:00-09:00"], "the end time must be later than the start time"),
     (["west", "--name", "x", "--hours", "1-5=09:00-17:00", "--hours", "5=18:00-19:00"], "weekday 5 twice"),
 ])
 def test_ceval_site_add_refuses_bad_input(store, app, capsys, args, message):

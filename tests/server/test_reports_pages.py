@@ -330,7 +330,7 @@ def test_the_last_place_is_marked_and_last_twice_running_stands_out(app, store, 
     boss.get("/lang/en")
     english = page(boss, f"/compare?{RANGE}")
     assert "Last twice running" in english
-    assert "1130 min" in english and "Score 1130" not in english, "w02's time away: minutes, not a score"
+    assert '<td class="first absent_seconds">1130.0</td>' in english and "(min)" in english, "the header names the unit"
     one = api("/compare?from=2026-11-09&to=2026-11-09")["rows"]  # w03 alone has ratings that day
     assert [(r["window"], r["rank"], r["last"]) for r in one if r["rank"]] == [("w03", 1, False)]
 
@@ -349,7 +349,7 @@ def test_reports_offer_quick_ranges_that_keep_the_rest_of_the_query(boss):
         "今日": "from=2026-11-23&to=2026-11-23", "本周": "from=2026-11-23&to=2026-11-23",
         "本月": "from=2026-11-01&to=2026-11-23", "上月": "from=2026-10-01&to=2026-10-31",
         "本季度": "from=2026-10-01&to=2026-11-23", "上季度": "from=2026-07-01&to=2026-09-30",
-        "本年": "from=2026-01-01&to=2026-11-23"}
+        "本年": "from=2026-01-01&to=2026-11-23", "上年": "from=2025-01-01&to=2025-12-31"}
     assert [label for label, (_, here) in ranges.items() if here] == ["上月"]
     assert all(link.startswith("/windows/w01?") for link, _ in ranges.values())
     compare = presets(page(boss, f"/compare?{RANGE}&by=staff&sort=total&order=desc"))
@@ -406,13 +406,29 @@ def csv_rows(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
 
 
+def csv_sections(response) -> dict[str, list[list[str]]]:
+    """A report's CSV: each table headed by its title, an empty line between them."""
+    sections: dict[str, list[list[str]]] = {}
+    title = None
+    for row in csv_rows(response):
+        if not row:
+            title = None
+        elif title is None:
+            title = row[0]
+            sections[title] = []
+        else:
+            sections[title].append(row)
+    return sections
+
+
 def test_window_exports(boss):
-    rows = csv_rows(boss.get("/windows/w01.csv?from=2026-11-17&to=2026-11-18"))
-    assert rows == [["日期", "评价数", "5分", "4分", "3分", "2分", "1分", "满意率", "满意指数"],
-                    ["2026-11-17", "1", "1", "0", "0", "0", "0", "1.0", "100.0"],
-                    ["2026-11-18", "2", "1", "0", "0", "0", "1", "0.5", "50.0"]]
+    tables = csv_sections(boss.get("/windows/w01.csv?from=2026-11-17&to=2026-11-18"))
+    assert list(tables) == ["每日", "分工号", "离岗记录", "不满意原因", "留言"]  # as the clerk report's
+    assert tables["每日"] == [["日期", "评价数", "5分", "4分", "3分", "2分", "1分", "满意率", "满意指数"],
+                              ["2026-11-17", "1", "1", "0", "0", "0", "0", "1.0", "100.0"],
+                              ["2026-11-18", "2", "1", "0", "0", "0", "1", "0.5", "50.0"]]
     book = xlsx(boss.get("/windows/w01.xlsx?from=2026-11-17&to=2026-11-18"))
-    assert list(book) == ["每日", "离岗记录", "不满意原因"]
+    assert list(book) == ["每日", "分工号", "离岗记录", "不满意原因", "留言"]
     assert book["每日"][2] == ["2026-11-18", 2, 1, 0, 0, 0, 1, 0.5, 50]
     assert book["离岗记录"][1] == ["2026-11-17 10:00:00", "2026-11-17 10:20:00", "1024", 1200, "是"]
     assert book["不满意原因"][1:] == [["态度不好", 1], ["办理时间长", 1]]  # ties by code
@@ -422,7 +438,7 @@ def test_window_exports(boss):
 
 
 def test_clerk_exports(boss):
-    days = csv_rows(boss.get(f"/staff/1024.csv?{RANGE}"))
+    days = csv_sections(boss.get(f"/staff/1024.csv?{RANGE}"))["每日"]
     assert len(days) == 1 + 8 and days[3][:2] == ["2026-11-18", "2"]
     book = xlsx(boss.get(f"/staff/2048.xlsx?{RANGE}"))
     assert list(book) == ["每日", "分窗口", "离岗记录", "不满意原因", "留言"]

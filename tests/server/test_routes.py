@@ -18,6 +18,7 @@ PUBLIC = {
     "phone.form", "phone.send", "phone.thanks",  # customers' phones: a signed token instead
     "public.board", "public.board_json",           # the lobby board of sites that opt in
     "static",
+    "pages.favicon",   # browsers ask for /favicon.ico before anyone logs in
 }
 SAMPLE = {"window": "w01", "staff": "1024", "site": "hq", "device": "k1", "fmt": "csv", "code": "en", "case_id": 1,
           "appeal": 1, "run_id": 1,

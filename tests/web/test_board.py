@@ -1,6 +1,8 @@
 """The hall board in real Chromium: log in, and watch a window go away within 5 s of its kiosk saying so."""
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
 
@@ -11,6 +13,21 @@ from device.runtime import KioskRuntime
 from ..helpers import ServerProcess, ceval, kiosk_settings, rate, wait_for
 
 SCREENS = Path(__file__).with_name("screens")
+
+
+def csv_sections(text: str) -> dict[str, list[list[str]]]:
+    """A report's CSV (server/exports.to_csv): each table headed by its title line, an empty line between them."""
+    sections: dict[str, list[list[str]]] = {}
+    title = None
+    for row in csv.reader(io.StringIO(text)):
+        if not row:
+            title = None
+        elif title is None:
+            title = row[0]
+            sections[title] = []
+        else:
+            sections[title].append(row)
+    return sections
 
 
 def log_in(page, server, username, password):
@@ -97,10 +114,12 @@ def test_a_window_report_draws_its_chart_and_exports_csv(page, tmp_path, broker)
         _keep(page, "window-report")
         with page.expect_download() as download:
             page.click("a.csv")
-        lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
-        assert lines[0] == "日期,评价数,5分,4分,3分,2分,1分,满意率,满意指数"
-        today = [line for line in lines[1:] if not line.split(",")[1] == "0"]
-        assert len(today) == 1 and today[0].split(",")[1:] == ["4", "2", "1", "0", "0", "1", "0.75", "68.8"]
+        tables = csv_sections(Path(download.value.path()).read_text(encoding="utf-8-sig"))
+        assert list(tables) == ["每日", "分工号", "离岗记录", "不满意原因", "留言"]  # every table, as the clerk report's
+        days = tables["每日"]
+        assert days[0] == ["日期", "评价数", "5分", "4分", "3分", "2分", "1分", "满意率", "满意指数"]
+        today = [row for row in days[1:] if row[1] != "0"]
+        assert len(today) == 1 and today[0][1:] == ["4", "2", "1", "0", "0", "1", "0.75", "68.8"]
     finally:
         kiosk.stop()
         server.stop()

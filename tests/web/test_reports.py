@@ -98,5 +98,13 @@ def test_the_clerk_report_draws_its_chart_and_the_comparison_sorts_on_click(page
         expect(page.locator("#compare")).to_have_attribute("data-by", "window")
         expect(page.locator('tr[data-key="w52"] td.staffed')).not_to_have_text("—")
         _keep(page, "compare")
+        # at 1280 px the page never scrolls sideways, in either language; by default the table fits whole
+        wide = "[document.documentElement.scrollWidth, document.querySelector('.table-area').scrollWidth]"
+        for language in ("zh", "en"):
+            page.goto(f"{server.url}/lang/{language}?next=/")
+            for against, fits in (("previous", True), ("year", True), ("both", False)):
+                page.goto(f"{server.url}/compare?from={first}&to={last}&vs={against}")
+                width, table = page.evaluate(wide)
+                assert width <= 1280 and (table <= 1280 - 64 or not fits), (language, against, width, table)
     finally:
         server.stop()

@@ -1,0 +1,43 @@
+"""Every main page fits a 1280 px screen in Chinese and in English: nothing wider than the window, and the
+navigation on one line (issue 12). One browser session over a seeded hall, as a manager sees it (alerts too)."""
+from __future__ import annotations
+
+from server.db import open_db
+from server.store import Store
+
+from ..helpers import ServerProcess, ceval
+from .test_board import log_in
+from .test_reports import seed
+
+PAGES = ["/", "/compare", "/compare?by=staff", "/comments", "/cases", "/appeals", "/alerts", "/reports/monthly",
+         "/reports/runs", "/exports/gbt39046", "/fleet", "/admin", "/admin/windows", "/admin/staff",
+         "/admin/devices", "/admin/alerts", "/windows/w51", "/staff/1024", "/no-such-page"]
+
+
+def test_the_main_pages_fit_1280_px_in_both_languages(page, tmp_path, broker):
+    db = tmp_path / "ceval.sqlite3"
+    seed(db)
+    store = Store(open_db(str(db)))
+    for n in range(6):  # six unacknowledged alerts: the badge is in the navigation
+        store.insert_alert(None, "offline", "hall", "w51", "k-a", f"offline-{n}", "评价器 k-a 离线已 12 分钟", 0)
+    store.db.conn.commit()
+    store.db.close()
+    assert ceval("user", "add", "wang", "--role", "admin", "--db", str(db), input="admin pass\n").returncode == 0
+    server = ServerProcess(db, broker.url).start()
+    try:
+        page.set_viewport_size({"width": 1280, "height": 800})
+        log_in(page, server, "wang", "admin pass")
+        for lang in ("zh", "en"):
+            page.goto(f"{server.url}/lang/{lang}?next=/")
+            for path in PAGES:
+                page.goto(server.url + path)
+                width, header, line, badge = page.evaluate("""() => {
+                    const h = document.querySelector('header.top'), a = h.querySelector('a');
+                    return [document.documentElement.scrollWidth, h.getBoundingClientRect().height,
+                            a.getBoundingClientRect().height, h.querySelector('.badge')?.textContent];
+                }""")
+                assert width <= 1280, (lang, path, width)
+                assert header < 2 * line + 16, (lang, path, header, line)  # one line of links and its padding
+                assert badge == "6", (lang, path, badge)
+    finally:
+        server.stop()
