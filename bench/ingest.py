@@ -196,11 +196,10 @@ def start_server(tmp: Path, broker: Mosquitto, db: Path, timeout: float = 30.0) 
     finally:
         store.db.close()
     port = free_port()
-    out = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "--log-level", "WARNING", "server",
-                             "--db", str(db), "--broker", broker.url, "--listen", f"127.0.0.1:{port}"],
-                            stdout=out, stderr=subprocess.STDOUT)
-    out.close()
+    with open(tmp / "server.log", "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "server.cli", "--log-level", "WARNING", "server",
+                                 "--db", str(db), "--broker", broker.url, "--listen", f"127.0.0.1:{port}"],
+                                stdout=out, stderr=subprocess.STDOUT)
 
     def answers() -> bool:
         if proc.poll() is not None:
@@ -296,8 +295,8 @@ def ingest_seconds(runtimes: list[KioskRuntime], broker: Mosquitto, timeout: flo
     for r in runtimes:
         r.outbox.close()  # its process opens it
         procs.append(subprocess.Popen(
-            [sys.executable, "-c", "from bench.ingest import run_kiosk; run_kiosk(*%r)"
-             % ((r.settings.device, r.settings.window, broker.url, str(r.settings.data_dir)),)],
+            [sys.executable, "-c", "from bench.ingest import run_kiosk; run_kiosk(*"
+             f"{(r.settings.device, r.settings.window, broker.url, str(r.settings.data_dir))!r})"],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
     try:
         for proc in procs:

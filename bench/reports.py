@@ -50,7 +50,8 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -256,7 +257,7 @@ def generate(path: Path, ratings: int, windows: int, days: int, seed: int = 2026
         conn.execute("UPDATE devices SET presence = 'away' WHERE window = ?", (w,))
     conn.execute("COMMIT")
     loaded = time.perf_counter() - started
-    for name, sql in indexes:  # the migrations' own statements
+    for _name, sql in indexes:  # the migrations' own statements
         conn.execute(sql)
     conn.commit()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -315,7 +316,7 @@ class Site:
         from server.store import Store
 
         self.path = path
-        self.app = create_app({"DATABASE": str(path), "CLOCK": FakeClock(NOW.astimezone(timezone.utc)),
+        self.app = create_app({"DATABASE": str(path), "CLOCK": FakeClock(NOW.astimezone(UTC)),
                                "TESTING": True, "SECRET_KEY": "bench-reports"})
         store = Store(open_db(path, migrate=False))
         if store.user_by_name(MANAGER[0]) is None:
@@ -406,7 +407,7 @@ class Observer:
         self.sql: dict[str, str] = {}
         self._current: list[str] = []
 
-    def __enter__(self) -> "Observer":
+    def __enter__(self) -> Observer:
         import server.web_db as web_db
         from server.store import Store
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from shared.clock import Clock
 from shared.contract import Config, Event, Invite
@@ -82,7 +83,7 @@ class Kiosk:
         self._invites_seen: deque[int] = deque(maxlen=64)  # ids acted on: a QoS 1 copy opens nothing again
         self._failed_pins: list[float] = []
         self.storage: str | None = None  # "full" or "error" while the outbox cannot store events
-        self._listeners: list[Callable[["Kiosk"], None]] = []
+        self._listeners: list[Callable[[Kiosk], None]] = []
 
     # ------------------------------------------------------------ observing
     @property
@@ -103,7 +104,7 @@ class Kiosk:
     def _rest(self) -> str:
         return "idle" if self.invite_mode else "ready"
 
-    def subscribe(self, listener: Callable[["Kiosk"], None]) -> None:
+    def subscribe(self, listener: Callable[[Kiosk], None]) -> None:
         self._listeners.append(listener)
 
     def _show(self, screen: str) -> None:

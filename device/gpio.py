@@ -55,8 +55,9 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from gpiozero import DigitalInputDevice
 from gpiozero.pins import Factory
@@ -222,7 +223,7 @@ class GpioSettings:
         return self.sign_pin is not None or bool(self.buttons) or self.invite_pin is not None
 
     @classmethod
-    def from_toml(cls, raw: Mapping[str, Any]) -> "GpioSettings":
+    def from_toml(cls, raw: Mapping[str, Any]) -> GpioSettings:
         """From the parsed ``[gpio]`` table; raises ValueError with a message naming the key."""
         if not isinstance(raw, Mapping):
             raise ValueError("gpio: the [gpio] section must be a table")

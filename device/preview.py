@@ -12,8 +12,8 @@ import dataclasses
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from shared.clock import FakeClock
 from shared.contract import Config, Invite

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
 from shared.broker_url import TlsFiles, parse_broker_url
 from shared.clock import Clock, SystemClock
-from shared.contract import (OFFLINE_STATUS, Config, ContractError, Invite, Status, parse_ack, parse_config,
-                             parse_invite)
+from shared.contract import OFFLINE_STATUS, Config, ContractError, Invite, Status, parse_ack, parse_config, parse_invite
 from shared.timefmt import format_ts
 from shared.topics import topic
 

@@ -11,7 +11,8 @@ import json
 import logging
 import os
 import threading
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from shared.clock import Clock, SystemClock
 from shared.contract import Config, ContractError, Invite, Status, default_title, parse_config

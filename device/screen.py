@@ -13,8 +13,8 @@ import io
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 os.environ.setdefault("KIVY_NO_ARGS", "1")  # the kiosk's command line is ours, not Kivy's
 os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")  # SIGTERM stays ours: systemd stops the kiosk cleanly
@@ -26,8 +26,7 @@ from kivy.core.image import Image as CoreImage
 from kivy.factory import Factory
 from kivy.graphics import Color, Ellipse, Line
 from kivy.lang import Builder
-from kivy.properties import (BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty,
-                             StringProperty)
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button

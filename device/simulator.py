@@ -26,7 +26,7 @@ class Pace:
     away_seconds: tuple[float, float] = (10.0, 60.0)
     comment_chance: float = 0.1
 
-    def faster(self, factor: float) -> "Pace":
+    def faster(self, factor: float) -> Pace:
         """The same hall, `factor` times as busy: every wait divided by it."""
         return Pace((self.gap[0] / factor, self.gap[1] / factor), self.away_chance,
                     (self.away_seconds[0] / factor, self.away_seconds[1] / factor), self.comment_chance)

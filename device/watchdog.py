@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Notifier:
         self._sock: socket.socket | None = None
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Notifier":
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Notifier:
         env = os.environ if environ is None else environ
         usec = None
         raw = env.get("WATCHDOG_USEC")

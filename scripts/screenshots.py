@@ -41,10 +41,10 @@ def free_port() -> int:
 
 def start_demo(workdir: Path) -> tuple[subprocess.Popen, str, str, str]:
     """The demo in `workdir`; its process, URL, user and password once it has printed them."""
-    log = open(workdir / "demo.out", "w+")
-    demo = subprocess.Popen([str(CEVAL), "demo", "--dir", str(workdir / "demo"),
-                             "--listen", f"127.0.0.1:{free_port()}"],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    with open(workdir / "demo.out", "w+") as log:  # the demo writes to its own copy; we read the file by name
+        demo = subprocess.Popen([str(CEVAL), "demo", "--dir", str(workdir / "demo"),
+                                 "--listen", f"127.0.0.1:{free_port()}"],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         found = LOGIN.search((workdir / "demo.out").read_text())

@@ -108,7 +108,7 @@ class Text:
     the halls' language, which deliveries send and `alerts.message` keeps; `translated(gettext)` is the
     reader's, for the pages. Stored as JSON beside the message (`alerts.text`)."""
     template: str
-    params: Mapping[str, "str | int | Text"] = field(default_factory=dict)
+    params: Mapping[str, str | int | Text] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.template % {k: str(v) for k, v in self.params.items()}
@@ -124,11 +124,11 @@ class Text:
         return {"t": self.template, "p": {k: v._plain() if isinstance(v, Text) else v for k, v in self.params.items()}}
 
     @classmethod
-    def from_json(cls, text: str) -> "Text":
+    def from_json(cls, text: str) -> Text:
         return cls._from_plain(json.loads(text))
 
     @classmethod
-    def _from_plain(cls, plain: dict) -> "Text":
+    def _from_plain(cls, plain: dict) -> Text:
         return cls(plain["t"], {k: cls._from_plain(v) if isinstance(v, dict) else v for k, v in plain["p"].items()})
 
 
@@ -437,7 +437,7 @@ class AlertTask:
         self._no_clerk_since: dict[str, int] = {}  # seen without a clerk since; kept while the server runs
 
     @classmethod
-    def from_config(cls, config: Mapping) -> "AlertTask":
+    def from_config(cls, config: Mapping) -> AlertTask:
         return cls(float(config.get("ALERT_INTERVAL", 10)), float(config.get("ALERT_MERGE_MINUTES", MERGE_MINUTES)),
                    float(config.get("ALERT_REPEAT_MINUTES", REPEAT_MINUTES)))
 

@@ -10,15 +10,28 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.clock import SystemClock
 
-from . import admin, api, auth, compare, i18n, pages, registry, staff_pages
-from . import monthly, phone, public
-from . import appeals_pages, gbt39046_pages
-from . import report_runs_pages
-from . import case_pages
-from . import error_pages, web_security
-from . import alert_pages
-from . import window_kiosk
-from . import names
+from . import (
+    admin,
+    alert_pages,
+    api,
+    appeals_pages,
+    auth,
+    case_pages,
+    compare,
+    error_pages,
+    gbt39046_pages,
+    i18n,
+    monthly,
+    names,
+    pages,
+    phone,
+    public,
+    registry,
+    report_runs_pages,
+    staff_pages,
+    web_security,
+    window_kiosk,
+)
 from .db import open_db
 from .secret import instance_secret
 from .web_db import close_store, hall_time

@@ -17,8 +17,8 @@ from shared.contract import DEFAULT_REASONS
 from . import verified
 from .auth import ROLES, current_user, login_required
 from .names import rating_level
-from .reports import BadRange, parse_range
 from .report_views import range_message, scoped_window_names
+from .reports import BadRange, parse_range
 from .scope import require_window, visible_windows
 from .store.appeals import OwnAppeal
 from .web_db import get_store, hall_time, local_today, now_ms, server_tz

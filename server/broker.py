@@ -7,7 +7,6 @@ Tests of the production configuration run it instead (`config_file`).
 from __future__ import annotations
 
 import logging
-from abc import ABC, abstractmethod
 import os
 import shutil
 import signal
@@ -15,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class BrokerProcess(ABC):
     def command(self) -> list[str]:
         """The command line that runs this broker on self.host:self.port."""
 
-    def start(self, timeout: float = 10.0) -> "BrokerProcess":
+    def start(self, timeout: float = 10.0) -> BrokerProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                         start_new_session=True)

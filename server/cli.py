@@ -14,7 +14,8 @@ import threading
 
 from shared.version import PRODUCT_VERSION
 
-from .cli_args import CommandError, DbPath, Parser, broker_url, check_db_path, db_path, listen_address as _listen
+from .cli_args import CommandError, DbPath, Parser, broker_url, check_db_path, db_path
+from .cli_args import listen_address as _listen
 from .provision_cli import add_commands as add_device_commands
 
 log = logging.getLogger(__name__)

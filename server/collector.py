@@ -21,8 +21,8 @@ from shared.clock import Clock, SystemClock
 from shared.timefmt import to_ms
 from shared.topics import PREFIX, topic
 
-from .comment_token import LIFETIME_SECONDS
 from .collector_guard import check_client_id, is_guard_topic, pong_for, presence_payload, presence_topic
+from .comment_token import LIFETIME_SECONDS
 from .config_push import ConfigPush
 from .db import open_db
 from .ingest import Ingestor, Message

@@ -86,7 +86,7 @@ class DatabaseLock:
         self._file = None
 
     def acquire(self) -> None:
-        handle = open(self.path, "a+", encoding="utf-8")
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115  (held open: the open file holds the flock)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -7,6 +7,7 @@ No Flask here: the page, its exports and the API all take their rows from `compa
 from __future__ import annotations
 
 from collections.abc import Callable
+
 from . import periods
 from .reports import DayRange, absence_summary, rating_summary
 from .store import Store

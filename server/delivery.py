@@ -15,7 +15,6 @@ import hmac
 import json
 import logging
 import smtplib
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -99,7 +98,7 @@ def post_json(url: str, body: dict, timeout: float = TIMEOUT) -> bytes:
         raise DeliveryError(f"HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         raise DeliveryError(f"无法连接：{exc.reason}") from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise DeliveryError(f"{timeout:g} 秒内无应答") from None
     except OSError as exc:
         raise DeliveryError(f"连接出错：{exc}") from None
@@ -158,7 +157,7 @@ class DeliveryTask:
         self.per_minute, self.max_attempts, self.batch = per_minute, max_attempts, batch
 
     @classmethod
-    def from_config(cls, config: Mapping) -> "DeliveryTask":
+    def from_config(cls, config: Mapping) -> DeliveryTask:
         sender = Sender(SmtpSettings.from_config(config), ZoneInfo(config.get("TIMEZONE", "Asia/Shanghai")))
         return cls(sender, float(config.get("DELIVERY_INTERVAL", 2)),
                    int(config.get("DELIVERY_PER_MINUTE", PER_MINUTE)))

@@ -16,8 +16,8 @@ from pathlib import Path
 from shared.contract import default_title
 from shared.pins import hash_pin
 
-from .broker import BrokerError, BrokerProcess, EmbeddedBroker, Mosquitto, find_mosquitto
 from . import hours
+from .broker import BrokerError, BrokerProcess, EmbeddedBroker, Mosquitto, find_mosquitto
 from .cli import _stop_on_signals
 from .db import open_db
 from .demo_history import Kiosk, backfill, first_day_ms
@@ -205,9 +205,9 @@ def run_demo(args) -> int:
     procs: list[subprocess.Popen] = []
 
     def spawn(name: str, *argv: str, env: dict | None = None) -> None:
-        out = open(logs / f"{name}.log", "ab")
-        procs.append(subprocess.Popen(_python(*argv), stdout=out, stderr=subprocess.STDOUT,
-                                      env={**os.environ, **(env or {})}))
+        with open(logs / f"{name}.log", "ab") as out:  # the child keeps its own copy
+            procs.append(subprocess.Popen(_python(*argv), stdout=out, stderr=subprocess.STDOUT,
+                                          env={**os.environ, **(env or {})}))
 
     try:
         # the collector gets a user name: the embedded broker queues for offline clients only when they have one

@@ -15,7 +15,7 @@ import logging
 import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from shared.clock import Clock
@@ -37,7 +37,7 @@ FUTURE_LIMIT_MS = 5 * 60 * 1000
 ASSIGNMENT_SLACK_MS = FUTURE_LIMIT_MS
 CACHED_STREAMS = 10_000  # stream -> device remembered (a stream's owner never changes)
 CACHED_TOPICS = 10_000   # topic -> (device, kind) remembered
-EARLIEST_MS = to_ms(datetime(2024, 1, 1, tzinfo=timezone.utc))
+EARLIEST_MS = to_ms(datetime(2024, 1, 1, tzinfo=UTC))
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ class Ingestor:
         return batch.result
 
     # ------------------------------------------------------------ one message
-    def _one(self, message: Message, batch: "_Batch") -> None:
+    def _one(self, message: Message, batch: _Batch) -> None:
         """Validate one message and apply what does not wait for the batch (devices, status)."""
         device = None
         try:
@@ -206,7 +206,7 @@ class Ingestor:
             parsed = self._topics[name] = parse_topic(name)
         return parsed
 
-    def _settle(self, batch: "_Batch") -> None:
+    def _settle(self, batch: _Batch) -> None:
         """Store the batch's valid events and record its rejects, set-wise, with the outcomes of one by one.
 
         An id stored already, or earlier in the batch, is a duplicate; a new id whose seq is held by
@@ -266,7 +266,7 @@ class Ingestor:
             if self._episodes.refused(device, batch.now):
                 raise_rate_alert(self.store, device, batch.rate, batch.now)
 
-    def _admit(self, outcome: _Valid, batch: "_Batch") -> bool:
+    def _admit(self, outcome: _Valid, batch: _Batch) -> bool:
         """The event quota (server/quota.py) for an event about to be stored."""
         if batch.rate is None:
             batch.rate = self.store.device_rate()
@@ -287,12 +287,12 @@ class Ingestor:
             else:
                 self.store.ensure_window(window, device, at)
 
-    def _seen(self, device: str, batch: "_Batch") -> None:
+    def _seen(self, device: str, batch: _Batch) -> None:
         if device not in batch.devices:
             batch.devices.add(device)
             self.store.seen_device(device, batch.now)
 
-    def _status(self, device: str, payload: bytes, batch: "_Batch") -> None:
+    def _status(self, device: str, payload: bytes, batch: _Batch) -> None:
         if not payload:
             return  # a retained status being cleared
         try:
@@ -305,7 +305,7 @@ class Ingestor:
         if status.online and status.storage and before is None:  # its outbox stopped storing: a new episode
             raise_storage_alert(self.store, device, status.storage, batch.now)
 
-    def _confirmed(self, device: str, batch: "_Batch") -> bool:
+    def _confirmed(self, device: str, batch: _Batch) -> bool:
         confirmed = batch.confirmed.get(device)
         if confirmed is None:
             confirmed = batch.confirmed[device] = self.store.device_confirmed(device)
@@ -318,7 +318,7 @@ class Ingestor:
             owner = self._owners[stream] = self.store.stream(stream, device)["device"]
         return owner == device
 
-    def _event(self, device: str, event: Event, message: Message, batch: "_Batch") -> _Valid:
+    def _event(self, device: str, event: Event, message: Message, batch: _Batch) -> _Valid:
         """A valid event as it will be stored, unless its device may not send it."""
         confirmed = self._confirmed(device, batch)
         if self.strict and not confirmed:
@@ -336,7 +336,7 @@ class Ingestor:
         return _Valid(message, device, StoredEvent(event, device, at, batch.now, retimed, message.payload.decode()),
                       clock_ms, bool(history))
 
-    def _assignments(self, device: str, batch: "_Batch") -> list[tuple[str, int, int | None]]:
+    def _assignments(self, device: str, batch: _Batch) -> list[tuple[str, int, int | None]]:
         history = batch.assigned.get(device)
         if history is None:
             history = batch.assigned[device] = self.store.assignments(device)

@@ -26,10 +26,10 @@ class Task(Protocol):
 
 def default_tasks(config: Mapping) -> list[Task]:
     """The tasks `ceval server` runs, set up from the web app's config."""
-    from .scheduled_reports import ReportTask
     from .alerts import AlertTask
     from .delivery import DeliveryTask
     from .retention import RetentionTask
+    from .scheduled_reports import ReportTask
     return [
         ReportTask.from_config(config),
         AlertTask.from_config(config),

@@ -21,7 +21,7 @@ class SmtpSettings:
     timeout: float = 10.0
 
     @classmethod
-    def from_config(cls, config: Mapping) -> "SmtpSettings | None":
+    def from_config(cls, config: Mapping) -> SmtpSettings | None:
         """SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD, SMTP_FROM, SMTP_STARTTLS; None without a host."""
         host = config.get("SMTP_HOST")
         if not host:

@@ -14,8 +14,8 @@ from shared.timefmt import local_text
 from .auth import login_required
 from .comparison import rank
 from .exports import Sheet, export_response
-from .reports import BadRange, DayRange, absence_summary, daily_summaries, parse_month, rating_summary
 from .report_views import last_place, range_message, reason_rows
+from .reports import BadRange, DayRange, absence_summary, daily_summaries, parse_month, rating_summary
 from .scope import visible_windows
 from .summary import window_summaries
 from .web_db import get_store, local_today, now_ms, server_tz

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import get_locale
-from flask_babel import lazy_gettext
+from flask_babel import get_locale, lazy_gettext
 
 from . import gbt39046
 

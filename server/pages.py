@@ -9,11 +9,22 @@ from flask_babel import gettext as _
 
 from . import verified
 from .alert_pages import open_alerts
-from .exports import Sheet, export_response
 from .auth import login_required
+from .exports import Sheet, export_response
 from .report_tables import report_export, window_clerks
-from .report_views import (FILTERS, absence_limit_minutes, absence_rows, comment_rows, range_args, range_message,
-                           range_presets, reason_rows, report_range, scoped_window_names, staff_cell)
+from .report_views import (
+    FILTERS,
+    absence_limit_minutes,
+    absence_rows,
+    comment_rows,
+    range_args,
+    range_message,
+    range_presets,
+    reason_rows,
+    report_range,
+    scoped_window_names,
+    staff_cell,
+)
 from .reports import BadRange, DayRange, daily_summaries, heat_map, parse_range, window_state
 from .scope import require_window, visible_windows
 from .summary import window_summaries, window_summary

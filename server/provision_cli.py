@@ -11,8 +11,20 @@ import sys
 from pathlib import Path
 
 from .cli_args import db_path
-from .provision import (BROKER_DIR_ENV, DEFAULT_BROKER_DIR, KIOSK_DATA_DIR, KIOSK_TLS_DIR, SERVICES, BrokerAccounts,
-                        ProvisionError, broker_dir, check_device, kiosk_config_text, new_password, write_private)
+from .provision import (
+    BROKER_DIR_ENV,
+    DEFAULT_BROKER_DIR,
+    KIOSK_DATA_DIR,
+    KIOSK_TLS_DIR,
+    SERVICES,
+    BrokerAccounts,
+    ProvisionError,
+    broker_dir,
+    check_device,
+    kiosk_config_text,
+    new_password,
+    write_private,
+)
 
 KIOSK_BROKER_ENV = "CEVAL_KIOSK_BROKER"
 RELOAD_HINT = "reload the broker so it takes effect: systemctl reload mosquitto"
@@ -98,7 +110,7 @@ def cmd_device_add(args) -> int:
     if out is not None:
         print(f"kiosk config written to {out}: copy it to /etc/ceval/kiosk.toml on the Pi")
     else:
-        print(f"ceval device add: no kiosk config written (give --broker URL, and --out FILE, to write one)",
+        print("ceval device add: no kiosk config written (give --broker URL, and --out FILE, to write one)",
               file=sys.stderr)
     if accounts is not None:
         print(RELOAD_HINT)

@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from . import verified
 from .reports import DayRange
 from .summary import window_summaries
-from .web_security import embeddable
 from .web_db import get_store, hall_clock, local_today, now_ms, server_tz
+from .web_security import embeddable
 
 bp = Blueprint("public", __name__)
 

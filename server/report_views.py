@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask import abort, current_app, request, url_for
-from flask_babel import gettext as _
 from flask_babel import get_locale, lazy_gettext
+from flask_babel import gettext as _
 
 from shared.contract import DEFAULT_REASONS
 from shared.timefmt import local_text

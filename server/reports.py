@@ -6,9 +6,9 @@ the 0-100 index, each rating measured on its own scale.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from shared.scoring import index_points, is_satisfied

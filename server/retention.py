@@ -43,7 +43,7 @@ class RetentionTask:
         self.pause = pause  # seconds between batches: the collector takes the write lock in between
 
     @classmethod
-    def from_config(cls, config: Mapping) -> "RetentionTask":
+    def from_config(cls, config: Mapping) -> RetentionTask:
         return cls(float(config.get("RETENTION_INTERVAL", 600)))
 
     def run(self, store: Store, now: datetime) -> None:

@@ -50,16 +50,16 @@ class Period:
     first: date
 
     @classmethod
-    def day(cls, day: date) -> "Period":
+    def day(cls, day: date) -> Period:
         return cls(day, "daily", day)
 
     @classmethod
-    def month(cls, first: date) -> "Period":
+    def month(cls, first: date) -> Period:
         first = first.replace(day=1)
         return cls(_next_month(first) - timedelta(days=1), "monthly", first)
 
     @classmethod
-    def parse(cls, kind: str, text: str) -> "Period":
+    def parse(cls, kind: str, text: str) -> Period:
         """`daily` YYYY-MM-DD or `monthly` YYYY-MM; ValueError with a message for anything else."""
         text = (text or "").strip()
         if kind == "daily":
@@ -246,7 +246,7 @@ class ReportTask:
         self.tz, self.smtp, self.make = tz, smtp, make
 
     @classmethod
-    def from_config(cls, config) -> "ReportTask":
+    def from_config(cls, config) -> ReportTask:
         """From the web app's config: TIMEZONE and the SMTP_* settings (server/mailer.py)."""
         return cls(ZoneInfo(config.get("TIMEZONE", "Asia/Shanghai")), SmtpSettings.from_config(config))
 

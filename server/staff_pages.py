@@ -2,14 +2,22 @@
 from __future__ import annotations
 
 import re
+
 from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 
 from . import verified
 from .auth import login_required
 from .report_tables import report_export
-from .report_views import (absence_limit_minutes, absence_rows, comment_rows, range_args, reason_rows, report_range,
-                           scoped_window_names)
+from .report_views import (
+    absence_limit_minutes,
+    absence_rows,
+    comment_rows,
+    range_args,
+    reason_rows,
+    report_range,
+    scoped_window_names,
+)
 from .reports import daily_summaries, heat_map
 from .scope import visible_sites
 from .store import Store

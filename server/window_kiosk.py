@@ -12,8 +12,18 @@ import logging
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from shared.contract import (DEFAULT_LABELS, MAX_EN_TITLE, MAX_PHRASES, MAX_REASON_CHARS, MAX_REASONS, SCALES,
-                             Config, ContractError, default_title, parse_config)
+from shared.contract import (
+    DEFAULT_LABELS,
+    MAX_EN_TITLE,
+    MAX_PHRASES,
+    MAX_REASON_CHARS,
+    MAX_REASONS,
+    SCALES,
+    Config,
+    ContractError,
+    default_title,
+    parse_config,
+)
 
 from .auth import login_required
 from .kiosk_config import Clerk, Target, build_config, is_sent, settings_json, window_settings

@@ -71,7 +71,7 @@ class Calendar:
         self._days: dict[date, bool] = {}
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Mapping]) -> "Calendar":
+    def from_rows(cls, rows: Iterable[Mapping]) -> Calendar:
         """From `holidays` table rows (day 'YYYY-MM-DD', kind, name)."""
         return cls(Correction(date.fromisoformat(r["day"]), r["kind"], r.get("name") or "") for r in rows)
 

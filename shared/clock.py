@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -16,7 +16,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc).astimezone()
+        return datetime.now(UTC).astimezone()
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -26,7 +26,7 @@ class FakeClock:
     """A clock that moves only when told to."""
 
     def __init__(self, start: datetime | None = None):
-        self._now = start or datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+        self._now = start or datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
         self._mono = 1000.0
 
     def now(self) -> datetime:

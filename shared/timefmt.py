@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})\Z"
@@ -23,7 +23,7 @@ def parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 
@@ -32,7 +32,7 @@ def to_ms(moment: datetime) -> int:
     return (moment - _EPOCH) // _MS
 
 
-def from_ms(ms: int, tz=timezone.utc) -> datetime:
+def from_ms(ms: int, tz=UTC) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz)
 
 

@@ -63,12 +63,12 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "ServerProcess":
-        out = open(self.log, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "server", "--db", str(self.db), "--broker", self.broker_url,
-             "--listen", f"127.0.0.1:{self.port}", "--client-id", f"collector-{self.port}", *self.extra], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env} if self.env else None)
+    def start(self) -> ServerProcess:
+        with open(self.log, "ab") as out:  # the server keeps its own copy
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "server", "--db", str(self.db), "--broker", self.broker_url,
+                 "--listen", f"127.0.0.1:{self.port}", "--client-id", f"collector-{self.port}", *self.extra], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env} if self.env else None)
         wait_for(lambda: port_open("127.0.0.1", self.port) or self.process.poll() is not None, 30,
                  "the server to listen")
         assert self.process.poll() is None, self.log.read_text()

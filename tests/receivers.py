@@ -47,7 +47,7 @@ class WebhookReceiver:
         with self._lock:
             return [body for _, body in self.received]
 
-    def __enter__(self) -> "WebhookReceiver":
+    def __enter__(self) -> WebhookReceiver:
         self._thread.start()
         return self
 
@@ -77,7 +77,7 @@ class SmtpReceiver:
     def messages(self) -> list[EmailMessage]:
         return list(self._handler.messages)
 
-    def __enter__(self) -> "SmtpReceiver":
+    def __enter__(self) -> SmtpReceiver:
         self._controller.start()
         return self
 

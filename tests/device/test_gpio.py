@@ -6,10 +6,20 @@ import tomllib
 
 import pytest
 from gpiozero import DigitalInputDevice
+from gpiozero.exc import GPIOPinInUse
 from gpiozero.pins.mock import MockFactory
 
-from device.gpio import (AwaySign, GpioInputs, GpioSettings, InvitePressed, InviteButton, ScoreButtons,
-                         ScorePressed, SensorHealth, SignChanged)
+from device.gpio import (
+    AwaySign,
+    GpioInputs,
+    GpioSettings,
+    InviteButton,
+    InvitePressed,
+    ScoreButtons,
+    ScorePressed,
+    SensorHealth,
+    SignChanged,
+)
 from shared.clock import FakeClock
 
 from .pins import WiredPin
@@ -455,7 +465,7 @@ def test_gpio_inputs_without_a_sensor(factory, clock):
 def test_a_pin_that_cannot_be_claimed_releases_the_ones_already_taken(factory, clock):
     busy = DigitalInputDevice(17, pin_factory=factory)
     try:
-        with pytest.raises(Exception):
+        with pytest.raises(GPIOPinInUse):
             GpioInputs(GpioSettings(sign_pin=4, invite_pin=25, buttons={27: 4, 17: 5}), clock, pin_factory=factory)
     finally:
         busy.close()

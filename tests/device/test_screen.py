@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from shared.contract import DEFAULT_LABELS, Config
 from shared.pins import hash_pin
 

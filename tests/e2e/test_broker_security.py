@@ -17,7 +17,7 @@ import tempfile
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -168,7 +168,7 @@ def connack(hall: Hall, username: str | None, password: str | None = None) -> mq
 
 def event(device: str, window: str, seq: int) -> bytes:
     return json.dumps({"v": 1, "id": f"{device}-at-{window}-{seq:06d}", "stream": f"stream-{device}", "seq": seq,
-                       "ts": format_ts(datetime.now(timezone.utc)), "window": window, "type": "rating",
+                       "ts": format_ts(datetime.now(UTC)), "window": window, "type": "rating",
                        "score": 1, "scale": 5}).encode()
 
 

@@ -11,7 +11,16 @@ import pytest
 from device.runtime import KioskRuntime
 from shared.contract import DEFAULT_LABELS, Config
 
-from ..helpers import ServerProcess, flood_allowed, kiosk_settings, outbox_rows, query, rate, wait_for, write_kiosk_config
+from ..helpers import (
+    ServerProcess,
+    flood_allowed,
+    kiosk_settings,
+    outbox_rows,
+    query,
+    rate,
+    wait_for,
+    write_kiosk_config,
+)
 
 
 @pytest.fixture

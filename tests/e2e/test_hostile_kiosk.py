@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -24,7 +24,7 @@ NESTED = b"[" * 2048 + b"]" * 2048  # 4 KiB: once enough to stop the collector's
 
 
 def now(offset: timedelta = timedelta(0)) -> str:
-    return format_ts(datetime.now(timezone.utc) + offset)
+    return format_ts(datetime.now(UTC) + offset)
 
 
 def event(device: str, seq: int, window: str, when: str, score: int = 1, **fields) -> bytes:
@@ -35,7 +35,7 @@ def event(device: str, seq: int, window: str, when: str, score: int = 1, **field
 class Kiosk:
     """A paho client logged in with a kiosk's account: publishes fast, keeps the acks it gets."""
 
-    def __init__(self, hall, device: str):
+    def __init__(self, hall, device: str):  # noqa: F811  (the `hall` fixture's value, handed over by the test)
         self.device = device
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=device, protocol=mqtt.MQTTv311)
         self.client.username_pw_set(device, hall.password(device))

@@ -274,10 +274,10 @@ def test_a_client_without_a_certificate_is_refused_at_the_handshake(tls_broker, 
     # What the client sees, below paho: under TLS 1.3 the broker's alert follows the client's half of the
     # handshake, so it arrives on the first read, before any MQTT byte.
     context = ssl.create_default_context(cafile=str(pki.ca))
-    with socket.create_connection(("localhost", tls_broker.port), timeout=10) as raw:
-        with context.wrap_socket(raw, server_hostname="localhost") as tls:
-            with pytest.raises(ssl.SSLError, match="(?i)certificate.required"):
-                tls.recv(1)
+    with (socket.create_connection(("localhost", tls_broker.port), timeout=10) as raw,
+          context.wrap_socket(raw, server_hostname="localhost") as tls,
+          pytest.raises(ssl.SSLError, match="(?i)certificate.required")):
+        tls.recv(1)
 
 
 def test_a_client_that_trusts_another_ca_refuses_the_broker(tls_broker, pki, clients):

@@ -1,14 +1,14 @@
 """The web app on a real SQLite file, with a clock that moves only when told to."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from server.app import create_app
 from shared.clock import FakeClock
 
-NOW = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)  # 14:00 in Shanghai
+NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
 
 
 @pytest.fixture

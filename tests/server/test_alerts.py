@@ -2,7 +2,8 @@
 failures; the alert pages."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,14 +16,13 @@ from server.passwords import hash_password
 from server.store import Store
 from shared.clock import FakeClock
 from shared.timefmt import format_ts, to_ms
-from zoneinfo import ZoneInfo
 
 from ..receivers import WebhookReceiver
 from .events import event, msg
 from .web import session
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)  # Monday 14:00 in Shanghai
+NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # Monday 14:00 in Shanghai
 
 
 class Hall:

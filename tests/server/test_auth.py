@@ -1,13 +1,13 @@
 """Log-in, roles, CSRF and the log-in rate limit, through Flask's test client on a real SQLite file."""
 from __future__ import annotations
 
-
 import pytest
 
 from server.app import create_app
 from server.db import open_db
 from server.passwords import hash_password, verify_password
 from server.store import Store
+
 from .web import log_in, token_of
 
 

@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from shared.timefmt import to_ms
 from ..helpers import ROOT, ceval, wait_for
 from .events import event, msg
 
-NOW = datetime(2026, 6, 1, 1, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 1, 30, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 

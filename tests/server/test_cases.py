@@ -245,7 +245,7 @@ def test_viewers_read_but_may_not_act_and_every_post_needs_its_token(app, store,
     look = As(app, "look")
     page = look.text(f"/cases/{case}")
     assert "1/5" in page and 'id="close-form"' not in page and 'id="assign-form"' not in page
-    assert "#%d" % case in look.text("/cases")
+    assert f"#{case:d}" in look.text("/cases")
     for action in ("assign", "note", "callback", "verdict", "close", "reopen"):
         assert look.post(f"/cases/{case}/{action}", {"note": "x"}).status_code == 403
     boss = As(app, "boss")

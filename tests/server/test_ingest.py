@@ -1,7 +1,7 @@
 """The collector's handler, fed hand-built messages, on a real SQLite file."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from shared.timefmt import to_ms
 
 from .events import STREAM, event, msg
 
-NOW = datetime(2026, 11, 23, 1, 30, tzinfo=timezone.utc)  # 09:30 in the hall
+NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # 09:30 in the hall
 
 
 @pytest.fixture
@@ -323,9 +323,9 @@ def test_a_window_is_dated_from_its_earliest_event_whatever_the_order_they_come_
 
     ingest.handle([msg(event(1, ts="2026-11-23T10:00:00.000+08:00")),
                    msg(event(2, ts="2026-11-20T09:00:00.000+08:00"))])  # one batch, the later first
-    assert first_at() == to_ms(datetime(2026, 11, 20, 1, tzinfo=timezone.utc))
+    assert first_at() == to_ms(datetime(2026, 11, 20, 1, tzinfo=UTC))
     ingest.handle([msg(event(3, ts="2026-11-23T11:00:00.000+08:00"))])
     ingest.handle([msg(event(1, stream="stream-old", ts="2026-11-19T09:00:00.000+08:00"), device="k9")])
-    assert first_at() == to_ms(datetime(2026, 11, 19, 1, tzinfo=timezone.utc)), "an earlier one, sent late"
+    assert first_at() == to_ms(datetime(2026, 11, 19, 1, tzinfo=UTC)), "an earlier one, sent late"
     store.create_window("w77", "77号窗口", None)
     assert store.db.execute("SELECT first_at FROM windows WHERE window = 'w77'").fetchone()[0] is None

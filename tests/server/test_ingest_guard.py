@@ -2,8 +2,7 @@
 hostile, stops a batch. The collector's handler on a real SQLite file, fed hand-built messages."""
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,12 +14,12 @@ from server.store import Store
 from server.store.ingest import REJECTS_KEPT, REJECTS_KEPT_UNKNOWN
 from server.store.settings import DEFAULT_DEVICE_RATE
 from shared.clock import FakeClock
-from shared.contract import Ack, Status
+from shared.contract import Ack
 from shared.timefmt import format_ts, to_ms
 
 from .events import STREAM, event, msg
 
-NOW = datetime(2026, 11, 23, 1, 30, tzinfo=timezone.utc)  # 09:30 in the hall
+NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # 09:30 in the hall
 HOUR = timedelta(hours=1)
 
 

@@ -7,7 +7,7 @@ import base64
 import shutil
 import stat
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,7 @@ from device.settings import load_settings
 from server.cli import main
 from server.db import open_db
 from server.ingest import Ingestor
-from server.provision import (BrokerAccounts, ProvisionError, acl_text, check_password, hash_password,
-                              kiosk_config_text)
+from server.provision import BrokerAccounts, ProvisionError, acl_text, check_password, hash_password, kiosk_config_text
 from server.store import Store
 from shared.clock import FakeClock
 from shared.timefmt import format_ts
@@ -151,7 +150,7 @@ def test_a_kiosk_moved_to_another_window_keeps_its_history_and_gets_a_new_passwo
     assert add(capsys, paths, "k-1", "w03")[0] == 0
     old_password = load_settings(db.parent / "k-1.toml").password
     store = Store(open_db(db))
-    now = datetime.now(timezone.utc)  # `ceval device add` confirms the kiosk now: its events count from then on
+    now = datetime.now(UTC)  # `ceval device add` confirms the kiosk now: its events count from then on
     Ingestor(store, FakeClock(now)).handle([msg(event(1, window="w03", ts=format_ts(now)), device="k-1")])
     assert add(capsys, paths, "k-1", "w05")[0] == 0
     settings = load_settings(db.parent / "k-1.toml")

@@ -17,7 +17,6 @@ from .events import event, msg
 from .web import PASSWORD, As
 
 
-
 @pytest.fixture
 def store(app, clock):
     s = Store(open_db(app.config["DATABASE"]))

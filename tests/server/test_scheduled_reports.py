@@ -20,8 +20,16 @@ from server.ingest import Ingestor
 from server.jobs import default_tasks
 from server.mailer import SmtpSettings
 from server.passwords import hash_password
-from server.scheduled_reports import (MAX_DAILY_BACK, MAX_MAIL_TRIES, MAX_MAKE_TRIES, MAX_MONTHLY_BACK, Period,
-                                      ReportTask, due_periods, report_file)
+from server.scheduled_reports import (
+    MAX_DAILY_BACK,
+    MAX_MAIL_TRIES,
+    MAX_MAKE_TRIES,
+    MAX_MONTHLY_BACK,
+    Period,
+    ReportTask,
+    due_periods,
+    report_file,
+)
 from server.store import Store
 from shared.timefmt import to_ms
 

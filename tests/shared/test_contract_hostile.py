@@ -7,7 +7,14 @@ import json
 import pytest
 
 from shared.contract import (
-    MAX_DEPTH, MAX_EVENT_BYTES, ContractError, parse_ack, parse_config, parse_event, parse_invite, parse_status,
+    MAX_DEPTH,
+    MAX_EVENT_BYTES,
+    ContractError,
+    parse_ack,
+    parse_config,
+    parse_event,
+    parse_invite,
+    parse_status,
 )
 from shared.topics import TopicError, parse_topic
 

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from shared.contract import (CASE_PATTERN, MAX_INVITE_TTL, ContractError, Event, Invite, parse_case, parse_event,
-                             parse_invite)
+from shared.contract import (
+    CASE_PATTERN,
+    MAX_INVITE_TTL,
+    ContractError,
+    Event,
+    Invite,
+    parse_case,
+    parse_event,
+    parse_invite,
+)
 from shared.topics import TopicError, parse_topic, topic
 
 RATING = {"v": 1, "id": "01JDQ6Y1ZC6J1W9M0X9QK3T1AB", "stream": "k7f3q9x2", "seq": 1042,

@@ -1,7 +1,7 @@
 """A bad-review case in real Chromium, from the kiosk's press to closing: assign, note, callback, verdict, close."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import paho.mqtt.publish as publish
 from playwright.sync_api import expect
@@ -15,7 +15,7 @@ from .test_board import _keep, log_in
 
 def old_bad_rating(broker, days_ago: int) -> str:
     """A bad rating from another kiosk, given `days_ago` days ago (it was offline): its case is overdue."""
-    ts = (datetime.now(timezone.utc) - timedelta(days=days_ago)).astimezone(timezone(timedelta(hours=8)))
+    ts = (datetime.now(UTC) - timedelta(days=days_ago)).astimezone(timezone(timedelta(hours=8)))
     event = Event(id="old-bad-rating-1", stream="stream-old-kiosk", seq=1, ts=ts.isoformat(timespec="milliseconds"),
                   window="w72", type="rating", staff=None, score=1, scale=5, reasons=("wait",))
     publish.single("ceval/v1/k-old/event", event.to_json(), qos=1, hostname=broker.host, port=broker.port)

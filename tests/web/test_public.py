@@ -3,7 +3,7 @@ the public board on a lobby screen refreshing itself."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from playwright.sync_api import expect
 
@@ -29,7 +29,7 @@ def test_the_phone_form_at_a_phones_size_counts_and_sends(page, tmp_path, broker
     server = ServerProcess(tmp_path / "ceval.sqlite3", broker.url).start()
     try:
         write(server.db, ("INSERT INTO windows (window, title, staff) VALUES ('w61', '6号窗口 · 不动产登记', '1024')",))
-        token = make_token(instance_secret(server.db), "w61", datetime.now(timezone.utc))
+        token = make_token(instance_secret(server.db), "w61", datetime.now(UTC))
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(f"{server.url}/c/w61?t={token}")
         expect(page.locator("h1")).to_contain_text("6号窗口 · 不动产登记")
