@@ -233,14 +233,14 @@ def cmd_user_add(args) -> int:
     return 0
 
 
-def _user(prog: str, args):
-    """(store, user row), or the exit status of the one-line error."""
+def _user(args):
+    """(store, user row) of `args.username`; CommandError when there is no database or no such user."""
     store = _existing_store(args.db)
     if store is None:
-        return _fail(prog, f"no database at {args.db}")
+        raise CommandError(f"no database at {args.db}")
     user = store.user_by_name(args.username)
     if user is None:
-        return _fail(prog, f"no user {args.username!r} (see ceval user list)")
+        raise CommandError(f"no user {args.username!r} (see ceval user list)")
     return store, user
 
 
@@ -249,7 +249,7 @@ def cmd_user_list(args) -> int:
 
     store = _existing_store(args.db)
     if store is None:
-        return _fail("ceval user list", f"no database at {args.db}")
+        raise CommandError(f"no database at {args.db}")
     print(f"{'user':24}  {'role':8}  {'status':8}  sites")
     for u in store.users():
         sites = ",".join(json.loads(u["sites"])) if u["sites"] else "all"
@@ -258,12 +258,8 @@ def cmd_user_list(args) -> int:
 
 
 def cmd_user_passwd(args) -> int:
-    prog = "ceval user passwd"
-    found = _user(prog, args)
-    if isinstance(found, int):
-        return found
-    store, user = found
-    hashed = _new_password_hash(prog, user["username"])
+    store, user = _user(args)
+    hashed = _new_password_hash("ceval user passwd", user["username"])
     if hashed is None:
         return 2
     store.set_password(user["id"], hashed)
@@ -272,22 +268,15 @@ def cmd_user_passwd(args) -> int:
 
 
 def cmd_user_disable(args) -> int:
-    prog = "ceval user disable"
-    found = _user(prog, args)
-    if isinstance(found, int):
-        return found
-    store, user = found
+    store, user = _user(args)
     if not store.disable_user(user["id"]):
-        return _fail(prog, f"{user['username']} is the last active admin: add or enable another admin first")
+        raise CommandError(f"{user['username']} is the last active admin: add or enable another admin first")
     print(f"user {user['username']} disabled; their sessions have ended")
     return 0
 
 
 def cmd_user_enable(args) -> int:
-    found = _user("ceval user enable", args)
-    if isinstance(found, int):
-        return found
-    store, user = found
+    store, user = _user(args)
     store.enable_user(user["id"])
     print(f"user {user['username']} enabled")
     return 0
