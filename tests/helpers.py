@@ -149,3 +149,21 @@ def flood_allowed(db):
     finally:
         store.db.close()
     return db
+
+
+def csv_sections(text: str) -> dict[str, list[list[str]]]:
+    """A report's CSV (server/report_tables.py): each table headed by its title, an empty line between them."""
+    import csv
+    import io
+
+    sections: dict[str, list[list[str]]] = {}
+    title = None
+    for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))):
+        if not row:
+            title = None
+        elif title is None:
+            title = row[0]
+            sections[title] = []
+        else:
+            sections[title].append(row)
+    return sections

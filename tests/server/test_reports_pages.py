@@ -20,8 +20,9 @@ from server.passwords import hash_password
 from server.store import Store
 from shared.timefmt import to_ms
 
+from ..helpers import csv_sections
 from .events import event, msg
-from .web import session
+from .web import api_reader, session
 
 RANGE = "from=2026-11-16&to=2026-11-23"  # Monday to Monday (today, 14:00); the previous period is 11-08..11-15
 HOURS_A = json.dumps({str(day): [["09:00", "12:00"], ["13:30", "17:00"]] for day in range(1, 6)})
@@ -113,14 +114,7 @@ def boss(app, store):
 
 @pytest.fixture
 def api(app, store):
-    headers = {"Authorization": "Bearer " + store.create_token("tests", 0)}
-    client = app.test_client()
-
-    def get(path):
-        response = client.get("/api/v1" + path, headers=headers)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response.json
-    return get
+    return api_reader(app, store)
 
 
 class Tags(HTMLParser):
@@ -406,23 +400,13 @@ def csv_rows(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
 
 
-def csv_sections(response) -> dict[str, list[list[str]]]:
-    """A report's CSV: each table headed by its title, an empty line between them."""
-    sections: dict[str, list[list[str]]] = {}
-    title = None
-    for row in csv_rows(response):
-        if not row:
-            title = None
-        elif title is None:
-            title = row[0]
-            sections[title] = []
-        else:
-            sections[title].append(row)
-    return sections
+def report_sections(response) -> dict[str, list[list[str]]]:
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    return csv_sections(response.get_data(as_text=True))
 
 
 def test_window_exports(boss):
-    tables = csv_sections(boss.get("/windows/w01.csv?from=2026-11-17&to=2026-11-18"))
+    tables = report_sections(boss.get("/windows/w01.csv?from=2026-11-17&to=2026-11-18"))
     assert list(tables) == ["每日", "分工号", "离岗记录", "不满意原因", "留言"]  # as the clerk report's
     assert tables["每日"] == [["日期", "评价数", "5分", "4分", "3分", "2分", "1分", "满意率", "满意指数"],
                               ["2026-11-17", "1", "1", "0", "0", "0", "0", "1.0", "100.0"],
@@ -438,7 +422,7 @@ def test_window_exports(boss):
 
 
 def test_clerk_exports(boss):
-    days = csv_sections(boss.get(f"/staff/1024.csv?{RANGE}"))["每日"]
+    days = report_sections(boss.get(f"/staff/1024.csv?{RANGE}"))["每日"]
     assert len(days) == 1 + 8 and days[3][:2] == ["2026-11-18", "2"]
     book = xlsx(boss.get(f"/staff/2048.xlsx?{RANGE}"))
     assert list(book) == ["每日", "分窗口", "离岗记录", "不满意原因", "留言"]

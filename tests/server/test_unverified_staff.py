@@ -19,7 +19,7 @@ from shared.timefmt import format_ts, to_ms
 
 from .conftest import NOW
 from .events import event, msg
-from .web import session
+from .web import api_reader, session
 
 HOUR = timedelta(hours=1)
 TODAY = "from=2026-11-23&to=2026-11-23"
@@ -73,14 +73,7 @@ def boss(app, seeded):
 
 @pytest.fixture
 def api(app, seeded):
-    headers = {"Authorization": "Bearer " + seeded.create_token("tests", 0)}
-    client = app.test_client()
-
-    def get(path):
-        response = client.get("/api/v1" + path, headers=headers)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response.json
-    return get
+    return api_reader(app, seeded)
 
 
 def text(client, path: str) -> str:

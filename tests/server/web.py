@@ -46,3 +46,15 @@ class As:
 
     def post(self, path: str, data: dict | None = None, csrf: bool = True, **kw):
         return self.client.post(path, data={**(data or {}), **({"csrf_token": self.token} if csrf else {})}, **kw)
+
+
+def api_reader(app, store):
+    """GET /api/v1 + path with a fresh bearer token: the JSON of a 200 answer (anything else fails the test)."""
+    headers = {"Authorization": "Bearer " + store.create_token("tests", 0)}
+    client = app.test_client()
+
+    def get(path):
+        response = client.get("/api/v1" + path, headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.json
+    return get

@@ -1,8 +1,6 @@
 """The hall board in real Chromium: log in, and watch a window go away within 5 s of its kiosk saying so."""
 from __future__ import annotations
 
-import csv
-import io
 import os
 from pathlib import Path
 
@@ -10,24 +8,9 @@ from playwright.sync_api import expect
 
 from device.runtime import KioskRuntime
 
-from ..helpers import ServerProcess, ceval, kiosk_settings, rate, wait_for
+from ..helpers import ServerProcess, ceval, csv_sections, kiosk_settings, rate, wait_for
 
 SCREENS = Path(__file__).with_name("screens")
-
-
-def csv_sections(text: str) -> dict[str, list[list[str]]]:
-    """A report's CSV (server/exports.to_csv): each table headed by its title line, an empty line between them."""
-    sections: dict[str, list[list[str]]] = {}
-    title = None
-    for row in csv.reader(io.StringIO(text)):
-        if not row:
-            title = None
-        elif title is None:
-            title = row[0]
-            sections[title] = []
-        else:
-            sections[title].append(row)
-    return sections
 
 
 def log_in(page, server, username, password):
