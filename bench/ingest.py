@@ -45,9 +45,9 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from ceval.demo.broker import Mosquitto, free_port
 from device.runtime import KioskRuntime
 from device.settings import KioskSettings
-from server.broker import Mosquitto, free_port
 from shared.clock import SystemClock
 from shared.contract import Event, Status
 from shared.timefmt import format_ts
@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 WINDOW = 100  # QoS 1 messages in flight per publisher: the kiosk publisher's default
 RAW_TOPIC = "bench/raw"
 PROBE_DEVICE = "bench-probe"
-ROOT = Path(__file__).resolve().parents[1]  # where `-m server.cli` and `-m bench.ingest` import from
+ROOT = Path(__file__).resolve().parents[1]  # where `-m ceval.main` and `-m bench.ingest` import from
 
 
 class BenchError(RuntimeError):
@@ -187,9 +187,9 @@ def mosquitto_clients_seconds(broker: Mosquitto, tmp: Path, n: int, size: int, t
 # ---------------------------------------------------------------- the server
 def start_server(tmp: Path, broker: Mosquitto, db: Path, timeout: float = 30.0) -> subprocess.Popen:
     """`ceval server` in its own process; returns once its web app answers. The bench's kiosks send
-    thousands of events a minute: the quota meant for humans (server/quota.py) is lifted first."""
-    from server.db import open_db
+    thousands of events a minute: the quota meant for humans (server/domain/quota.py) is lifted first."""
     from server.store import Store
+    from server.store.db import open_db
     store = Store(open_db(db))
     try:
         store.set_device_rate(100_000)
@@ -197,7 +197,7 @@ def start_server(tmp: Path, broker: Mosquitto, db: Path, timeout: float = 30.0) 
         store.db.close()
     port = free_port()
     with open(tmp / "server.log", "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "server.cli", "--log-level", "WARNING", "server",
+        proc = subprocess.Popen([sys.executable, "-m", "ceval.main", "--log-level", "WARNING", "server",
                                  "--db", str(db), "--broker", broker.url, "--listen", f"127.0.0.1:{port}"],
                                 stdout=out, stderr=subprocess.STDOUT)
 

@@ -456,7 +456,7 @@ def redraw_baseline(frames: Frames, kiosk: KioskUnderTest) -> dict:
 # ---------------------------------------------------------------- the run
 def run(touches: int, ratings: int, starts: int, warmup: int, seed: int) -> dict:
     from bench.ingest import _end, start_server, wait_collector
-    from server.broker import Mosquitto
+    from ceval.demo.broker import Mosquitto
 
     rng = random.Random(seed)
     kivy_home = tempfile.mkdtemp(prefix="ceval-bench-kivy-")

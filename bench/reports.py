@@ -2,7 +2,7 @@
 
 The data: N ratings (default 10 million) across W windows (default 200, in 4
 halls) over D days (default 730) ending on a fixed Monday, written straight
-into a database migrated by `server.db.open_db` (the real schema and indexes;
+into a database migrated by `server.store.db.open_db` (the real schema and indexes;
 `events` rows are not needed by any report and are not written). Ratings fall
 in the halls' opening hours (weekdays 09:00-12:00 and 13:30-17:00, Saturday
 mornings), more at busy windows; scores differ by window; about half of the
@@ -55,7 +55,7 @@ from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from server.db import open_db
+from server.store.db import open_db
 from shared.clock import FakeClock
 from shared.timefmt import to_ms
 
@@ -311,9 +311,9 @@ class Site:
     """The real app over the database, with a manager logged in through the test client."""
 
     def __init__(self, path: Path):
-        from server.app import create_app
-        from server.passwords import hash_password
+        from server.domain.passwords import hash_password
         from server.store import Store
+        from server.web.app import create_app
 
         self.path = path
         self.app = create_app({"DATABASE": str(path), "CLOCK": FakeClock(NOW.astimezone(UTC)),
@@ -372,7 +372,7 @@ QUARTERS_SQL = ("SELECT at / 900000, scale, score, count(*) FROM ratings {hint} 
 
 def full_scan(path: Path, rng: random.Random, windows: int, days: int, rounds: int = 3) -> dict:
     """A month's rating figures (distribution and daily trend) by a full scan of `ratings`, and by the index."""
-    from server.reports import DayRange, daily_summaries, rating_summary
+    from server.domain.figures import DayRange, daily_summaries, rating_summary
 
     conn = open_db(path, migrate=False).conn
     scan_ms, index_ms = [], []
@@ -408,7 +408,7 @@ class Observer:
         self._current: list[str] = []
 
     def __enter__(self) -> Observer:
-        import server.web_db as web_db
+        import server.web.context as web_db
         from server.store import Store
 
         self._web_db, self._open = web_db, web_db.open_db

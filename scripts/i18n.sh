@@ -8,7 +8,7 @@ PYBABEL=.venv/bin/pybabel
 POT=server/translations/messages.pot
 mkdir -p server/translations
 "$PYBABEL" extract -F babel.cfg -k _ -k gettext -k lazy_gettext -k _l -k N_ --no-location --sort-output \
-  --project counter-eval -o "$POT" server
+  --project counter-eval -o "$POT" server ceval
 if [ -f server/translations/en/LC_MESSAGES/messages.po ]; then
   "$PYBABEL" update -i "$POT" -d server/translations -l en --no-fuzzy-matching --ignore-obsolete
 else

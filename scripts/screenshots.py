@@ -19,7 +19,7 @@ from urllib.parse import quote
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from server.periods import add_months  # noqa: E402  (the project's own month arithmetic)
+from server.domain.periods import add_months  # noqa: E402  (the project's own month arithmetic)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENS = ROOT / "docs" / "screens"

@@ -9,10 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from server.store import Store
+from server.store.db import open_db
 from shared.clock import Clock, SystemClock
-
-from .db import open_db
-from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +25,10 @@ class Task(Protocol):
 
 def default_tasks(config: Mapping) -> list[Task]:
     """The tasks `ceval server` runs, set up from the web app's config."""
-    from .alerts import AlertTask
-    from .delivery import DeliveryTask
-    from .retention import RetentionTask
-    from .scheduled_reports import ReportTask
+    from server.followup.alerts import AlertTask
+    from server.followup.delivery import DeliveryTask
+    from server.ops.retention import RetentionTask
+    from server.reporting.scheduled import ReportTask
     return [
         ReportTask.from_config(config),
         AlertTask.from_config(config),

@@ -9,7 +9,7 @@ def is_satisfied(score: int, scale: int) -> bool:
 
 # A bad review (差评) by default: the national rule's bottom two of five levels (不满意, 非常不满意); on a scale of
 # three or four levels, only the bottom one (a two-level band would take in "基本满意"'s neighbour, half the scale).
-# The one definition: the kiosk asks for reasons on these, the follow-up rules (server/cases.py) start from them
+# The one definition: the kiosk asks for reasons on these, the follow-up rules (server/domain/cases.py) start from them
 # (an admin may widen them per scale), and the 差评 alert counts what those rules count.
 BAD_LEVELS = {5: 2, 4: 1, 3: 1}
 

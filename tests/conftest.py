@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.broker import Mosquitto
+from ceval.demo.broker import Mosquitto
 
 
 @pytest.fixture(scope="session")

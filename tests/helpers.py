@@ -12,11 +12,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from ceval.demo.broker import free_port, port_open
 from device.runtime import KioskRuntime
 from device.settings import KioskSettings
-from server.broker import free_port, port_open
-from server.db import open_db
 from server.store import Store
+from server.store.db import open_db
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ def wait_for(condition, timeout: float = 15.0, what: str = "the condition", inte
 
 
 def ceval(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "ceval.main", *args], cwd=ROOT, capture_output=True,
                           text=True, **kwargs)
 
 
@@ -66,7 +66,7 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         with open(self.log, "ab") as out:  # the server keeps its own copy
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "server", "--db", str(self.db), "--broker", self.broker_url,
+                [sys.executable, "-m", "ceval.main", "server", "--db", str(self.db), "--broker", self.broker_url,
                  "--listen", f"127.0.0.1:{self.port}", "--client-id", f"collector-{self.port}", *self.extra], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env} if self.env else None)
         wait_for(lambda: port_open("127.0.0.1", self.port) or self.process.poll() is not None, 30,
@@ -142,7 +142,7 @@ def outbox_rows(data_dir: Path) -> list[tuple[int, bytes]]:
 
 def flood_allowed(db):
     """These kiosks rate a hundred times a second (no min_interval): lift the server's per-kiosk quota of
-    events a minute (server/quota.py), meant for humans, before the server starts."""
+    events a minute (server/domain/quota.py), meant for humans, before the server starts."""
     store = Store(open_db(db))
     try:
         store.set_device_rate(100_000)
@@ -152,7 +152,7 @@ def flood_allowed(db):
 
 
 def csv_sections(text: str) -> dict[str, list[list[str]]]:
-    """A report's CSV (server/report_tables.py): each table headed by its title, an empty line between them."""
+    """A report's CSV (server/web/report_tables.py): each table headed by its title, an empty line between them."""
     import csv
     import io
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
-from server.broker import free_port
+from ceval.demo.broker import free_port
 
 
 class WebhookReceiver:

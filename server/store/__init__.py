@@ -1,22 +1,22 @@
 """The one place that speaks SQL, one module per subject; `Store` is all of them over one connection."""
 from __future__ import annotations
 
-from .accounts import AccountQueries
-from .admin_log import AdminLogQueries
-from .alerts import AlertQueries
-from .appeals import AppealQueries
-from .cases import CaseQueries
-from .ingest import IngestQueries, Reject, StoredEvent
-from .invites import InviteQueries
-from .kiosk_config import KioskConfigQueries
-from .maintenance import MaintenanceQueries
-from .provisioning import ProvisionQueries
-from .reason_labels import ReasonLabelQueries
-from .registry import RegistryQueries
-from .report_runs import ReportRunQueries
-from .reports import ReportQueries
-from .settings import SettingsQueries
-from .window_removal import WindowRemovalQueries
+from server.store.accounts import AccountQueries
+from server.store.admin_log import AdminLogQueries
+from server.store.alerts import AlertQueries
+from server.store.appeals import AppealQueries
+from server.store.cases import CaseQueries
+from server.store.ingest import IngestQueries, Reject, StoredEvent
+from server.store.invites import InviteQueries
+from server.store.kiosk_config import KioskConfigQueries
+from server.store.maintenance import MaintenanceQueries
+from server.store.provisioning import ProvisionQueries
+from server.store.reason_labels import ReasonLabelQueries
+from server.store.registry import RegistryQueries
+from server.store.report_runs import ReportRunQueries
+from server.store.reports import ReportQueries
+from server.store.settings import SettingsQueries
+from server.store.window_removal import WindowRemovalQueries
 
 
 class Store(IngestQueries, ReportQueries, AccountQueries, RegistryQueries, KioskConfigQueries, SettingsQueries,

@@ -5,7 +5,7 @@ import hashlib
 import json
 import secrets
 
-from .base import StoreBase
+from server.store.base import StoreBase
 
 ATTEMPTS_KEPT_MS = 24 * 3600 * 1000  # longer than any rate limit's period
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .base import StoreBase
+from server.store.base import StoreBase
 
 
 class AdminLogQueries(StoreBase):

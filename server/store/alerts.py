@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .base import StoreBase, marks
+from server.store.base import StoreBase, marks
 
 # A window's kiosk: the device assigned to it, else the one its row names (as in the registry).
 _KIOSK_WINDOW = "coalesce(d.window, (SELECT min(n.window) FROM windows n WHERE n.device = d.device))"
@@ -82,7 +82,7 @@ class AlertQueries(StoreBase):
 
     def insert_alert(self, rule_id: int | None, kind: str, site: str | None, window: str | None,
                      device: str | None, key: str, message: str, now: int, text: str | None = None) -> int:
-        """`message` in Chinese; `text` the same as a translatable template and values (server/alerts.py Text)."""
+        """`message` in Chinese; `text` the same as a translatable template and values (server/followup/alerts.py Text)."""
         return self.db.execute(
             "INSERT INTO alerts (rule_id, kind, site, window, device, key, message, text, first_at, last_at, count) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",

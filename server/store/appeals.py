@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from .base import StoreBase
+from server.store.base import StoreBase
 
 DAY_MS = 24 * 3600 * 1000
 DECISIONS = ("upheld", "rejected")

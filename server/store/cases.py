@@ -12,9 +12,9 @@ from datetime import date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from ..cases import LOGGED_AS, SETTING, Rules, check, due_date, is_bad, rules_from
-from ..workdays import Calendar, Correction
-from .base import StoreBase, marks
+from server.domain.cases import LOGGED_AS, SETTING, Rules, check, due_date, is_bad, rules_from
+from server.domain.workdays import Calendar, Correction
+from server.store.base import StoreBase, marks
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from server.store.base import StoreBase, chunks, marks
 from shared.contract import Event, Status, default_title
-
-from .base import StoreBase, chunks, marks
 
 
 class StoredEvent(NamedTuple):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .base import StoreBase
+from server.store.base import StoreBase
 
 PHONE_DEVICE = "(phone)"  # events.device of a phone comment: never a valid device id
 

@@ -1,4 +1,4 @@
-"""Keeping the database in shape: the retention of raw payloads (server/retention.py) and its progress.
+"""Keeping the database in shape: the retention of raw payloads (server/ops/retention.py) and its progress.
 
 Pruning blanks `events.payload` (to '') and leaves the row: its id and (stream, seq) are what the collector
 de-duplicates against, and ratings, feedback, absences and cases point at it. Rejected messages carry no
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import StoreBase
+from server.store.base import StoreBase
 
 RETENTION = "retention"            # setting: {"days": N}; absent or {"days": null}: keep everything
 RETENTION_MARK = "retention_mark"  # setting: the events rowid up to which payloads were pruned

@@ -6,7 +6,7 @@ registry page). Past ratings, comments and absences keep the window they were gi
 """
 from __future__ import annotations
 
-from .base import StoreBase
+from server.store.base import StoreBase
 
 
 class ProvisionQueries(StoreBase):

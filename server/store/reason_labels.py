@@ -1,8 +1,8 @@
 """The labels of every reason any window was ever configured with (table reason_labels, kept by a trigger on
-windows.config: server/migrations.py m017)."""
+windows.config: server/store/migrations.py m017)."""
 from __future__ import annotations
 
-from .base import StoreBase
+from server.store.base import StoreBase
 
 
 class ReasonLabelQueries(StoreBase):

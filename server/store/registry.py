@@ -5,9 +5,8 @@ clerk, so moving a device or deactivating a clerk changes only what happens from
 """
 from __future__ import annotations
 
+from server.store.base import StoreBase, marks
 from shared.contract import default_title
-
-from .base import StoreBase, marks
 
 
 class RegistryQueries(StoreBase):
@@ -27,7 +26,7 @@ class RegistryQueries(StoreBase):
         return next(iter(self.db.query("SELECT * FROM sites WHERE site = ?", [site])), None)
 
     def create_site(self, site: str, name: str, timezone: str, hours: str, public: bool) -> None:
-        """A new site; `hours` is server.hours.dumps() JSON. A taken id raises sqlite3.IntegrityError."""
+        """A new site; `hours` is server.domain.hours.dumps() JSON. A taken id raises sqlite3.IntegrityError."""
         self.db.execute("INSERT INTO sites (site, name, timezone, hours, public) VALUES (?, ?, ?, ?, ?)",
                         (site, name, timezone, hours, int(public)))
 
@@ -109,9 +108,9 @@ class RegistryQueries(StoreBase):
     def set_pin(self, staff: str, pin_hash: str) -> bool:
         return self.db.execute("UPDATE staff SET pin_hash = ? WHERE staff = ?", (pin_hash, staff)).rowcount == 1
 
-    # ------------------------------------------------------------ a window's kiosk settings (server/window_kiosk.py)
+    # ------------------------------------------------------------ a window's kiosk settings (server/web/views/window_kiosk.py)
     def update_window_kiosk(self, window: str, title: str, clerk: str | None, config: str) -> bool:
         """Set what the window's kiosk shows: title, assigned clerk and its other settings (`config`, JSON of
-        server.kiosk_config.SETTINGS); the collector publishes them. False when there is no such window."""
+        server.domain.kiosk_config.SETTINGS); the collector publishes them. False when there is no such window."""
         return self.db.execute("UPDATE windows SET title = ?, clerk = ?, config = ? WHERE window = ?",
                                (title, clerk, config, window)).rowcount == 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from .base import StoreBase
+from server.store.base import StoreBase
 
 _LISTED = ("id, kind, period, started_at, finished_at, status, emailed_to, error, "
            "length(content) AS size")

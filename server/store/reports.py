@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from .base import StoreBase, marks
+from server.store.base import StoreBase, marks
 
 
 class ReportQueries(StoreBase):
@@ -241,7 +241,7 @@ class ReportQueries(StoreBase):
         """Those (window, staff) of `pairs` whose staff number is a clerk of the roster for the window's site
         (active or not: past events stay theirs); at a window in no site, or no window (None), any clerk of the
         roster. A kiosk may send any number; it is stored as given, and reports mark the others unverified.
-        The one home of that rule (server/verified.py puts it on rows): one query for any number of pairs."""
+        The one home of that rule (server/reporting/verified.py puts it on rows): one query for any number of pairs."""
         wanted = sorted({(window, staff) for window, staff in pairs if staff}, key=lambda p: (p[0] or "", p[1]))
         if not wanted:
             return set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .base import StoreBase
+from server.store.base import StoreBase
 
 DEVICE_RATE = "device_rate"
 DEFAULT_DEVICE_RATE = 120   # events per minute: far above any hall's customers and clerk
@@ -21,7 +21,7 @@ class SettingsQueries(StoreBase):
                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                         (key, json.dumps(value, ensure_ascii=False)))
 
-    # ------------------------------------------------------------ the kiosks' event quota (server/ingest.py)
+    # ------------------------------------------------------------ the kiosks' event quota (server/ingest/ingestor.py)
     def device_rate(self) -> int:
         """The most new events a kiosk may send per minute of its own clock; beyond it they are rejected."""
         value = self.setting(DEVICE_RATE, DEFAULT_DEVICE_RATE)

@@ -8,7 +8,7 @@ removed nor merged: the kiosk goes to another window first, so no kiosk ever spe
 """
 from __future__ import annotations
 
-from .base import StoreBase
+from server.store.base import StoreBase
 
 REGISTRY = ("windows", "devices", "device_windows")
 AS_RAISED = ("alerts",)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from server.cli import build_parser
+from ceval.main import build_parser
 
 from .units import ROOT, UNIT_DIR, UNITS, entries, environment, exec_argv, value, values
 

@@ -105,7 +105,7 @@ def _kiosk(tmp_path, path: str, *args: str) -> subprocess.Popen:
     env = {**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000", "KIVY_NO_ARGS": "1",
            "KIVY_LOG_MODE": "PYTHON", "KIVY_HOME": str(tmp_path / "kivy")}
     env.pop("DISPLAY", None)
-    return subprocess.Popen([sys.executable, "-m", "server.cli", "kiosk", "--config", str(config), *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "ceval.main", "kiosk", "--config", str(config), *args], cwd=ROOT,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 

@@ -8,9 +8,9 @@ import urllib.parse
 import urllib.request
 
 from device.runtime import KioskRuntime
-from server.db import open_db
-from server.passwords import hash_password
+from server.domain.passwords import hash_password
 from server.store import Store
+from server.store.db import open_db
 
 from ..helpers import ServerProcess, kiosk_settings, query, rate, wait_for
 from ..receivers import SmtpReceiver, WebhookReceiver

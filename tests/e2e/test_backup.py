@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from device.runtime import KioskRuntime
-from server.app import create_app
-from server.db import open_db
 from server.store import Store
+from server.store.db import open_db
+from server.web.app import create_app
 from shared.timefmt import to_ms
 
 from ..helpers import ServerProcess, ceval, flood_allowed, kiosk_settings, outbox_rows, query, rate, wait_for

@@ -23,9 +23,9 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from ceval.demo.broker import Mosquitto, find_mosquitto, free_port
 from device.runtime import KioskRuntime
 from device.settings import load_settings
-from server.broker import Mosquitto, find_mosquitto, free_port
 from shared.timefmt import format_ts
 from shared.topics import topic
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import paho.mqtt.publish as publish
 
 from device.runtime import KioskRuntime
-from server.workdays import Calendar
+from server.domain.workdays import Calendar
 
 from ..helpers import ServerProcess, kiosk_settings, query, rate, wait_for
 

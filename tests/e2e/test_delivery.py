@@ -153,7 +153,7 @@ def test_kiosk_killed_right_after_thanking_delivers_that_rating(tmp_path, broker
     db = tmp_path / "ceval.sqlite3"
     server = ServerProcess(flood_allowed(db), broker.url).start()
     conf = write_kiosk_config(tmp_path / "kiosk" / "kiosk.toml", broker.url, "kk1", "w21")
-    command = [sys.executable, "-m", "server.cli", "kiosk", "--config", str(conf), "--headless"]
+    command = [sys.executable, "-m", "ceval.main", "kiosk", "--config", str(conf), "--headless"]
     kiosk = subprocess.Popen([*command, "--simulate", "--pace", "400"], cwd=ROOT)
     try:
         wait_for(lambda: query(db, "SELECT count(*) FROM ratings")[0][0] >= 5, 20, "the kiosk's first ratings")

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from server.broker import free_port
-from server.demo import DEMO_PIN, _demo_token, public_url
+from ceval.demo.broker import free_port
+from ceval.demo.hall import DEMO_PIN, _demo_token, public_url
 
 from ..helpers import ROOT, wait_for
 
@@ -23,7 +23,7 @@ def test_demo_prints_the_url_and_its_kiosks_report(tmp_path, broker_flag):
     port = free_port()
     out = tmp_path / "demo.out"
     with open(out, "w") as sink:
-        demo = subprocess.Popen([sys.executable, "-m", "server.cli", "demo", "--dir", str(tmp_path / "hall"),
+        demo = subprocess.Popen([sys.executable, "-m", "ceval.main", "demo", "--dir", str(tmp_path / "hall"),
                                  "--listen", f"127.0.0.1:{port}", "--kiosks", "3", "--pace", "20", *broker_flag],
                                 cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
     try:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import paho.mqtt.client as mqtt
 import pytest
 
-from server.kiosk_config import MAX_CONFIG_BYTES, Clerk, Target, build_config, with_token
+from server.domain.kiosk_config import MAX_CONFIG_BYTES, Clerk, Target, build_config, with_token
 from shared.pins import hash_pin
 from shared.timefmt import format_ts
 from shared.topics import topic

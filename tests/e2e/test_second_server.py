@@ -6,7 +6,7 @@ import json
 
 import paho.mqtt.client as mqtt
 
-from server.broker import free_port
+from ceval.demo.broker import free_port
 
 from ..helpers import ServerProcess, ceval, query, wait_for
 from ..server.events import event

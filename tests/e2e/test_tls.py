@@ -25,8 +25,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from ceval.demo.broker import BrokerProcess, find_mosquitto
 from device.runtime import KioskRuntime
-from server.broker import BrokerProcess, find_mosquitto
 from shared.broker_url import TlsFiles
 from shared.topics import topic
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from server.app import create_app
+from server.web.app import create_app
 from shared.clock import FakeClock
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai

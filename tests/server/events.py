@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from server.ingest import Message
+from server.ingest.ingestor import Message
 
 STREAM = "stream-0001"
 

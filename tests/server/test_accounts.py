@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.db import open_db
-from server.passwords import hash_password, verify_password
+from server.domain.passwords import hash_password, verify_password
 from server.store import Store
+from server.store.db import open_db
 
 from ..helpers import ceval
 from .web import PASSWORD, As, log_in
@@ -213,7 +213,7 @@ def test_each_new_command_has_help():
 def test_the_upgrade_gives_every_user_a_session_token_and_drops_the_old_log_in_counts(tmp_path):
     import sqlite_utils
 
-    from server.migrations import migrations
+    from server.store.migrations import migrations
 
     db = sqlite_utils.Database(str(tmp_path / "old.sqlite3"))
     migrations.apply(db, stop_before="m013_sessions")

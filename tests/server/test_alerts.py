@@ -7,13 +7,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server import hours
-from server.alerts import MINUTE, AlertTask, Facts, ParamError, evaluate, opening_since, parse_params, raise_alerts
-from server.db import open_db
-from server.delivery import DeliveryError, DeliveryTask, Hopeless, Sender, backoff_ms, dingtalk_url
-from server.ingest import Ingestor
-from server.passwords import hash_password
+from server.domain import hours
+from server.domain.passwords import hash_password
+from server.followup.alerts import (
+    MINUTE,
+    AlertTask,
+    Facts,
+    ParamError,
+    evaluate,
+    opening_since,
+    parse_params,
+    raise_alerts,
+)
+from server.followup.delivery import DeliveryError, DeliveryTask, Hopeless, Sender, backoff_ms, dingtalk_url
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 from shared.clock import FakeClock
 from shared.timefmt import format_ts, to_ms
 

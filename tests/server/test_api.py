@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.db import open_db
-from server.ingest import Ingestor
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 from shared.contract import Status
 from shared.timefmt import to_ms
 
@@ -108,7 +108,7 @@ def test_summary_defaults_to_today_and_empty_is_null(client, token, store, clock
 
 
 def test_the_board_page_shows_todays_figures(client, store, clock):
-    from server.passwords import hash_password
+    from server.domain.passwords import hash_password
 
     seed(store, clock)
     store.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
@@ -126,7 +126,7 @@ def test_token_create_command_makes_a_working_token(tmp_path, app, client):
 
 
 def test_board_json_gives_each_windows_live_state(client, store, clock):
-    from server.passwords import hash_password
+    from server.domain.passwords import hash_password
 
     seed(store, clock)  # w01 has been away since 13:50
     store.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
@@ -142,7 +142,7 @@ def test_board_json_gives_each_windows_live_state(client, store, clock):
 
 
 def test_window_state_rules():
-    from server.reports import window_state
+    from server.domain.figures import window_state
 
     assert window_state(False, "away", "1024", 0, 10**9) == {"state": "offline"}
     assert window_state(True, "away", "1024", 0, 125_000) == {"state": "away", "away_minutes": 2}

@@ -9,11 +9,11 @@ import sqlite3
 
 import pytest
 
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
+from server.domain.passwords import hash_password
+from server.ingest.ingestor import Ingestor
 from server.store import Store
 from server.store.appeals import OwnAppeal
+from server.store.db import open_db
 
 from .events import event, msg
 from .web import session

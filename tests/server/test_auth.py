@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from server.app import create_app
-from server.db import open_db
-from server.passwords import hash_password, verify_password
+from server.domain.passwords import hash_password, verify_password
 from server.store import Store
+from server.store.db import open_db
+from server.web.app import create_app
 
 from .web import log_in, token_of
 

@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.backup import BackupError, backup, check, restore
-from server.db import open_db
-from server.ingest import Ingestor
-from server.reports import DayRange
-from server.retention import RetentionTask
+from server.domain.figures import DayRange
+from server.ingest.ingestor import Ingestor
+from server.ops.backup import BackupError, backup, check, restore
+from server.ops.retention import RetentionTask
+from server.reporting.summary import window_summary
 from server.store import Store
-from server.summary import window_summary
+from server.store.db import open_db
 from shared.clock import FakeClock
 from shared.timefmt import to_ms
 

@@ -9,11 +9,11 @@ import sqlite3
 
 import pytest
 
-from server.cases import NotAllowed, Rules, bad_levels, check, is_bad, rules_from
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
+from server.domain.cases import NotAllowed, Rules, bad_levels, check, is_bad, rules_from
+from server.domain.passwords import hash_password
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 
 from .events import event, msg
 from .web import PASSWORD, As
@@ -156,7 +156,7 @@ def test_the_rules_setting_decides_what_is_bad_and_the_deadline(store, clock):
 def test_the_admins_correction_moves_a_new_deadline(store, clock):
     from datetime import date
 
-    from server.workdays import Correction
+    from server.domain.workdays import Correction
     store.save_corrections([Correction(date(2026, 11, 27), "off", "本地假日")])
     Ingestor(store, clock).handle([msg(event(1, score=1, id="rating-r"))])
     assert rows(store, "SELECT due_date FROM cases") == [("2026-12-01",)]

@@ -6,11 +6,11 @@ import sqlite3
 
 import pytest
 
+from ceval.main import _first_admin_hint, main
 from device.settings import load_settings
-from server.cli import _first_admin_hint, main
-from server.db import open_db
-from server.ingest import Ingestor
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 from shared.clock import FakeClock
 
 from ..helpers import ceval
@@ -103,7 +103,7 @@ def test_device_add_without_broker_accounts_still_writes_the_kiosk_file(capsys, 
     assert (settings.device, settings.window, settings.broker, settings.password) == ("k-1", "w01", BROKER, None)
     assert f"kiosk config written to {out}" in stdout
     # the default accounts folder missing: the same
-    monkeypatch.setattr("server.provision.DEFAULT_BROKER_DIR", str(tmp_path / "no-broker-dir"))
+    monkeypatch.setattr("server.ops.provision.DEFAULT_BROKER_DIR", str(tmp_path / "no-broker-dir"))
     out.unlink()
     code, stdout, err = run(capsys, "device", "add", "k-1", "--window", "w01", "--db", str(db), "--broker", BROKER,
                             "--out", str(out))
@@ -176,7 +176,7 @@ def test_the_migration_marks_only_registrations_never_heard_from(tmp_path):
 
 
 def test_fleet_shows_never_for_a_kiosk_never_heard_from(app, tmp_path):
-    from server.passwords import hash_password
+    from server.domain.passwords import hash_password
 
     store = Store(open_db(app.config["DATABASE"]))
     store.create_user("boss", hash_password(PASSWORD), "admin", None, 0)
@@ -194,7 +194,7 @@ def test_an_empty_database_says_how_to_add_the_first_admin(capsys, app, db):
     assert "ceval user add NAME --role admin --db ceval.sqlite3" in capsys.readouterr().out
     page = app.test_client().get("/login").get_data(as_text=True)
     assert 'id="first-admin"' in page and "ceval user add NAME --role admin" in page
-    from server.passwords import hash_password
+    from server.domain.passwords import hash_password
 
     store = Store(open_db(app.config["DATABASE"]))
     store.create_user("boss", hash_password(PASSWORD), "admin", None, 0)

@@ -9,11 +9,11 @@ import itertools
 import pytest
 from flask import url_for
 
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
-from server.reports import BadRange, parse_bounds, parse_month, parse_range
+from server.domain.figures import BadRange, parse_bounds, parse_month, parse_range
+from server.domain.passwords import hash_password
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 
 from .conftest import NOW
 from .events import event, msg

@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from server import gbt39046
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
+from server.domain import gbt39046
+from server.domain.passwords import hash_password
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 
 from .events import event, msg
 from .web import session

@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server import gbt39046
-from server.db import open_db
-from server.delivery import alert_text
-from server.passwords import hash_password
+from server.domain import gbt39046
+from server.domain.passwords import hash_password
+from server.followup.delivery import alert_text
 from server.store import Store
+from server.store.db import open_db
 from shared.timefmt import local_text, to_ms
 
 from .conftest import NOW

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from server.app import create_app
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
+from server.domain.passwords import hash_password
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
+from server.web.app import create_app
 
 from .events import event, msg
 from .web import PASSWORD, As
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "server" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "server" / "web" / "templates"
 PAGES = ("/", "/windows/w01?from=2026-11-01&to=2026-11-23", "/staff/1024", "/compare", "/reports/monthly",
          "/comments", "/admin/windows", "/appeals")
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.hours import HoursError, dumps, format_day, loads, opening_spans, parse_day, staffed_share
+from server.domain.hours import HoursError, dumps, format_day, loads, opening_spans, parse_day, staffed_share
 from shared.timefmt import to_ms
 
 SH = ZoneInfo("Asia/Shanghai")

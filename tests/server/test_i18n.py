@@ -10,15 +10,16 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "server/translations/en/LC_MESSAGES"
-METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
+METHODS = [("**.py", "python"), ("web/templates/**.html", "jinja2")]
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
 
 
 def source_texts() -> set[str]:
     found = set()
-    for _, _, message, _, _ in extract_from_dir(str(ROOT / "server"), METHODS,
-                                                keywords={"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "N_": None}):
-        found.add(message if isinstance(message, str) else message[0])
+    keywords = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "N_": None}
+    for package in ("server", "ceval"):
+        for _, _, message, _, _ in extract_from_dir(str(ROOT / package), METHODS, keywords=keywords):
+            found.add(message if isinstance(message, str) else message[0])
     return found
 
 

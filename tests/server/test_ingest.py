@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.db import open_db
-from server.ingest import Ingestor, Message
+from server.ingest.ingestor import Ingestor, Message
 from server.store import Store
+from server.store.db import open_db
 from shared.clock import FakeClock
 from shared.contract import Ack
 from shared.timefmt import to_ms

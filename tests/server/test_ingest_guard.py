@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server import ingest as ingest_module
-from server.db import open_db
-from server.ingest import Ingestor, Message
-from server.migrations import migrations
+from server.ingest import ingestor as ingest_module
+from server.ingest.ingestor import Ingestor, Message
 from server.store import Store
+from server.store.db import open_db
 from server.store.ingest import REJECTS_KEPT, REJECTS_KEPT_UNKNOWN
+from server.store.migrations import migrations
 from server.store.settings import DEFAULT_DEVICE_RATE
 from shared.clock import FakeClock
 from shared.contract import Ack
@@ -294,7 +294,7 @@ def test_caches_keyed_by_device_input_stay_bounded(store, clock):
 
 # ---------------------------------------------------------------- the Devices page shows why, and sets the quota
 def test_the_devices_page_shows_each_devices_rejections_and_sets_the_quota(app, clock):
-    from server.passwords import hash_password
+    from server.domain.passwords import hash_password
 
     from .web import PASSWORD, As
 

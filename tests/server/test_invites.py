@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from server.db import open_db
-from server.ingest import Ingestor
-from server.invite_push import CHECK_SECONDS, LIFETIME_SECONDS, RESEND_SECONDS, InvitePush
+from server.ingest.ingestor import Ingestor
+from server.ingest.invite_push import CHECK_SECONDS, LIFETIME_SECONDS, RESEND_SECONDS, InvitePush
 from server.store import Store
+from server.store.db import open_db
 from shared.contract import Status, parse_invite
 from shared.timefmt import to_ms
 

@@ -1,8 +1,8 @@
 """Background tasks: each on its own schedule, one's failure never stops the others."""
 from __future__ import annotations
 
-from server.db import open_db
 from server.jobs import Jobs
+from server.store.db import open_db
 
 from ..helpers import wait_for
 

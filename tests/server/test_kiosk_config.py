@@ -6,11 +6,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from server.comment_token import check_token
-from server.config_push import ConfigPush
-from server.db import open_db
-from server.kiosk_config import MAX_CONFIG_BYTES, Clerk, Target, build_config, due, version, with_token
+from server.domain.comment_token import check_token
+from server.domain.kiosk_config import MAX_CONFIG_BYTES, Clerk, Target, build_config, due, version, with_token
+from server.ingest.config_push import ConfigPush
 from server.store import Store
+from server.store.db import open_db
 from shared.contract import DEFAULT_LABELS, DEFAULT_PHRASES, DEFAULT_REASONS, parse_config
 from shared.pins import hash_pin, is_pin_hash
 from shared.timefmt import to_ms
@@ -48,7 +48,7 @@ def test_weak_pin_hashes_are_not_sent_to_kiosks(caplog):
     legacy = f"pbkdf2_sha256$100000${salt.hex()}${hashlib.pbkdf2_hmac('sha256', b'2468', salt, 100_000).hex()}"
     cheap = f"scrypt$10$8$1${salt.hex()}${hashlib.scrypt(b'246810', salt=salt, n=1024, r=8, p=1, dklen=32).hex()}"
     assert is_pin_hash(legacy) and is_pin_hash(cheap), "a kiosk could check them: the server chooses not to send them"
-    with caplog.at_level("INFO", logger="server.kiosk_config"):
+    with caplog.at_level("INFO", logger="server.domain.kiosk_config"):
         config = build_config(TARGET, [Clerk("1024", "张敏", legacy), Clerk("1031", "王磊", cheap),
                                        Clerk("1052", "刘洋", PIN)], None)
     assert [c["id"] for c in config.roster] == ["1052"]

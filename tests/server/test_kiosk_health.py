@@ -12,11 +12,11 @@ from datetime import timedelta
 
 import pytest
 
-from server.alerts import MERGE_MINUTES
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
+from server.domain.passwords import hash_password
+from server.followup.alerts import MERGE_MINUTES
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 from shared.contract import MAX_SEQ, parse_status
 from shared.timefmt import format_ts, to_ms
 

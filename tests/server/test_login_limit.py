@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 import pytest
 from werkzeug.serving import make_server
 
-from server.db import open_db
-from server.passwords import hash_password
+from server.domain.passwords import hash_password
 from server.store import Store
+from server.store.db import open_db
 
 from .web import log_in
 

@@ -5,7 +5,7 @@ import contextlib
 
 import paho.mqtt.client as mqtt
 
-from server.mqtt_reader import BufferedClient
+from server.ingest.mqtt_reader import BufferedClient
 
 from ..helpers import wait_for
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
+from server.domain.passwords import hash_password
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 
 from .events import event, msg
 from .web import session
@@ -105,7 +105,7 @@ def test_the_fleet_page_is_for_managers_and_shows_trouble(app, store, clock):
     viewer, _ = session(app, "viewer", "viewer pass")
     assert viewer.get("/fleet").status_code == 403
 
-    from server.ingest import Message
+    from server.ingest.ingestor import Message
     from shared.contract import Status
 
     store.create_user("boss", hash_password("manager pass"), "manager", None, 0)

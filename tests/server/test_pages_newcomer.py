@@ -8,11 +8,11 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from server.comment_token import make_token
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
+from server.domain.comment_token import make_token
+from server.domain.passwords import hash_password
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 
 from .events import event, msg
 from .web import As

@@ -5,11 +5,11 @@ from datetime import date
 
 import pytest
 
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
-from server.periods import add_months, presets, previous, year_before
+from server.domain.passwords import hash_password
+from server.domain.periods import add_months, presets, previous, year_before
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 
 from .events import event, msg
 from .web import session

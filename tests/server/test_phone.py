@@ -5,11 +5,11 @@ import re
 
 import pytest
 
-from server.comment_token import make_token
-from server.db import open_db
-from server.ingest import Ingestor
-from server.phone import clean_text
+from server.domain.comment_token import make_token
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
+from server.web.views.phone import clean_text
 
 from .events import event, msg
 from .web import token_of
@@ -144,7 +144,7 @@ def test_clean_text_keeps_line_breaks_and_drops_control_characters():
 
 
 def test_the_comment_shows_in_the_opinion_book(app, client, clock, store):
-    from server.passwords import hash_password
+    from server.domain.passwords import hash_password
 
     page, html = open_form(client, app, clock)
     send(client, html, "手机留言：窗口很热情")

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from server.comment_token import make_token
-from server.db import open_db
-from server.phone import PHONE_COOKIE
+from server.domain.comment_token import make_token
 from server.store import Store
+from server.store.db import open_db
+from server.web.views.phone import PHONE_COOKIE
 
 from .web import token_of
 

@@ -12,12 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from ceval.main import main
 from device.settings import load_settings
-from server.cli import main
-from server.db import open_db
-from server.ingest import Ingestor
-from server.provision import BrokerAccounts, ProvisionError, acl_text, check_password, hash_password, kiosk_config_text
+from server.ingest.ingestor import Ingestor
+from server.ops.provision import (
+    BrokerAccounts,
+    ProvisionError,
+    acl_text,
+    check_password,
+    hash_password,
+    kiosk_config_text,
+)
 from server.store import Store
+from server.store.db import open_db
 from shared.clock import FakeClock
 from shared.timefmt import format_ts
 

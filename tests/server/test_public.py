@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.db import open_db
-from server.ingest import Ingestor
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 
 from .events import event, msg
 

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from server import hours
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
+from server.domain import hours
+from server.domain.passwords import hash_password
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 from shared.pins import hash_pin, verify_pin
 
 from .events import event, msg
@@ -325,7 +325,7 @@ def test_a_pin_is_set_and_reset_as_a_hash(hq_manager, store):
 
 # ---------------------------------------------------------------- ceval site add
 def test_ceval_site_add_writes_a_site_the_page_shows(admin, store, app, capsys):
-    from server.cli import main
+    from ceval.main import main
 
     db = app.config["DATABASE"]
     assert main(["site", "add", "north", "--name", "北区 大厅", "--hours", "1-3,5=09:00-12:00,13:30-17:00",
@@ -351,7 +351,7 @@ def test_ceval_site_add_writes_a_site_the_page_shows(admin, store, app, capsys):
     (["west", "--name", "x", "--hours", "1-5=09:00-17:00", "--hours", "5=18:00-19:00"], "weekday 5 twice"),
 ])
 def test_ceval_site_add_refuses_bad_input(store, app, capsys, args, message):
-    from server.cli import main
+    from ceval.main import main
 
     assert main(["site", "add", *args, "--db", app.config["DATABASE"]]) == 2
     assert message in capsys.readouterr().err
@@ -370,9 +370,9 @@ def test_the_registry_queries_shadow_no_other_part_of_the_store():
 
 
 def test_a_kiosk_that_still_names_its_old_window_does_not_undo_a_move(app, clock):
-    from server.db import open_db
-    from server.ingest import Ingestor
+    from server.ingest.ingestor import Ingestor
     from server.store import Store
+    from server.store.db import open_db
 
     from .events import event, msg
 
@@ -390,7 +390,7 @@ def test_a_kiosk_that_still_names_its_old_window_does_not_undo_a_move(app, clock
 
 
 def test_a_window_gets_a_clerk_of_its_own_site_whom_its_kiosk_shows(admin, store):
-    from server.kiosk_config import Target, build_config
+    from server.domain.kiosk_config import Target, build_config
 
     assert admin.post("/admin/windows/w01", {"title": "1号窗口", "site": "hq", "clerk": "1024"}).status_code == 302
     assert store.window("w01")["clerk"] == "1024"

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
+from server.domain.passwords import hash_password
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 from shared.timefmt import to_ms
 
 from ..helpers import csv_sections

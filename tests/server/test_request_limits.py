@@ -9,12 +9,12 @@ import re
 
 import pytest
 
-from server.comment_token import make_token
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
+from server.domain.comment_token import make_token
+from server.domain.passwords import hash_password
+from server.ingest.ingestor import Ingestor
 from server.store import Store
-from server.web_security import MAX_BODY_BYTES
+from server.store.db import open_db
+from server.web.security import MAX_BODY_BYTES
 
 from .events import event, msg
 from .web import PASSWORD, As, token_of

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from werkzeug.routing import BuildError
 
-from server.auth import ROLES
-from server.db import open_db
-from server.passwords import hash_password
+from server.domain.passwords import hash_password
 from server.store import Store
+from server.store.db import open_db
+from server.web.auth import ROLES
 
 from .web import session
 

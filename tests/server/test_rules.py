@@ -7,15 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server import durations
-from server.alerts import AlertTask
-from server.cases import DEFAULT_BAD, Rules
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
-from server.reports import DayRange
+from server.domain import durations
+from server.domain.cases import DEFAULT_BAD, Rules
+from server.domain.figures import DayRange
+from server.domain.passwords import hash_password
+from server.followup.alerts import AlertTask
+from server.ingest.ingestor import Ingestor
+from server.reporting.summary import staffed
 from server.store import Store
-from server.summary import staffed
+from server.store.db import open_db
 from shared.contract import SCALES
 from shared.scoring import is_low
 

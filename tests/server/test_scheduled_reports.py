@@ -14,13 +14,12 @@ import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 
-from server import hours
-from server.db import open_db
-from server.ingest import Ingestor
+from server.domain import hours
+from server.domain.passwords import hash_password
+from server.ingest.ingestor import Ingestor
 from server.jobs import default_tasks
-from server.mailer import SmtpSettings
-from server.passwords import hash_password
-from server.scheduled_reports import (
+from server.ops.mailer import SmtpSettings
+from server.reporting.scheduled import (
     MAX_DAILY_BACK,
     MAX_MAIL_TRIES,
     MAX_MAKE_TRIES,
@@ -31,6 +30,7 @@ from server.scheduled_reports import (
     report_file,
 )
 from server.store import Store
+from server.store.db import open_db
 from shared.timefmt import to_ms
 
 from .events import event, msg
@@ -257,7 +257,7 @@ def test_the_daily_workbook_has_the_apis_figures(app, store, clock, hall):
     total = dict(zip(head, rows[-1]))
     assert total["窗口"] == "合计" and total["评价数"] == 8 and total["离岗次数"] == 2 and total["留言数"] == 2
     assert total["满意率"] == api["ratings"]["satisfied_rate"]   # two windows with the same day
-    opened, still_open = store.db.execute(  # bad ratings open follow-up cases (server/cases.py)
+    opened, still_open = store.db.execute(  # bad ratings open follow-up cases (server/domain/cases.py)
         "SELECT count(*) FILTER (WHERE opened_at >= ?1), count(*) FILTER (WHERE status = 'open') "
         "FROM cases WHERE window = 'w01' AND opened_at < ?2",
         (to_ms(local(2026, 11, 22)), to_ms(local(2026, 11, 23)))).fetchone()

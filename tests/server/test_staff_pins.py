@@ -9,10 +9,10 @@ import hashlib
 
 import pytest
 
-from server.db import open_db
-from server.kiosk_config import Clerk, Target, build_config
-from server.passwords import hash_password
+from server.domain.kiosk_config import Clerk, Target, build_config
+from server.domain.passwords import hash_password
 from server.store import Store
+from server.store.db import open_db
 from shared.pins import is_strong_pin_hash, verify_pin
 
 from .web import PASSWORD, As

@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import pytest
 
-from server.db import open_db
-from server.ingest import Ingestor
-from server.passwords import hash_password
+from server.domain.passwords import hash_password
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 from shared.timefmt import format_ts, to_ms
 
 from .conftest import NOW

@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from server.config_push import CHECK_SECONDS, ConfigPush
-from server.db import open_db
-from server.ingest import Ingestor
-from server.kiosk_config import Clerk, Target, build_config, content_version, is_sent, version
-from server.passwords import hash_password
+from server.domain.kiosk_config import Clerk, Target, build_config, content_version, is_sent, version
+from server.domain.passwords import hash_password
+from server.ingest.config_push import CHECK_SECONDS, ConfigPush
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 from shared.contract import DEFAULT_LABELS, DEFAULT_PHRASES, DEFAULT_REASONS, Config, parse_config
 from shared.pins import hash_pin
 
@@ -263,7 +263,7 @@ def test_settings_that_name_only_the_scale_get_its_default_labels():
 @pytest.mark.parametrize("settings", ["{not json", "[1, 2]", '{"scale": 6}', '{"scale": 3, "labels": {"1": "x"}}',
                                       '{"phrases": "not a list"}'])
 def test_unusable_stored_settings_send_the_defaults(settings, caplog):
-    with caplog.at_level(logging.ERROR, "server.kiosk_config"):
+    with caplog.at_level(logging.ERROR, "server.domain.kiosk_config"):
         config = build_config(Target("k1", "w03", "t", None, settings=settings), [], None)
     assert config == build_config(Target("k1", "w03", "t", None), [], None)
     assert "kiosk settings of window w03 are unusable" in caplog.text

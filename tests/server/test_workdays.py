@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from server.workdays import Calendar, Correction, parse_holiday_file
+from server.domain.workdays import Calendar, Correction, parse_holiday_file
 
 
 @pytest.fixture

@@ -161,7 +161,7 @@ def test_config_example_parses_without_losing_a_field(line, body):
 
 @pytest.mark.parametrize("line,body", of_kind("summary"), ids=ids("summary"))
 def test_summary_example_agrees_with_the_report_formulas(line, body):
-    from server.reports import rating_summary
+    from server.domain.figures import rating_summary
 
     data = json.loads(body)
     assert set(data) == {"window", "from", "to", "ratings", "absences", "feedback"}
@@ -242,8 +242,8 @@ def test_documented_limits_are_the_codes_limits():
 
 def test_documented_gap_timeout_is_the_servers_default():
     pytest.importorskip("sqlite_utils", reason="the server's packages are not installed (a kiosk's test run)")
-    from server.cli import build_parser
-    from server.ingest import Ingestor
+    from ceval.main import build_parser
+    from server.ingest.ingestor import Ingestor
 
     value, _ = limits_table()["ceval server --gap-timeout"]
     args = build_parser().parse_args(["server", "--db", "x.db", "--broker", "mqtt://localhost:1883"])

@@ -2,8 +2,8 @@
 navigation on one line (issue 12). One browser session over a seeded hall, as a manager sees it (alerts too)."""
 from __future__ import annotations
 
-from server.db import open_db
 from server.store import Store
+from server.store.db import open_db
 
 from ..helpers import ServerProcess, ceval
 from .test_board import log_in

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from playwright.sync_api import expect
 
 from device.runtime import KioskRuntime
-from server.comment_token import make_token
-from server.secret import instance_secret
+from server.domain.comment_token import make_token
+from server.ops.secret import instance_secret
 
 from ..helpers import ServerProcess, kiosk_settings, query, rate, wait_for
 from .test_board import _keep

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from server.db import open_db
-from server.ingest import Ingestor
+from server.ingest.ingestor import Ingestor
 from server.store import Store
+from server.store.db import open_db
 from shared.clock import SystemClock
 from shared.timefmt import format_ts
 

@@ -1,0 +1,1 @@
+"""What follows a bad review or an anomaly: alert rules and the alerts they raise, and their delivery."""

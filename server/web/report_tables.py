@@ -1,0 +1,64 @@
+"""What the window report and the clerk report share beyond their figures: the breakdown (a window's clerks,
+a clerk's windows) and the downloads. One builder for both, so the two reports always offer the same sheets:
+每日 (days), the breakdown, 离岗记录 (absences), 不满意原因 (reasons) and 留言 (comments)."""
+from __future__ import annotations
+
+from flask import Response
+from flask_babel import gettext as _
+
+from server.domain.figures import DayRange, absence_summary, rating_summary
+from server.reporting import verified
+from server.reporting.exports import Sheet, export_response
+from server.store import Store
+from server.web.report_views import absence_sheet, daily_sheet, reason_sheet, staff_cell
+
+
+def window_clerks(store: Store, window: str, days: DayRange, now_ms: int) -> list[dict]:
+    """A window's clerks over the days, as the clerk report lists its windows: ratings, absences and comments
+    under each staff number the window's events carried (numbers it never carried are not listed)."""
+    counts: dict[str, list] = {}
+    for staff, scale, score, n in store.rating_counts_grouped("staff", days.start, days.end, [window]):
+        counts.setdefault(staff, []).append((scale, score, n))
+    spans: dict[str, list] = {}
+    for staff, start, end in store.absences_grouped("staff", days.start, days.end, [window]):
+        spans.setdefault(staff, []).append((start, end))
+    feedback = store.feedback_counts_grouped("staff", days.start, days.end, [window])
+    names = store.staff_names()
+    rows = [{"staff": staff, "window": window, "name": names.get(staff),
+             "ratings": rating_summary(counts.get(staff, [])), "absences": absence_summary(spans.get(staff, []), now_ms),
+             "feedback": {"count": feedback.get(staff, 0)}}
+            for staff in sorted(set(counts) | set(spans) | set(feedback))]
+    return verified.mark(store, rows)
+
+
+def breakdown_sheet(rows: list[dict], by: str) -> Sheet:
+    """The breakdown: per clerk (`by` = "staff", a window's report) or per window (a clerk's report)."""
+    if by == "staff":
+        title, heads, keys = _("分工号"), [_("工号"), _("姓名")], [lambda r: staff_cell(r["staff"], r["verified"]),
+                                                                   lambda r: r["name"]]
+    else:
+        title, heads, keys = _("分窗口"), [_("窗口"), _("名称")], [lambda r: r["window"], lambda r: r["title"]]
+    return Sheet(title, [*heads, _("评价数"), _("满意率"), _("满意指数"), _("离岗次数"), _("离岗时长（秒）"), _("留言")],
+                 [[*(key(r) for key in keys), r["ratings"]["total"], r["ratings"]["satisfied_rate"],
+                   r["ratings"]["index"], r["absences"]["count"], r["absences"]["total_seconds"],
+                   r["feedback"]["count"]] for r in rows])
+
+
+def comment_sheet(comments: list[dict], by: str) -> Sheet:
+    """A report's comments: beside each, the clerk (a window's report) or the window (a clerk's report)."""
+    other = _("工号") if by == "staff" else _("窗口")
+    return Sheet(_("留言"), [_("时间"), other, _("评分"), _("满分"), _("来源"), _("留言")],
+                 [[c["when"], staff_cell(c["staff"], c.get("verified")) if by == "staff" else (c["title"] or c["window"]),
+                   c["score"], c["scale"], _("手机") if c["channel"] == "phone" else _("评价器"), c["text"]]
+                  for c in comments])
+
+
+def report_export(stem: str, report: dict, by: str, fmt: str) -> Response:
+    """The report's tables as a download: XLSX one sheet each, CSV all of them one after another, each headed by
+    its title. `report` has days, daily, breakdown, absences, reasons and comments; `by` is what the breakdown
+    lists ("staff" in a window's report, "window" in a clerk's)."""
+    days: DayRange = report["days"]
+    sheets = [daily_sheet(report["daily"]), breakdown_sheet(report["breakdown"], by),
+              absence_sheet(report["absences"], with_window=by == "window"), reason_sheet(report["reasons"]),
+              comment_sheet(report["comments"], by)]
+    return export_response(f"{stem}-{days.first.isoformat()}-{days.last.isoformat()}", sheets, fmt)

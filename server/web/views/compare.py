@@ -1,0 +1,118 @@
+"""The comparison page (三比) and its downloads: windows or clerks side by side, each beside its previous period.
+Sorting is the query string's (`sort`, `order`), so a header click is a plain link."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from server.domain.figures import DayRange
+from server.reporting.comparison import (
+    BadArgument,
+    cell,
+    check_args,
+    compare,
+    metrics,
+    previous_period,
+    sort_rows,
+    year_before,
+)
+from server.reporting.exports import Sheet, export_response
+from server.store import Store
+from server.web.auth import login_required
+from server.web.context import get_store, now_ms
+from server.web.report_views import last_place, range_args, report_range, staff_cell
+from server.web.scope import visible_sites, visible_windows
+
+bp = Blueprint("compare", __name__)
+
+LABELS = {"total": lazy_gettext("评价数"), "satisfied_rate": lazy_gettext("满意率"),
+          "index": lazy_gettext("满意指数"), "absences": lazy_gettext("离岗次数"),
+          "absent_seconds": lazy_gettext("离岗时长"), "staffed": lazy_gettext("在岗率")}
+SHARES = ("satisfied_rate", "staffed")
+AGAINST = ("previous", "year", "both")  # the page's `vs`: the previous period, the same period a year before, both
+
+
+def comparison_args(args) -> tuple[str, str, str]:
+    """`by`, `sort`, `order` from a query string; BadArgument (its str() in English, the API's) for bad ones."""
+    by, column, order = args.get("by") or "window", args.get("sort") or "rank", args.get("order") or "asc"
+    check_args(by, column, order)
+    return by, column, order
+
+
+def argument_message(exc: BadArgument) -> str:
+    """What was wrong with the page's query string, in the reader's language."""
+    if exc.field == "by":
+        return _("by 须为 window 或 staff")
+    if exc.field == "sort":
+        return _("不能按“%(column)s”排序", column=exc.value)
+    return _("order 须为 asc 或 desc")
+
+
+def comparison(store: Store, by: str, days: DayRange, column: str, order: str, scoped: bool) -> list[dict]:
+    """The rows, for the visible windows (and their sites' roster) when `scoped`, else for all."""
+    windows = visible_windows() if scoped and visible_sites() is not None else None
+    roster = store.roster(visible_sites() if scoped else None)
+    return sort_rows(compare(store, by, days, now_ms(), windows, roster), by, column, order)
+
+
+def _page_data() -> dict:
+    days = report_range()
+    try:
+        by, column, order = comparison_args(request.args)
+    except BadArgument as exc:
+        abort(400, argument_message(exc))
+    against = request.args.get("vs") or AGAINST[0]
+    if against not in AGAINST:
+        abort(400, _("vs 须为 previous、year 或 both"))
+    rows = comparison(get_store(), by, days, column, order, scoped=True)
+    return {"rows": rows, "days": days, "before": previous_period(days), "year": year_before(days), "by": by,
+            "sort": column, "order": order, "vs": against, "metrics": metrics(by), "range_args": range_args(days)}
+
+
+@bp.get("/compare")
+@login_required()
+def page():
+    data = _page_data()
+
+    def sort_link(column: str) -> str:
+        if column == data["sort"]:
+            order = "desc" if data["order"] == "asc" else "asc"
+        else:
+            order = "asc" if column in ("rank", "key", "name") else "desc"
+        return _url(data, sort=column, order=order)
+
+    return render_template("compare.html", **data, labels=LABELS, shares=SHARES, sort_link=sort_link,
+                           last_place=last_place,
+                           by_link=lambda by: _url(data, by=by, sort="rank", order="asc"),
+                           vs_link=lambda against: _url(data, vs=against),
+                           export_link=lambda fmt: _url(data, endpoint="compare.export", fmt=fmt))
+
+
+def _url(data: dict, endpoint: str = "compare.page", **changes) -> str:
+    args = {"by": data["by"], "sort": data["sort"], "order": data["order"], "vs": data["vs"], **data["range_args"],
+            **changes}
+    if args["vs"] == AGAINST[0]:  # the default stays out of links
+        del args["vs"]
+    return url_for(endpoint, **args)
+
+
+@bp.get("/compare.<any(csv, xlsx):fmt>")
+@login_required()
+def export(fmt: str):
+    data = _page_data()
+    by = data["by"]
+    name = _("窗口") if by == "window" else _("工号")
+    headers = [_("排名"), name, _("名称")]
+    for m in data["metrics"]:
+        label = _("离岗时长（秒）") if m == "absent_seconds" else str(LABELS[m])
+        headers += [label, _("%(figure)s（上期）", figure=label), _("%(figure)s（变化）", figure=label),
+                    _("%(figure)s（去年同期）", figure=label), _("%(figure)s（同比变化）", figure=label)]
+    headers += [_("上期排名"), _("末位")]
+    rows = [[row["rank"], row[by] if by == "window" else staff_cell(row[by], row["verified"]), cell(row, by, "name"),
+             *[v for m in data["metrics"] for v in (row["current"][m], row["previous"][m], row["change"][m],
+                                                    row["year_before"][m], row["change_year"][m])],
+             row["prev_rank"], last_place(row)] for row in data["rows"]]
+    days = data["days"]
+    return export_response(f"compare-{by}-{days.first.isoformat()}-{days.last.isoformat()}",
+                           [Sheet(_("三比"), headers, rows)], fmt)
