@@ -1,9 +1,11 @@
-"""What every `ceval` command line shares: one-line errors, defaults in --help, and the argument types that
-check a value before a command runs (so a typo never ends in a traceback)."""
+"""What every `ceval` command shares: one-line errors, defaults in --help, the argument types that check a value
+before a command runs (so a typo never ends in a traceback), and stopping on SIGTERM or Ctrl-C."""
 from __future__ import annotations
 
 import argparse
 import os
+import signal
+import threading
 
 
 class Parser(argparse.ArgumentParser):
@@ -63,3 +65,9 @@ def broker_url(value: str) -> str:
         return value
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM (systemd) and SIGINT (Ctrl-C) set `stop`, so the command ends its work and exits cleanly."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())

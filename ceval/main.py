@@ -8,11 +8,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import threading
 
-from ceval.args import CommandError, DbPath, Parser, broker_url, check_db_path, db_path
+from ceval.args import CommandError, DbPath, Parser, broker_url, check_db_path, db_path, stop_on_signals
 from ceval.args import listen_address as _listen
 from ceval.devices import add_commands as add_device_commands
 from shared.version import PRODUCT_VERSION
@@ -29,78 +28,26 @@ def _public_url(value: str) -> str:
     return value.rstrip("/")
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-
-
 # ---------------------------------------------------------------- ceval server
 def cmd_server(args) -> int:
-    """In this order, so a second server cannot disturb a running one: the lock beside the database, the web
-    port, the broker's word that no collector with this client id is live (collector_guard.py), and only then
-    the collector's own connection."""
-    from waitress import create_server
+    from server.service import Options, Service, ServiceError
 
-    from server.domain.comment_token import LIFETIME_SECONDS
-    from server.ingest.collector import Collector
-    from server.ingest.collector_guard import DatabaseLock, GuardError, check_client_id, describe, live_collector
-    from server.jobs import Jobs, default_tasks
-    from server.web.app import create_app
-    from shared.broker_url import parse_broker_url, tls_from_env
-
+    options = Options(db=args.db, broker=args.broker, listen=args.listen, strict=args.strict,
+                      timezone=args.timezone, client_id=args.client_id, take_over=args.take_over,
+                      gap_timeout=args.gap_timeout, public_url=args.public_url)
     try:
-        tls = tls_from_env(os.environ)  # CEVAL_MQTT_CA_FILE / _CERT_FILE / _KEY_FILE for an mqtts:// broker
-        check_client_id(args.client_id)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
-    lock = DatabaseLock(args.db)
-    try:
-        lock.acquire()
-    except GuardError as exc:
+        service = Service(options).open()
+    except ServiceError as exc:
         raise CommandError(str(exc)) from None
     try:
-        app = create_app(settings={"DATABASE": args.db, "TIMEZONE": args.timezone, "PUBLIC_URL": args.public_url})
-        host, port = args.listen
-        try:
-            web = create_server(app, host=host, port=port, threads=8)
-        except OSError as exc:
-            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}: stop what uses it, or give "
-                               "another --listen HOST:PORT") from None
-        try:
-            broker = parse_broker_url(args.broker)
-            holder = None if args.take_over else live_collector(broker, args.client_id, tls)
-            if holder:
-                raise CommandError(f"a collector with client id {args.client_id} is connected to {broker} "
-                                   f"({describe(holder)}): stop it first, or give --take-over if it must go")
-            _first_admin_hint(app.config["DATABASE"], args.db)
-            collector = Collector(args.db, args.broker, strict=args.strict, tls=tls,
-                                  username=os.environ.get("CEVAL_MQTT_USERNAME"),
-                                  password=os.environ.get("CEVAL_MQTT_PASSWORD"),
-                                  client_id=args.client_id, gap_timeout=args.gap_timeout, timezone=args.timezone,
-                                  public_url=args.public_url, secret_key=app.config["SECRET_KEY"],
-                                  token_lifetime=float(app.config.get("COMMENT_TOKEN_SECONDS", LIFETIME_SECONDS)))
-        except BaseException:
-            web.close()
-            raise
-        collector.start()
-        jobs = Jobs(args.db, default_tasks(app.config))
-        jobs.start()
+        _first_admin_hint(args.db, args.db)
         stop = threading.Event()
-        _stop_on_signals(stop)
-        threading.Thread(target=lambda: (stop.wait(), web.close()), daemon=True).start()
-        print(f"counter-eval server: web on http://{host}:{web.effective_port}/, broker {args.broker}, db {args.db}",
-              flush=True)
-        try:
-            web.run()
-        except OSError:
-            if not stop.is_set():
-                raise
-        finally:
-            jobs.stop()
-            collector.stop()
-        return 0
+        stop_on_signals(stop)
+        service.run(stop, started=lambda url: print(f"counter-eval server: web on {url}, broker {args.broker}, "
+                                                    f"db {args.db}", flush=True))
     finally:
-        lock.release()
+        service.close()
+    return 0
 
 
 FIRST_ADMIN_HINT = "no account yet: add the first admin with  ceval user add NAME --role admin --db {db}"
@@ -434,7 +381,7 @@ def cmd_kiosk(args) -> int:
     from device.main import run_kiosk
 
     stop = threading.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     return run_kiosk(args, stop)
 
 

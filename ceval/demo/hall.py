@@ -13,9 +13,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from ceval.args import stop_on_signals
 from ceval.demo.broker import BrokerError, BrokerProcess, EmbeddedBroker, Mosquitto, find_mosquitto
 from ceval.demo.history import Kiosk, backfill, first_day_ms
-from ceval.main import _stop_on_signals
 from server.domain import hours
 from server.store import Store
 from server.store.db import open_db
@@ -237,7 +237,7 @@ def run_demo(args) -> int:
               "afresh)\n"
               "Press Ctrl-C to stop.\n", flush=True)
         stop = threading.Event()
-        _stop_on_signals(stop)
+        stop_on_signals(stop)
         while not stop.wait(1.0):
             for proc in procs:
                 if proc.poll() is not None:
