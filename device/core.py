@@ -13,7 +13,8 @@ kiosk is busy with the previous customer waits until it is back at rest.
 
 Every recorded fact goes to the outbox before the screen moves on, and the
 customer is thanked only for a rating the outbox stored. When it cannot store
-(`NotStored`: a full disk), the kiosk stays on its resting screen with
+(`NotStored`: a full disk), the kiosk thanks no one: it shows the buttons again
+(for a rating, while its invitation lasts) or its resting screen, with
 `storage` set ("full" or "error": the screen says so, the status reports it);
 the next event stored clears it. No library here: time comes from a Clock,
 events go to an outbox.
@@ -31,6 +32,8 @@ from shared.contract import Config, Event, Invite
 from shared.pins import verify_pin
 from shared.scoring import is_low
 from shared.timefmt import format_ts
+
+from .screens import AT_REST, AWAY, COMMENT, IDLE, RATED, READY, SIGNIN, THANKS
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ class Kiosk:
     @property
     def shown(self) -> str:
         """The screen the customer sees."""
-        return "away" if self.presence == "away" else self.screen
+        return AWAY if self.presence == "away" else self.screen
 
     @property
     def clerk(self) -> dict[str, str] | None:
@@ -102,7 +105,7 @@ class Kiosk:
 
     @property
     def _rest(self) -> str:
-        return "idle" if self.invite_mode else "ready"
+        return IDLE if self.invite_mode else READY
 
     def subscribe(self, listener: Callable[[Kiosk], None]) -> None:
         self._listeners.append(listener)
@@ -110,7 +113,7 @@ class Kiosk:
     def _show(self, screen: str) -> None:
         if screen == self._rest and self._waiting is not None and self.presence != "away":
             screen = self._open_waiting() or screen
-        if screen == "idle":
+        if screen == IDLE:
             self.case = None  # no buttons, no open invitation
         self.screen = screen
         self._screen_since = self.clock.monotonic()
@@ -141,7 +144,7 @@ class Kiosk:
 
     def press(self, score: int) -> bool:
         """A customer pressed a rating button. Returns whether it counted."""
-        if self.presence == "away" or self.screen != "ready":
+        if self.presence == "away" or self.screen != READY:
             return False
         now = self.clock.monotonic()
         if self._last_counted is not None and now - self._last_counted < self.timing.min_interval:
@@ -152,14 +155,14 @@ class Kiosk:
         self._counted_before, self._last_counted = self._last_counted, now
         if is_low(score, self.config.scale) and self.config.reasons:
             self._pending_score = score
-            self._show("rated")
+            self._show(RATED)
         else:
             self._rate(score, ())
         return True
 
     def choose_reasons(self, codes: list[str] | tuple[str, ...]) -> None:
         """The customer answered the reason question (an empty answer is a skip)."""
-        if self.screen != "rated" or self._pending_score is None:
+        if self.screen != RATED or self._pending_score is None:
             return
         known = {r["code"] for r in self.config.reasons}
         self._rate(self._pending_score, tuple(dict.fromkeys(c for c in codes if c in known)))
@@ -169,22 +172,22 @@ class Kiosk:
 
     def open_comment(self) -> bool:
         """留言 on the thank-you screen: the quick phrases (and the QR code) for the opinion book."""
-        if self.shown != "thanks":
+        if self.shown != THANKS:
             return False
-        self._show("comment")
+        self._show(COMMENT)
         return True
 
     def comment(self, text: str) -> Event | None:
         """A comment for the opinion book, tied to the rating just made (thanked for only when stored)."""
-        if self.shown not in ("thanks", "comment"):
+        if self.shown not in (THANKS, COMMENT):
             return None
         event = self._record("feedback", text=text, rating=self.last_rating.id if self.last_rating else None)
-        self._show("thanks" if event else self._rest)
+        self._show(THANKS if event else self._rest)
         return event
 
     def close(self) -> None:
         """Back to the resting screen from the thank-you, the comments or the sign-in."""
-        if self.screen in ("thanks", "comment", "signin"):
+        if self.screen in (THANKS, COMMENT, SIGNIN):
             self._show(self._rest)
 
     # ------------------------------------------------------------ the clerk
@@ -193,7 +196,7 @@ class Kiosk:
         state = "away" if away else "present"
         if state == self.presence:
             return
-        if away and self.screen == "rated":
+        if away and self.screen == RATED:
             self.skip_reasons()  # never lose a rating the customer already gave
         if away:
             self._drop_invitation("the away sign went out")
@@ -203,10 +206,10 @@ class Kiosk:
 
     def invite(self) -> bool:
         """The clerk's 请评价: in invite mode, the buttons count for `invite_seconds` (an open case stays)."""
-        if not self.invite_mode or self.presence == "away" or self.screen not in ("idle", "ready"):
+        if not self.invite_mode or self.presence == "away" or self.screen not in AT_REST:
             return False
         self._invited_until = self.clock.monotonic() + self.timing.invite_seconds
-        self._show("ready")
+        self._show(READY)
         return True
 
     def invite_for_case(self, invite: Invite) -> bool:
@@ -224,7 +227,7 @@ class Kiosk:
             log.warning("invite %d for case %s dropped: the clerk is away", invite.id, invite.case)
             return False
         self._waiting = (invite.case, self.clock.monotonic() + invite.ttl)
-        if self.screen not in ("idle", "ready"):  # an open case stays with the rating under way
+        if self.screen not in AT_REST:  # an open case stays with the rating under way
             log.info("invite %d for case %s waits: the kiosk shows %s", invite.id, invite.case, self.screen)
             return False
         if self.case is not None:
@@ -244,7 +247,7 @@ class Kiosk:
         self.case = case
         self._invited_until = now + self.timing.invite_seconds
         log.info("invited a rating for case %s", case)
-        return "ready"
+        return READY
 
     def _drop_invitation(self, why: str) -> None:
         if self.case is not None or self._waiting is not None:
@@ -254,14 +257,14 @@ class Kiosk:
         self._invited_until = float("-inf")
 
     def open_sign_in(self) -> bool:
-        if self.presence == "away" or self.screen not in ("idle", "ready") or not self.config.roster:
+        if self.presence == "away" or self.screen not in AT_REST or not self.config.roster:
             return False
-        self._show("signin")
+        self._show(SIGNIN)
         return True
 
     def sign_in(self, staff_id: str, pin: str) -> bool:
         """Check the PIN against the roster offline; a signed-in clerk is the staff of every event."""
-        if self.screen != "signin" or self.signin_locked:
+        if self.screen != SIGNIN or self.signin_locked:
             return False
         clerk = next((c for c in self.config.roster if c["id"] == staff_id), None)
         if clerk is None or not verify_pin(pin, clerk["pin"]):
@@ -279,7 +282,7 @@ class Kiosk:
             return
         self.signed_in = None
         self._record("staff")
-        self._show(self._rest if self.screen == "signin" else self.screen)
+        self._show(self._rest if self.screen == SIGNIN else self.screen)
 
     @property
     def signin_locked(self) -> bool:
@@ -291,7 +294,7 @@ class Kiosk:
     def apply_config(self, config: Config) -> None:
         """A new config from the server; a change of clerk is recorded."""
         old_staff = self.staff
-        if self.screen == "rated" and config.scale != self.config.scale:
+        if self.screen == RATED and config.scale != self.config.scale:
             self.skip_reasons()
         self.config = config
         if self.signed_in and not any(c["id"] == self.signed_in["id"] for c in config.roster):
@@ -304,15 +307,15 @@ class Kiosk:
         """Let time act: questions time out, the thank-you ends, an invitation lapses."""
         now = self.clock.monotonic()
         elapsed = now - self._screen_since
-        if self.screen == "rated" and elapsed >= self.timing.reasons_timeout:
+        if self.screen == RATED and elapsed >= self.timing.reasons_timeout:
             self.skip_reasons()
-        elif self.screen == "thanks" and elapsed >= self.timing.thanks_seconds:
+        elif self.screen == THANKS and elapsed >= self.timing.thanks_seconds:
             self._show(self._rest)
-        elif self.screen == "comment" and elapsed >= self.timing.comment_timeout:
+        elif self.screen == COMMENT and elapsed >= self.timing.comment_timeout:
             self._show(self._rest)
-        elif self.screen == "signin" and elapsed >= self.timing.signin_timeout:
+        elif self.screen == SIGNIN and elapsed >= self.timing.signin_timeout:
             self._show(self._rest)
-        elif self.screen == "ready" and now >= self._invited_until and (self.invite_mode or self.case is not None):
+        elif self.screen == READY and now >= self._invited_until and (self.invite_mode or self.case is not None):
             if self.case is not None:
                 log.info("case %s was not rated within %.0f s", self.case, self.timing.invite_seconds)
                 self.case = None
@@ -329,7 +332,7 @@ class Kiosk:
         if rating is None:  # not stored: no thanks; the buttons stay for another try, at once
             self._last_counted = self._counted_before
             self._invited_until, self.case = invited_until, case
-            self._show("ready" if self.clock.monotonic() < invited_until else self._rest)
+            self._show(READY if self.clock.monotonic() < invited_until else self._rest)
             return
         self.last_rating = rating
-        self._show("thanks")
+        self._show(THANKS)

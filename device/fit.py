@@ -3,8 +3,9 @@
 `fit_font` picks the largest font size, from a ceiling down to a floor, at which a text fits a box,
 measured with Kivy's core label (what the widgets draw with). Text wraps only between words (at
 spaces): a word, and a Chinese label written without spaces is one word, never breaks inside
-("非常不满意" stays on one line, "Unsatisfied" is not cut into "Unsatisfie/d"). When even the
-floor does not fit, the result says so and the widget shortens the text with an ellipsis.
+("非常不满意" stays on one line, "Unsatisfied" is not cut into "Unsatisfie/d"); only a text set as
+Chinese (`cjk`: titles, messages) may also break a run of Chinese between its characters. When even
+the floor does not fit, the result says so and the widget shortens the text with an ellipsis.
 
 `min_touch_px` is 9 mm on the display the window size stands for.
 """
@@ -14,9 +15,10 @@ import math
 from dataclasses import dataclass
 
 TOUCH_MM = 9.0
-# Pixels per millimetre of the displays the README names, by their resolution (assumed from their panels):
+# Pixels per millimetre of the displays assumed for the supported sizes (settings.SCREEN_SIZES), by their
+# resolution (assumed from their panels):
 #   800x480:  the Raspberry Pi 7" Touch Display (155 x 86 mm active area, 5.2 px/mm); held to 5.9 px/mm
-#             (53 px for 9 mm), the stricter figure of the product brief;
+#             (53 px for 9 mm), stricter than its panel's own figure;
 #   1024x600: a 7" HDMI touch panel (154 x 86 mm, 6.7 px/mm: 60 px);
 #   1280x800: a 10.1" touch panel (217 x 136 mm, 5.9 px/mm: 53 px).
 # Any other size is taken at the densest of these, so its targets are at least as large.

@@ -1,11 +1,12 @@
 """The kiosk's GPIO inputs through gpiozero: the away sign's sensor, rating buttons, the clerk's 请评价 button.
 
 This is the thin adapter around `device.debounce`. gpiozero calls our
-callbacks on its own thread; they do nothing but feed a `Debouncer` with
-`clock.monotonic()`, under a lock. The kiosk's main loop calls `poll()` every
-~20 ms and gets typed events back (`SignChanged`, `ScorePressed`,
-`InvitePressed`, `SensorHealth`), which the runtime turns into
-`kiosk.sign(...)`, `kiosk.press(...)` and its status. `poll()` also reads
+callbacks on its own thread; they do nothing but feed a `Debouncer` (and, for
+the away sign's sensor, its `FlapDetector`) with `clock.monotonic()`, under a
+lock. The kiosk's main loop calls `poll()` every ~20 ms and gets typed events
+back (`SignChanged`, `ScorePressed`, `InvitePressed`, `SensorHealth`), which
+the runtime turns into `kiosk.sign(...)`, `kiosk.press(...)`,
+`kiosk.invite()` and its status. `poll()` also reads
 every pin once, so an edge gpiozero never reported is still seen and a pin
 that cannot be read is noticed. `close()` releases the pins.
 

@@ -4,7 +4,7 @@ that the tests drive.
 `open_window` makes this process's one Kivy window (offscreen when there is no display: SDL2 falls back to
 EGL); `KioskPreview.build` runs a real kiosk app in it (a real runtime and outbox on a given folder, a
 fake clock by default); `render_screens` walks such apps through every screen at every size, in Chinese
-and English, and writes `{screen}-{w}x{h}-{lang}.png`. Nothing is sent: the preview never connects.
+and English, and writes `{shot}-{w}x{h}-{lang}.png` (SHOTS). It sends nothing: its apps never connect.
 """
 from __future__ import annotations
 
@@ -19,15 +19,20 @@ from shared.clock import FakeClock
 from shared.contract import Config, Invite
 from shared.timefmt import format_ts
 
+from . import screens
 from .settings import SCREEN_SIZES, KioskSettings
 
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("zh", "en")
-# In the order they are taken; "storage" is the ready screen with the full-storage banner, "idle" and "invite"
-# are those of a kiosk in invite mode (before and after the server's invite for a case number).
-SCREENS = ("ready", "storage", "rated", "thanks", "comment", "away", "signin", "idle", "invite")
-SHOWN_ON = {"storage": "ready", "invite": "ready"}  # the screen each of those is taken on
+# Two shots that are not screens of their own: the ready screen with the full-storage banner, and the ready
+# screen of a kiosk in invite mode after the server's invite for a case number.
+STORAGE = "storage"
+INVITE = "invite"
+# Every shot, in the order they are taken; idle and invite are those of a kiosk in invite mode.
+SHOTS = (screens.READY, STORAGE, screens.RATED, screens.THANKS, screens.COMMENT, screens.AWAY, screens.SIGNIN,
+         screens.IDLE, INVITE)
+SHOWN_ON = {STORAGE: screens.READY, INVITE: screens.READY}  # the screen each of those is taken on
 DEMO_PIN = "246810"
 
 
@@ -124,7 +129,7 @@ class KioskPreview:
 
 def render_screens(window, out_dir: Path, config: Config, base: KioskSettings,
                    sizes=SCREEN_SIZES, languages=LANGUAGES) -> list[Path]:
-    """Every screen of SCREENS at each size in each language, into `out_dir`; the paths written."""
+    """Every shot of SHOTS at each size in each language, into `out_dir`; the paths written."""
     written = []
     with tempfile.TemporaryDirectory(prefix="ceval-preview-") as scratch:
         for width, height in sizes:
@@ -137,12 +142,12 @@ def render_screens(window, out_dir: Path, config: Config, base: KioskSettings,
                     preview = KioskPreview.build(window, settings, shown, (width, height), connect=False,
                                                  online=lambda: True)
                     try:
-                        for screen in walk(preview):
-                            if preview.current != SHOWN_ON.get(screen, screen):
+                        for shot in walk(preview):
+                            if preview.current != SHOWN_ON.get(shot, shot):
                                 log.warning("no %s screen with this config (it shows %s): not written",
-                                            screen, preview.current)
+                                            shot, preview.current)
                                 continue
-                            written.append(preview.shoot(out_dir / f"{screen}-{name}.png"))
+                            written.append(preview.shoot(out_dir / f"{shot}-{name}.png"))
                     finally:
                         preview.close()
     return written
@@ -150,28 +155,28 @@ def render_screens(window, out_dir: Path, config: Config, base: KioskSettings,
 
 def _walk_kiosk(preview: KioskPreview):
     app, kiosk = preview.app, preview.kiosk
-    yield "ready"
+    yield screens.READY
     kiosk.storage = "full"  # as a failed write leaves it: the banner until the outbox stores again
     app.refresh()
-    yield "storage"
+    yield STORAGE
     kiosk.storage = None
     app.refresh()
     app.press(2 if kiosk.config.reasons else 1)
-    yield "rated"
+    yield screens.RATED
     app.skip_reasons()
-    yield "thanks"
+    yield screens.THANKS
     app.open_comment()
-    yield "comment"
+    yield screens.COMMENT
     app.close()
     preview.runtime.act(kiosk.sign, True)
-    yield "away"
+    yield screens.AWAY
     preview.runtime.act(kiosk.sign, False)
     app.open_sign_in()
-    yield "signin"
+    yield screens.SIGNIN
 
 
 def _walk_invite_mode(preview: KioskPreview):
-    yield "idle"
+    yield screens.IDLE
     invite = Invite(id=1, case="GJJ-2024-081500032", ts=format_ts(preview.clock.now()), ttl=60)
     preview.runtime.act(preview.kiosk.invite_for_case, invite)
-    yield "invite"
+    yield INVITE

@@ -79,7 +79,7 @@ class Publisher:
         self._thread.start()
 
     def wake(self) -> None:
-        """Something new is in the outbox (and so the status changed)."""
+        """Send what is new in the outbox, and the status (something in it changed)."""
         self._status_due = True
         self._wake.set()
 

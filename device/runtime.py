@@ -2,8 +2,8 @@
 the GPIO inputs and the simulator so every press takes the same path.
 
 Inputs reach the core through `act()`, which serialises them (the screen, the
-sensor thread and the publisher's config and invite callbacks may all call it)
-and wakes the publisher once the event is committed.
+GPIO poll, the simulator and the publisher's config and invite callbacks may
+all call it). Each event the core commits to the outbox wakes the publisher.
 """
 from __future__ import annotations
 

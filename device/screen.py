@@ -1,9 +1,11 @@
 """The kiosk's touchscreen: a thin Kivy adapter over the runtime.
 
 Layout is in kiosk.kv; state is in the app's properties, refreshed from the
-core. Every touch becomes one call on the runtime (`runtime.act`), the same
-path GPIO buttons and the simulator take. Other threads (the publisher's
-config callback) reach the widgets only through the Kivy Clock.
+core. Every touch that acts on the kiosk becomes one call on the runtime
+(`runtime.act`), the same path GPIO buttons and the simulator take; the
+language switch and the sign-in keypad change only the app's own properties.
+Other threads (the publisher's config callback) reach the widgets only through
+the Kivy Clock.
 
 Call `configure_kivy(settings, font)` before anything imports kivy.core.window.
 """
@@ -31,11 +33,11 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
-from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kivy.uix.togglebutton import ToggleButton
 from kivy.uix.widget import Widget
 
-from . import texts
+from . import screens, texts
 from .fit import fit_font, min_touch_px
 from .guards import TouchFilter
 from .runtime import KioskRuntime
@@ -93,6 +95,7 @@ class Face(Widget):
             Line(bezier=(cx - r * 0.45, y + bend * r * 0.1, cx, y - bend * r * 0.32,
                          cx + r * 0.45, y + bend * r * 0.1), bezier_precision=24, width=w)
 
+
 class FitText:
     """Mixed into a Label (or a Button, which is one): its font shrinks from `font_max` down to `font_min`
     until the text fits the widget less `inset` on each side, wrapping only between words (device/fit.py);
@@ -148,25 +151,32 @@ class RatingButton(ButtonBehavior, BoxLayout):
     mood = NumericProperty(0.5)
     tint = ListProperty([0.5, 0.5, 0.5, 1])
 
+
 class ClerkArea(BoxLayout):
-    """Holding the clerk's name for two seconds opens the staff sign-in."""
+    """The clerk's name: a touch held on it for `hold_seconds` dispatches `on_hold` (kiosk.kv opens the staff
+    sign-in with it)."""
+    __events__ = ("on_hold",)
+    hold_seconds = NumericProperty(2.0)
+
     def on_touch_down(self, touch):
         if self.collide_point(*touch.pos):
-            touch.ud["signin"] = Clock.schedule_once(lambda dt: App.get_running_app().open_sign_in(), 2.0)
+            touch.ud["hold"] = Clock.schedule_once(lambda dt: self.dispatch("on_hold"), self.hold_seconds)
         return super().on_touch_down(touch)
 
     def on_touch_up(self, touch):
-        if "signin" in touch.ud:
-            touch.ud.pop("signin").cancel()
+        if "hold" in touch.ud:
+            touch.ud.pop("hold").cancel()
         return super().on_touch_up(touch)
 
+    def on_hold(self):
+        pass
+
+
 class KioskScreens(ScreenManager):
+    """Every screen of kiosk.kv, switched at once (no transition)."""
     def __init__(self, **kwargs):
         super().__init__(transition=NoTransition(), **kwargs)
 
-for _name in ("RatingScreen", "IdleScreen", "ReasonScreen", "ThanksScreen", "CommentScreen", "AwayScreen",
-              "SignInScreen"):
-    Factory.register(_name, cls=type(_name, (Screen,), {}))
 
 class KioskApp(App):
     u = NumericProperty(1.0)
@@ -216,7 +226,7 @@ class KioskApp(App):
                     on_touch_up=self._filter_up, size=self._resized)
         Window.allow_screensaver = False
         self._resized(Window, Window.size)
-        root = Factory.KioskScreens()
+        root = KioskScreens()
         self.kiosk.subscribe(self._changed)
         Clock.schedule_interval(self._poll, 0.02)
         Clock.schedule_once(lambda dt: self.refresh(root))
@@ -267,7 +277,7 @@ class KioskApp(App):
         if root is None:
             return
         config, kiosk = self.kiosk.config, self.kiosk
-        if root.current in ("thanks", "comment") and kiosk.shown in ("idle", "ready", "away"):
+        if root.current in (screens.THANKS, screens.COMMENT) and kiosk.shown in (*screens.AT_REST, screens.AWAY):
             self.language = None  # a customer's switch of language lasts until they are done
         language = self.language or config.language
         self.words = texts.words(language)
@@ -289,10 +299,10 @@ class KioskApp(App):
         if config.comment_url != self._qr_url:
             self._qr_url = config.comment_url
             self.qr_texture = _qr_texture(config.comment_url) if config.comment_url else None
-        if kiosk.shown == "rated" and root.current != "rated":
-            for chip in root.get_screen("rated").ids.chips.children:
+        if kiosk.shown == screens.RATED and root.current != screens.RATED:
+            for chip in root.get_screen(screens.RATED).ids.chips.children:
                 chip.state = "normal"
-        if kiosk.shown == "signin" and root.current != "signin":
+        if kiosk.shown == screens.SIGNIN and root.current != screens.SIGNIN:
             self.signin_staff = self.signin_pin = self.signin_message = ""
             self.signin_field = "staff"
         if root.current != kiosk.shown:
@@ -313,7 +323,7 @@ class KioskApp(App):
         return ""
 
     def _build_buttons(self, root, config, language):
-        row = root.get_screen("ready").ids.buttons
+        row = root.get_screen(screens.READY).ids.buttons
         row.clear_widgets()
         labels = texts.labels(config, language)
         for score in range(config.scale, 0, -1):  # best on the left, as halls show them
@@ -321,7 +331,7 @@ class KioskApp(App):
             button = RatingButton(text=labels[str(score)], score=score, mood=mood, tint=_tint(mood))
             button.bind(on_release=lambda b: self.press(int(b.score)))
             row.add_widget(button)
-        chips = root.get_screen("rated").ids.chips
+        chips = root.get_screen(screens.RATED).ids.chips
         chips.clear_widgets()
         reasons = texts.reasons(config, language)
         chips.cols = _columns(len(reasons), rows=4)
@@ -329,7 +339,7 @@ class KioskApp(App):
             chip = Factory.Chip(text=label)
             chip.code = code
             chips.add_widget(chip)
-        phrases = root.get_screen("comment").ids.phrases
+        phrases = root.get_screen(screens.COMMENT).ids.phrases
         phrases.clear_widgets()
         phrases.cols = _columns(len(texts.phrases(config, language)), rows=3)
         for phrase in texts.phrases(config, language):
@@ -342,7 +352,7 @@ class KioskApp(App):
         return self.runtime.act(self.kiosk.press, score)
 
     def send_reasons(self):
-        chips = self.root.get_screen("rated").ids.chips.children
+        chips = self.root.get_screen(screens.RATED).ids.chips.children
         codes = [c.code for c in reversed(chips) if c.state == "down"]
         self.runtime.act(self.kiosk.choose_reasons, codes)
 
@@ -382,6 +392,7 @@ class KioskApp(App):
         self.runtime.act(self.kiosk.sign_out)
         self.runtime.act(self.kiosk.close)
 
+
 def _columns(count: int, rows: int) -> int:
     """Two columns, more when `count` buttons would need over `rows` rows (each then too low to touch)."""
     return max(2, -(-count // rows))
@@ -396,6 +407,7 @@ def _tint(mood: float) -> list[float]:
             f = (mood - a) / (b - a)
             return [ca[i] + (cb[i] - ca[i]) * f for i in range(3)] + [1]
     return [0.5, 0.5, 0.5, 1]
+
 
 def _qr_texture(url: str):
     import segno

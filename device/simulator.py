@@ -10,6 +10,7 @@ import random
 import threading
 from dataclasses import dataclass
 
+from . import screens
 from .runtime import KioskRuntime
 
 log = logging.getLogger(__name__)
@@ -46,13 +47,13 @@ def simulate(runtime: KioskRuntime, stop: threading.Event, rng: random.Random, p
             stop.wait(rng.uniform(*pace.away_seconds))
             runtime.act(kiosk.sign, False)
             continue
-        if kiosk.screen == "idle":
+        if kiosk.screen == screens.IDLE:
             runtime.act(kiosk.invite)  # invite mode: the clerk presses 请评价 first
         score = rng.choices(list(SCORE_WEIGHTS), weights=list(SCORE_WEIGHTS.values()))[0]
         score = min(score, kiosk.config.scale)
         if not runtime.act(kiosk.press, score):
             continue
-        if kiosk.screen == "rated":
+        if kiosk.screen == screens.RATED:
             codes = [r["code"] for r in kiosk.config.reasons]
             runtime.act(kiosk.choose_reasons, rng.sample(codes, k=rng.randint(0, min(2, len(codes)))))
         given += 1
@@ -64,6 +65,6 @@ def simulate(runtime: KioskRuntime, stop: threading.Event, rng: random.Random, p
 def _wait_for_ready(runtime: KioskRuntime, stop: threading.Event) -> None:
     while not stop.is_set():
         runtime.act(runtime.kiosk.tick)
-        if runtime.kiosk.screen in ("ready", "idle"):
+        if runtime.kiosk.screen in screens.AT_REST:
             return
         stop.wait(0.05)

@@ -1,4 +1,8 @@
-"""The words on the kiosk, Chinese by default and English by switch (see ../shared/domain.md)."""
+"""The words on the kiosk, Chinese by default and English by switch.
+
+The Chinese are the words of the halls the kiosk serves (评价, 工号, 意见簿 ...); the built-in rating labels,
+reasons and phrases are the contract's defaults (shared/contract.py DEFAULT_*), and their English is here.
+"""
 from __future__ import annotations
 
 from shared.contract import DEFAULT_LABELS, DEFAULT_PHRASES, DEFAULT_REASONS, Config

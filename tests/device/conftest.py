@@ -13,6 +13,7 @@ os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.pop("DISPLAY", None)
 
+from device import screens  # noqa: E402
 from device.preview import KioskPreview  # noqa: E402
 from device.settings import KioskSettings  # noqa: E402
 from shared.clock import FakeClock  # noqa: E402
@@ -37,10 +38,10 @@ class KioskScreen(KioskPreview):
         return wait_for(lambda: self.frames(1) or condition(), timeout, what, interval=0)
 
     def rating_buttons(self) -> list:
-        return list(reversed(self.screen("ready").ids.buttons.children))  # left to right
+        return list(reversed(self.screen(screens.READY).ids.buttons.children))  # left to right
 
     def chips(self) -> list:
-        return list(reversed(self.screen("rated").ids.chips.children))
+        return list(reversed(self.screen(screens.RATED).ids.chips.children))
 
     def tap(self, widget, twice_at_once: bool = False) -> None:
         """A finger on the widget's centre; `twice_at_once`: the same touch reported by two providers."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from device import screens
 from device.core import Kiosk, Timing
 from shared.clock import FakeClock
 from shared.contract import DEFAULT_LABELS, Config, Event
@@ -38,45 +39,45 @@ def kiosk(sink, clock):
 
 def test_start_states_presence(kiosk, sink):
     assert [(e.type, e.state, e.staff) for e in sink.events] == [("presence", "present", "1024")]
-    assert kiosk.shown == "ready"
+    assert kiosk.shown == screens.READY
 
 
 def test_a_good_score_is_recorded_then_thanked(kiosk, sink, clock):
     assert kiosk.press(5)
     rating = sink.events[-1]
     assert (rating.type, rating.score, rating.scale, rating.reasons, rating.window) == ("rating", 5, 5, (), "w03")
-    assert kiosk.shown == "thanks"
+    assert kiosk.shown == screens.THANKS
     assert not kiosk.press(4), "no second rating while the thank-you shows"
     clock.advance(2.9)
     kiosk.tick()
-    assert kiosk.shown == "thanks"
+    assert kiosk.shown == screens.THANKS
     clock.advance(0.2)
     kiosk.tick()
-    assert kiosk.shown == "ready"
+    assert kiosk.shown == screens.READY
 
 
 def test_a_low_score_asks_why_and_records_the_reasons(kiosk, sink):
     assert kiosk.press(2)
-    assert kiosk.shown == "rated" and sink.events[-1].type == "presence", "nothing recorded before the answer"
+    assert kiosk.shown == screens.RATED and sink.events[-1].type == "presence", "nothing recorded before the answer"
     kiosk.choose_reasons(["slow", "not-offered"])
     assert sink.events[-1].reasons == ("slow",)
-    assert kiosk.shown == "thanks"
+    assert kiosk.shown == screens.THANKS
 
 
 def test_the_reason_question_times_out_into_a_rating_without_reasons(kiosk, sink, clock):
     kiosk.press(1)
     clock.advance(14.9)
     kiosk.tick()
-    assert kiosk.shown == "rated"
+    assert kiosk.shown == screens.RATED
     clock.advance(0.2)
     kiosk.tick()
     assert (sink.events[-1].score, sink.events[-1].reasons) == (1, ())
-    assert kiosk.shown == "thanks"
+    assert kiosk.shown == screens.THANKS
 
 
 def test_presses_do_not_count_while_away(kiosk, sink):
     kiosk.sign(True)
-    assert kiosk.shown == "away"
+    assert kiosk.shown == screens.AWAY
     assert not kiosk.press(5)
     kiosk.sign(True)  # the same level again is no change
     kiosk.sign(False)
@@ -88,7 +89,7 @@ def test_away_during_the_reason_question_keeps_the_rating(kiosk, sink):
     kiosk.press(1)
     kiosk.sign(True)
     assert [e.type for e in sink.events[1:]] == ["rating", "presence"]
-    assert kiosk.shown == "away"
+    assert kiosk.shown == screens.AWAY
 
 
 def test_a_comment_belongs_to_the_rating_just_made(kiosk, sink):
@@ -122,19 +123,19 @@ def inviting(sink, clock):
 
 
 def test_invite_mode_counts_presses_only_after_the_clerks_invitation(inviting, sink, clock):
-    assert inviting.shown == "idle"
+    assert inviting.shown == screens.IDLE
     assert not inviting.press(5)
     assert inviting.invite()
-    assert inviting.shown == "ready"
+    assert inviting.shown == screens.READY
     clock.advance(10.1)
     inviting.tick()
-    assert inviting.shown == "idle", "the invitation lapsed"
+    assert inviting.shown == screens.IDLE, "the invitation lapsed"
     assert not inviting.press(5)
     inviting.invite()
     assert inviting.press(4)
     clock.advance(3.1)
     inviting.tick()
-    assert inviting.shown == "idle", "one invitation, one rating"
+    assert inviting.shown == screens.IDLE, "one invitation, one rating"
     assert [e.score for e in sink.events if e.type == "rating"] == [4]
 
 
@@ -147,10 +148,10 @@ def test_invite_is_nothing_outside_invite_mode_or_while_away(kiosk, inviting):
 def test_the_opinion_book_opens_after_a_rating_and_times_out(kiosk, sink, clock):
     assert not kiosk.open_comment(), "only after a rating"
     kiosk.press(5)
-    assert kiosk.open_comment() and kiosk.shown == "comment"
+    assert kiosk.open_comment() and kiosk.shown == screens.COMMENT
     clock.advance(46)
     kiosk.tick()
-    assert kiosk.shown == "ready"
+    assert kiosk.shown == screens.READY
     assert kiosk.comment("太慢了") is None, "no comment without a rating just made"
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from device import screens
 from device.core import Kiosk, Timing
 from shared.clock import FakeClock
 from shared.contract import Config, Invite
@@ -48,9 +49,9 @@ def ratings(sink):
 
 
 def test_an_invite_opens_the_buttons_like_the_clerks_and_the_rating_carries_the_case(inviting, sink, clock):
-    assert inviting.shown == "idle" and not inviting.press(5)
+    assert inviting.shown == screens.IDLE and not inviting.press(5)
     assert inviting.invite_for_case(invite(1))
-    assert inviting.shown == "ready" and inviting.case == "370102-2026-000123"
+    assert inviting.shown == screens.READY and inviting.case == "370102-2026-000123"
     clock.advance(9.9)
     inviting.tick()
     assert inviting.press(4)
@@ -58,7 +59,7 @@ def test_an_invite_opens_the_buttons_like_the_clerks_and_the_rating_carries_the_
     assert inviting.case is None, "one invitation, one rating"
     clock.advance(3)
     inviting.tick()
-    assert inviting.shown == "idle"
+    assert inviting.shown == screens.IDLE
     inviting.invite()  # the clerk's own 请评价 afterwards: no case
     inviting.press(5)
     assert ratings(sink)[-1] == (5, None)
@@ -68,7 +69,7 @@ def test_an_unanswered_invite_lapses_with_the_invite_time_and_its_case_is_forgot
     inviting.invite_for_case(invite(1))
     clock.advance(10)
     inviting.tick()
-    assert inviting.shown == "idle" and inviting.case is None
+    assert inviting.shown == screens.IDLE and inviting.case is None
     assert not inviting.press(5)
     inviting.invite()
     inviting.press(5)
@@ -81,7 +82,7 @@ def test_a_low_score_keeps_the_case_through_the_reason_question(inviting, sink, 
     assert inviting.press(1)
     clock.advance(5)  # past the invite time while the customer picks reasons
     inviting.tick()
-    assert inviting.shown == "rated"
+    assert inviting.shown == screens.RATED
     inviting.choose_reasons(["slow"])
     assert [(e.score, e.reasons, e.case) for e in sink.events if e.type == "rating"] == [
         (1, ("slow",), "370102-2026-000123")]
@@ -89,7 +90,7 @@ def test_a_low_score_keeps_the_case_through_the_reason_question(inviting, sink, 
 
 def test_on_an_always_open_kiosk_the_next_rating_within_the_invite_time_carries_the_case(always, sink, clock):
     assert always.invite_for_case(invite(1, "A-1"))
-    assert always.shown == "ready" and always.case == "A-1"
+    assert always.shown == screens.READY and always.case == "A-1"
     always.press(5)
     clock.advance(3)
     always.tick()
@@ -100,7 +101,7 @@ def test_on_an_always_open_kiosk_the_next_rating_within_the_invite_time_carries_
     assert always.invite_for_case(invite(2, "A-2"))
     clock.advance(10)
     always.tick()
-    assert always.shown == "ready" and always.case is None, "the buttons stay, the case goes"
+    assert always.shown == screens.READY and always.case is None, "the buttons stay, the case goes"
     always.press(4)
     assert ratings(sink)[-1] == (4, None)
 
@@ -109,11 +110,11 @@ def test_an_invite_while_away_is_dropped_and_away_drops_an_open_one(inviting, si
     inviting.sign(True)
     assert not inviting.invite_for_case(invite(1))
     inviting.sign(False)
-    assert inviting.shown == "idle" and inviting.case is None
+    assert inviting.shown == screens.IDLE and inviting.case is None
     assert inviting.invite_for_case(invite(2))
     inviting.sign(True)
     inviting.sign(False)
-    assert inviting.shown == "idle" and inviting.case is None
+    assert inviting.shown == screens.IDLE and inviting.case is None
     inviting.invite()
     inviting.press(5)
     assert ratings(sink) == [(5, None)]
@@ -129,15 +130,15 @@ def test_away_during_the_reason_question_keeps_the_rating_with_its_case(inviting
 def test_an_invite_while_the_previous_customer_finishes_waits_for_the_resting_screen(inviting, sink, clock):
     inviting.invite()
     inviting.press(5)
-    assert inviting.shown == "thanks"
+    assert inviting.shown == screens.THANKS
     inviting.open_comment()
     assert not inviting.invite_for_case(invite(1)), "the comment screen is not cut short"
-    assert inviting.shown == "comment" and inviting.case is None
+    assert inviting.shown == screens.COMMENT and inviting.case is None
     clock.advance(20)
     inviting.comment("服务态度好")
     clock.advance(3)
     inviting.tick()
-    assert inviting.shown == "ready" and inviting.case == "370102-2026-000123"
+    assert inviting.shown == screens.READY and inviting.case == "370102-2026-000123"
     clock.advance(9.9)
     inviting.tick()
     inviting.press(4)
@@ -150,12 +151,12 @@ def test_a_waiting_invite_lapses_after_its_ttl(inviting, sink, clock):
     inviting.invite_for_case(invite(1, ttl=10))
     clock.advance(10)
     inviting.tick()
-    assert inviting.shown == "rated"
+    assert inviting.shown == screens.RATED
     clock.advance(5)
     inviting.tick()  # the question times out into a rating without reasons, then the thank-you
     clock.advance(3)
     inviting.tick()
-    assert inviting.shown == "idle" and inviting.case is None
+    assert inviting.shown == screens.IDLE and inviting.case is None
     assert ratings(sink) == [(1, None)]
 
 
@@ -165,7 +166,7 @@ def test_a_duplicate_delivery_of_an_invite_opens_nothing_again(inviting, sink, c
     clock.advance(3)
     inviting.tick()
     assert not inviting.invite_for_case(invite(7)), "QoS 1 may deliver twice"
-    assert inviting.shown == "idle" and not inviting.press(5)
+    assert inviting.shown == screens.IDLE and not inviting.press(5)
     assert ratings(sink) == [(5, "370102-2026-000123")]
 
 
@@ -175,7 +176,7 @@ def test_a_newer_invite_replaces_an_unanswered_one(inviting, sink, clock):
     inviting.invite_for_case(invite(2, "CASE-2"))
     clock.advance(6)
     inviting.tick()
-    assert inviting.shown == "ready", "the newer invite has its own invite time"
+    assert inviting.shown == screens.READY, "the newer invite has its own invite time"
     inviting.press(3)
     assert ratings(sink) == [(3, "CASE-2")]
 
@@ -194,7 +195,7 @@ def test_listeners_hear_of_the_case(inviting):
     seen = []
     inviting.subscribe(lambda k: seen.append((k.shown, k.case)))
     inviting.invite_for_case(invite(1))
-    assert seen[-1] == ("ready", "370102-2026-000123")
+    assert seen[-1] == (screens.READY, "370102-2026-000123")
 
 
 def test_an_invite_during_the_reason_question_leaves_that_rating_its_own_case(inviting, sink, clock):
@@ -204,7 +205,7 @@ def test_an_invite_during_the_reason_question_leaves_that_rating_its_own_case(in
     inviting.choose_reasons(["wait"])
     clock.advance(3)
     inviting.tick()
-    assert (inviting.shown, inviting.case) == ("ready", "CASE-B")
+    assert (inviting.shown, inviting.case) == (screens.READY, "CASE-B")
     inviting.press(5)
     assert ratings(sink) == [(1, "CASE-A"), (5, "CASE-B")]
 
@@ -218,7 +219,7 @@ def test_a_clerks_sign_in_over_an_open_invite_closes_it(sink, clock):
     k.invite_for_case(invite(1))
     assert k.open_sign_in()
     assert k.sign_in("1024", "246810")
-    assert (k.shown, k.case) == ("idle", None)
+    assert (k.shown, k.case) == (screens.IDLE, None)
     k.invite()
     k.press(5)
     assert ratings(sink) == [(5, None)]

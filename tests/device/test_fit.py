@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from device import screens
 from shared.contract import Config
 
 from ..helpers import ceval
@@ -76,7 +77,7 @@ def _inside(widget, size) -> bool:
 
 
 def _header(screen):
-    for widget in screen.screen("ready").walk(restrict=True):
+    for widget in screen.screen(screens.READY).walk(restrict=True):
         if "switch" in getattr(widget, "ids", {}):
             return widget
     raise AssertionError("no header")
@@ -128,20 +129,20 @@ def test_every_screen_fits_with_the_longest_title_in_both_languages(make_screen,
             assert widget.to_window(*widget.pos)[0] >= title.to_window(title.right, 0)[0], f"{name} overlaps the title"
         assert header.ids.clerk_name.text == "欧阳晓雯" and header.ids.clerk_number.text.endswith("1046")
         assert not header.ids.clerk_name.shorten
-        assert _check_texts_fit(screen.screen("ready")) == 6  # five ratings and the switch
+        assert _check_texts_fit(screen.screen(screens.READY)) == 6  # five ratings and the switch
         screen.app.press(2)
         screen.frames(4)
-        assert screen.current == "rated" and _check_texts_fit(screen.screen("rated")) == 7
+        assert screen.current == screens.RATED and _check_texts_fit(screen.screen(screens.RATED)) == 7
         screen.app.skip_reasons()
         screen.frames(4)
-        assert _check_texts_fit(screen.screen("thanks")) == 1
+        assert _check_texts_fit(screen.screen(screens.THANKS)) == 1
         screen.app.open_comment()
         screen.frames(4)
-        assert _check_texts_fit(screen.screen("comment")) == 6
+        assert _check_texts_fit(screen.screen(screens.COMMENT)) == 6
         screen.app.close()
         screen.app.open_sign_in()
         screen.frames(4)
-        assert screen.current == "signin" and _check_texts_fit(screen.screen("signin")) == 16
+        assert screen.current == screens.SIGNIN and _check_texts_fit(screen.screen(screens.SIGNIN)) == 16
         screen.app.close()
         screen.frames(2)
 
@@ -166,13 +167,13 @@ def test_custom_texts_show_their_english_in_english_mode(make_screen):
     screen.app.skip_reasons()
     screen.app.open_comment()
     screen.frames()
-    phrases = [b.text for b in reversed(screen.screen("comment").ids.phrases.children)]
+    phrases = [b.text for b in reversed(screen.screen(screens.COMMENT).ids.phrases.children)]
     assert phrases == ["Too many forms", "Friendly service", "窗口太少"]
-    screen.tap(screen.screen("comment").ids.phrases.children[-1])
+    screen.tap(screen.screen(screens.COMMENT).ids.phrases.children[-1])
     assert [e["text"] for e in screen.events() if e["type"] == "feedback"] == ["Too many forms"]
     screen.pins.pin(4).drive_low()
     screen.advance(0.3)
-    assert screen.current == "away" and screen.app.away_text == "午休中"
+    assert screen.current == screens.AWAY and screen.app.away_text == "午休中"
     screen.app.toggle_language()
     assert screen.app.away_text == "Lunch break"
 
@@ -194,14 +195,14 @@ def test_a_config_with_english_is_checked_and_one_without_is_unchanged():
 
 # ---------------------------------------------------------------- ceval kiosk --screenshot
 def test_the_screenshots_of_every_screen_are_written(kivy_window, tmp_path):
-    from device.preview import SCREENS, render_screens
+    from device.preview import SHOTS, render_screens
     from device.settings import KioskSettings
 
     base = KioskSettings(device="preview", window="w07", broker="mqtt://127.0.0.1:1", data_dir=tmp_path)
     out = tmp_path / "shots"
     out.mkdir()
     written = render_screens(kivy_window, out, _demo(), base, sizes=[(800, 480)])
-    expected = {f"{screen}-800x480-{language}.png" for screen in SCREENS for language in ("zh", "en")}
+    expected = {f"{shot}-800x480-{language}.png" for shot in SHOTS for language in ("zh", "en")}
     assert {p.name for p in written} == {p.name for p in out.iterdir()} == expected
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from device import screens
 from device.core import Kiosk, NotStored
 from device.outbox import AckBeyond, Outbox
 from device.runtime import KioskRuntime
@@ -107,14 +108,14 @@ def test_the_kiosk_thanks_for_no_press_it_did_not_store_and_recovers(small_disk,
         stored = outbox.count()
         with caplog.at_level(logging.ERROR, logger="device.core"):
             assert kiosk.press(5), "the press was taken"
-        assert (kiosk.shown, kiosk.storage, outbox.count()) == ("ready", "full", stored), "no thanks, nothing stored"
+        assert (kiosk.shown, kiosk.storage, outbox.count()) == (screens.READY, "full", stored), "no thanks, nothing stored"
         assert "database or disk is full" in caplog.text and "cannot rollback" not in caplog.text
         assert kiosk.press(4), "the guard interval does not hold back a press that was not stored"
-        assert kiosk.shown == "ready" and kiosk.last_rating is None
+        assert kiosk.shown == screens.READY and kiosk.last_rating is None
 
         small_disk.free()
         assert kiosk.press(3)
-        assert (kiosk.shown, kiosk.storage) == ("thanks", None)
+        assert (kiosk.shown, kiosk.storage) == (screens.THANKS, None)
         assert kiosk.last_rating.score == 3 and outbox.count() == stored + 1
     finally:
         outbox.close()
@@ -126,11 +127,11 @@ def test_a_low_score_not_stored_after_its_reasons_is_not_thanked(small_disk):
     kiosk = Kiosk(outbox, clock, "w03", CLERK)
     try:
         kiosk.start()
-        assert kiosk.press(1) and kiosk.shown == "rated"
+        assert kiosk.press(1) and kiosk.shown == screens.RATED
         small_disk.fill()
         exhaust(outbox)
         kiosk.choose_reasons(["slow"])
-        assert (kiosk.shown, kiosk.storage) == ("ready", "full")
+        assert (kiosk.shown, kiosk.storage) == (screens.READY, "full")
     finally:
         outbox.close()
 
@@ -141,9 +142,9 @@ def test_the_screen_says_storage_is_full_and_the_message_goes_when_space_returns
     exhaust(screen.runtime.outbox)
     before = len(screen.ratings())
     screen.tap(screen.rating_buttons()[0])
-    assert screen.current == "ready", "not thanked"
+    assert screen.current == screens.READY, "not thanked"
     assert screen.app.storage_text == "存储已满，评价暂不能保存，请告知工作人员"
-    banner = screen.screen("ready").ids.storage
+    banner = screen.screen(screens.READY).ids.storage
     assert banner.height > 0 and banner.opacity == 1 and banner.content == screen.app.storage_text
     assert len(screen.ratings()) == before
     status = json.loads(screen.runtime._status().to_json())
@@ -154,13 +155,13 @@ def test_the_screen_says_storage_is_full_and_the_message_goes_when_space_returns
 
     small_disk.free()
     screen.tap(screen.rating_buttons()[0])
-    assert screen.current == "thanks"
+    assert screen.current == screens.THANKS
     assert screen.app.storage_text == "" and len(screen.ratings()) == before + 1
     assert "storage" not in json.loads(screen.runtime._status().to_json())
 
 
 def _english(screen):
-    return next(w for w in screen.screen("ready").walk() if getattr(w, "text", None) == "English")
+    return next(w for w in screen.screen(screens.READY).walk() if getattr(w, "text", None) == "English")
 
 
 def test_a_failed_write_of_the_servers_config_still_applies_it(make_screen, small_disk):

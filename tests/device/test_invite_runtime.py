@@ -6,6 +6,7 @@ import time
 
 import paho.mqtt.publish as publish
 
+from device import screens
 from device.runtime import KioskRuntime
 from shared.contract import Config, Invite
 
@@ -47,12 +48,12 @@ def test_an_invite_on_the_broker_opens_the_buttons_and_the_rating_carries_the_ca
     kiosk = runtime.kiosk
     try:
         wait_for(lambda: runtime.publisher.connected, 10, "the kiosk to connect")
-        assert kiosk.shown == "idle"
+        assert kiosk.shown == screens.IDLE
         send(broker, "k-inv-rt", b'{"v":1,"id":1,"case":"bad case","ts":"2026-11-23T09:00:00.000+08:00","ttl":60}')
         send(broker, "k-inv-rt", b"not json")
         send(broker, "k-inv-rt", invite(2, "370102-2026-000123"))
         wait_for(lambda: kiosk.case is not None, 5, "the invite to reach the kiosk")
-        assert (kiosk.shown, kiosk.case) == ("ready", "370102-2026-000123"), "bad invites are ignored"
+        assert (kiosk.shown, kiosk.case) == (screens.READY, "370102-2026-000123"), "bad invites are ignored"
         assert runtime.act(kiosk.press, 5)
         assert [(r["score"], r.get("case")) for r in ratings(runtime)] == [(5, "370102-2026-000123")]
     finally:
@@ -76,13 +77,13 @@ def test_an_invite_is_not_retained_a_kiosk_that_connects_later_sees_none(tmp_pat
 def test_the_screen_shows_the_case_number_small_while_invited(make_screen, broker, tmp_path):
     screen = make_screen(CLERK, broker=broker.url, device="k-inv-scr", invite_mode=True, invite_seconds=10.0)
     screen.until(lambda: screen.runtime.publisher.connected, 10, "the kiosk to connect")
-    assert screen.current == "idle"
+    assert screen.current == screens.IDLE
     send(broker, "k-inv-scr", invite(3, "370102-2026-000123"))
-    screen.until(lambda: screen.current == "ready", 5, "the invited rating screen")
-    label = screen.screen("ready").ids.case
+    screen.until(lambda: screen.current == screens.READY, 5, "the invited rating screen")
+    label = screen.screen(screens.READY).ids.case
     assert label.text == "办件编号 370102-2026-000123" and label.opacity == 1
     screen.app.root.export_to_png(str(tmp_path / "invited.png"))
     screen.tap(screen.rating_buttons()[0])  # 非常满意
     assert [(e["score"], e.get("case")) for e in screen.ratings()] == [(5, "370102-2026-000123")]
     screen.advance(3.5)
-    assert screen.current == "idle" and label.text == "" and label.height == 0
+    assert screen.current == screens.IDLE and label.text == "" and label.height == 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from device import screens
 from shared.contract import DEFAULT_LABELS, Config
 from shared.pins import hash_pin
 
@@ -17,35 +18,35 @@ def test_each_button_gives_exactly_one_event_with_its_score(make_screen):
     for expected, button in zip([5, 4, 3, 2, 1], buttons):
         before = len(screen.ratings())
         screen.tap(button)
-        if screen.current == "rated":
-            screen.tap(screen.screen("rated").ids.chips.parent.children[0].children[0])  # 跳过 (skip)
-        assert screen.current == "thanks"
+        if screen.current == screens.RATED:
+            screen.tap(screen.screen(screens.RATED).ids.chips.parent.children[0].children[0])  # 跳过 (skip)
+        assert screen.current == screens.THANKS
         new = screen.ratings()[before:]
         assert [(e["score"], e["scale"], e["staff"], e["window"]) for e in new] == [(expected, 5, "1024", "w03")]
         screen.advance(5.0)  # past the thank-you and the guard interval
-        assert screen.current == "ready"
+        assert screen.current == screens.READY
 
 
 def test_a_low_score_asks_why_and_the_event_carries_the_reason(make_screen):
     screen = make_screen(CLERK)
     screen.tap(screen.rating_buttons()[4])  # 非常不满意
-    assert screen.current == "rated" and screen.ratings() == []
+    assert screen.current == screens.RATED and screen.ratings() == []
     chips = screen.chips()
     assert [c.text for c in chips] == ["办理时间长", "态度不好", "业务不熟练", "一次性告知不清", "等候时间长"]
     screen.tap(chips[1])
-    screen.tap(_button(screen.screen("rated"), "提交"))
+    screen.tap(_button(screen.screen(screens.RATED), "提交"))
     assert [(e["score"], e.get("reasons")) for e in screen.ratings()] == [(1, ["attitude"])]
-    assert screen.current == "thanks"
+    assert screen.current == screens.THANKS
 
 
 def test_the_reason_question_times_out_into_a_rating_without_reasons(make_screen):
     screen = make_screen(CLERK, reasons_timeout=15.0)
     screen.tap(screen.rating_buttons()[3])  # 不满意
     screen.advance(14.0)
-    assert screen.current == "rated" and screen.ratings() == []
+    assert screen.current == screens.RATED and screen.ratings() == []
     screen.advance(1.5)
     assert [(e["score"], e.get("reasons")) for e in screen.ratings()] == [(2, None)]
-    assert screen.current == "thanks"
+    assert screen.current == screens.THANKS
 
 
 def test_the_away_pin_shows_the_away_screen_and_touches_do_not_count(make_screen):
@@ -53,22 +54,22 @@ def test_the_away_pin_shows_the_away_screen_and_touches_do_not_count(make_screen
     sign = screen.pins.pin(4)
     sign.drive_low()  # the sign stands on the sensor (pull-up, active low)
     screen.advance(0.1)
-    assert screen.current == "ready", "a level held shorter than the debounce time does not count"
+    assert screen.current == screens.READY, "a level held shorter than the debounce time does not count"
     screen.advance(0.2)
-    assert screen.current == "away"
+    assert screen.current == screens.AWAY
     screen.tap(screen.app.root)  # anywhere: the buttons are not there
     screen.tap(screen.rating_buttons()[0])
     assert screen.ratings() == []
     sign.drive_high()
     screen.advance(0.3)
-    assert screen.current == "ready"
+    assert screen.current == screens.READY
     presence = [e["state"] for e in screen.events() if e["type"] == "presence"]
     assert presence == ["present", "away", "present"]
 
 
 def test_a_kiosk_started_with_the_sign_out_says_so(make_screen):
     screen = make_screen(CLERK, sign_out=True)
-    assert screen.current == "away"
+    assert screen.current == screens.AWAY
     assert [(e["type"], e["state"]) for e in screen.events()] == [("presence", "away")]
 
 
@@ -76,10 +77,10 @@ def test_a_second_touch_inside_the_guard_interval_is_not_counted(make_screen):
     screen = make_screen(CLERK, thanks_seconds=1.0, min_interval=5.0)
     screen.tap(screen.rating_buttons()[0])
     screen.advance(1.5)
-    assert screen.current == "ready"
+    assert screen.current == screens.READY
     screen.tap(screen.rating_buttons()[1])
     assert [e["score"] for e in screen.ratings()] == [5]
-    assert screen.current == "ready"
+    assert screen.current == screens.READY
     screen.advance(4.0)
     screen.tap(screen.rating_buttons()[1])
     assert [e["score"] for e in screen.ratings()] == [5, 4]
@@ -99,13 +100,13 @@ def test_a_duplicated_touch_is_one_touch(make_screen):
 def test_a_comment_phrase_is_sent_tied_to_the_rating(make_screen):
     screen = make_screen(Config(title="3号窗口", comment_url="https://hall.example.cn/c/w03?t=x"))
     screen.tap(screen.rating_buttons()[0])
-    screen.tap(_button(screen.screen("thanks"), "留言"))
-    assert screen.current == "comment"
+    screen.tap(_button(screen.screen(screens.THANKS), "留言"))
+    assert screen.current == screens.COMMENT
     assert screen.app.qr_texture is not None
-    screen.tap(_button(screen.screen("comment"), "服务态度好"))
+    screen.tap(_button(screen.screen(screens.COMMENT), "服务态度好"))
     rating, feedback = screen.ratings()[0], [e for e in screen.events() if e["type"] == "feedback"]
     assert [(f["text"], f["rating"]) for f in feedback] == [("服务态度好", rating["id"])]
-    assert screen.current == "thanks"
+    assert screen.current == screens.THANKS
 
 
 def test_a_clerk_signs_in_with_staff_number_and_pin(make_screen):
@@ -113,26 +114,50 @@ def test_a_clerk_signs_in_with_staff_number_and_pin(make_screen):
     screen = make_screen(Config(title="3号窗口", roster=roster))
     screen.app.open_sign_in()
     screen.frames()
-    assert screen.current == "signin"
-    pad = screen.screen("signin")
+    assert screen.current == screens.SIGNIN
+    pad = screen.screen(screens.SIGNIN)
     for key in "2048":
         screen.tap(_button(pad, key))
     screen.tap(_button(pad, "密码：", prefix=True))
     for key in "135791":
         screen.tap(_button(pad, key))
     screen.tap(_button(pad, "确定"))
-    assert screen.current == "signin" and screen.app.signin_message == "工号或密码不正确"
+    assert screen.current == screens.SIGNIN and screen.app.signin_message == "工号或密码不正确"
     for key in "432105":
         screen.tap(_button(pad, key))
     screen.tap(_button(pad, "确定"))
-    assert screen.current == "ready"
+    assert screen.current == screens.READY
     assert screen.app.clerk_name == "王磊" and screen.app.clerk_number == "工号 2048"
     assert [(e["type"], e.get("staff")) for e in screen.events()][-1] == ("staff", "2048")
 
 
+def test_holding_the_clerks_name_opens_the_sign_in_and_a_tap_does_not(make_screen):
+    import time
+
+    from kivy.tests.common import UnitTestTouch
+
+    from device.screen import ClerkArea
+
+    roster = ({"id": "2048", "name": "王磊", "pin": hash_pin("432105")},)
+    screen = make_screen(Config(title="3号窗口", staff={"id": "2048", "name": "王磊"}, roster=roster))
+    area = next(w for w in screen.screen(screens.READY).walk() if isinstance(w, ClerkArea))
+    held = []
+    area.bind(on_hold=lambda _: held.append(time.monotonic()))
+    area.hold_seconds = 0.2  # were the tap's hold not cancelled, it would open the sign-in 0.2 s after the tap
+    screen.tap(area)
+    screen.advance(1.0)  # the kiosk's clock: the next touch is not taken for a copy of the tap
+    area.hold_seconds = 1.0
+    finger = UnitTestTouch(*area.to_window(*area.center))
+    finger.touch_down()
+    down = time.monotonic()
+    screen.until(lambda: screen.current == screens.SIGNIN, 5, "the sign-in")
+    finger.touch_up()
+    assert len(held) == 1 and held[0] - down > 0.8, "one hold, a second after the finger went down"
+
+
 def test_english_by_switch_until_the_customer_is_done(make_screen):
     screen = make_screen(CLERK, min_interval=0.0)
-    screen.tap(_button(screen.screen("ready"), "English"))
+    screen.tap(_button(screen.screen(screens.READY), "English"))
     assert screen.rating_buttons()[0].text == "Very satisfied"
     screen.tap(screen.rating_buttons()[0])
     assert screen.app.words["thanks"] == "Thank you for your feedback"

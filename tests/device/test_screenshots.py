@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from device import screens
 from shared.contract import Config
 
 REFERENCES = Path(__file__).with_name("screens")
@@ -53,17 +54,17 @@ def _shoot(screen, name: str, size, tmp_path: Path) -> None:
 @pytest.mark.parametrize("size", [(800, 480), (1024, 600), (1280, 800)], ids=["800x480", "1024x600", "1280x800"])
 def test_every_screen_looks_as_its_reference(make_screen, tmp_path, size):
     screen = make_screen(CONFIG, size=size, min_interval=0.0)
-    _shoot(screen, "ready", size, tmp_path)
+    _shoot(screen, screens.READY, size, tmp_path)
     screen.app.press(2)
-    _shoot(screen, "rated", size, tmp_path)
+    _shoot(screen, screens.RATED, size, tmp_path)
     screen.app.skip_reasons()
-    _shoot(screen, "thanks", size, tmp_path)
+    _shoot(screen, screens.THANKS, size, tmp_path)
     screen.app.open_comment()
-    _shoot(screen, "comment", size, tmp_path)
+    _shoot(screen, screens.COMMENT, size, tmp_path)
     screen.app.close()
     screen.pins.pin(4).drive_low()
     screen.advance(0.3)
-    _shoot(screen, "away", size, tmp_path)
+    _shoot(screen, screens.AWAY, size, tmp_path)
 
 
 @pytest.mark.parametrize("size", [(800, 480), (1024, 600), (1280, 800)], ids=["800x480", "1024x600", "1280x800"])
@@ -73,9 +74,9 @@ def test_invite_and_sign_in_screens_look_as_their_references(make_screen, tmp_pa
     config = Config(title="3号窗口", staff={"id": "1024", "name": "张敏"},
                     roster=({"id": "1024", "name": "张敏", "pin": hash_pin("123456", salt=b"0" * 16)},))
     screen = make_screen(config, size=size, invite_mode=True)
-    _shoot(screen, "idle", size, tmp_path)
+    _shoot(screen, screens.IDLE, size, tmp_path)
     screen.app.open_sign_in()
-    _shoot(screen, "signin", size, tmp_path)
+    _shoot(screen, screens.SIGNIN, size, tmp_path)
 
 
 def test_chinese_glyphs_are_really_drawn(kivy_window):
