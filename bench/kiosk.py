@@ -66,6 +66,8 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from device import screens  # noqa: E402  (names only: no Kivy import)
+
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]  # where `-m bench.kiosk` imports from
@@ -157,7 +159,7 @@ def child_start(t0: float, data_dir: Path) -> int:
         while True:
             before = flips[0]
             EventLoop.idle()
-            if flips[0] > before and app.root.current == "ready" and app.root.get_screen("ready").ids.buttons.children:
+            if flips[0] > before and app.root.current == screens.READY and app.root.get_screen(screens.READY).ids.buttons.children:
                 break
             if time.monotonic() > deadline:
                 raise BenchError("no frame with the rating screen within 30 s")
@@ -287,14 +289,14 @@ class KioskUnderTest:
         self.app = KioskApp(self.runtime)
         self.app._run_prepare()
         self.runtime.start()
-        frames.until_drawn(lambda: self.current == "ready" and self.buttons(), "the rating screen")
+        frames.until_drawn(lambda: self.current == screens.READY and self.buttons(), "the rating screen")
 
     @property
     def current(self) -> str:
         return self.app.root.current
 
     def buttons(self) -> list:
-        return self.app.root.get_screen("ready").ids.buttons.children
+        return self.app.root.get_screen(screens.READY).ids.buttons.children
 
     def next_button(self):
         """5, 4, 3, 5, ...: good scores in turn, never the spot just touched (the app's TouchFilter
@@ -336,13 +338,13 @@ def touch_latencies(frames: Frames, kiosk: KioskUnderTest, count: int, rng: rand
         loop._dispatch_input("begin", touch)
         loop._dispatch_input("end", touch)
         commits = len(kiosk.commits)
-        frame_count = frames.until_drawn(lambda: kiosk.current == "thanks", "the thank-you screen")
+        frame_count = frames.until_drawn(lambda: kiosk.current == screens.THANKS, "the thank-you screen")
         t1 = time.perf_counter()
         tick = clock.get_time() + offset  # when the drawing frame's sleep ended
         results.append({"total": t1 - t0, "wait": max(0.0, tick - t0), "work": t1 - max(tick, t0),
                         "commit": sum(kiosk.commits[commits:]), "frames": frame_count, "rest_drawn": rest_drawn})
         kiosk.app.close()
-        frames.until_drawn(lambda: kiosk.current == "ready", "the rating screen after close()")
+        frames.until_drawn(lambda: kiosk.current == screens.READY, "the rating screen after close()")
     return results
 
 
@@ -388,18 +390,18 @@ def rate(frames: Frames, kiosk: KioskUnderTest, count: int) -> None:
         touch = UnitTestTouch(*button.to_window(*button.center))
         touch.touch_down()
         touch.touch_up()
-        if kiosk.current != "thanks":
+        if kiosk.current != screens.THANKS:
             raise BenchError(f"rating {i + 1}: a touch on {button.score} left the kiosk on {kiosk.current!r}")
         if draw:
-            frames.until_drawn(lambda: kiosk.current == "thanks", "the thank-you screen")
+            frames.until_drawn(lambda: kiosk.current == screens.THANKS, "the thank-you screen")
         else:
             tick()
         kiosk.app.close()
         if draw:
-            frames.until_drawn(lambda: kiosk.current == "ready", "the rating screen after close()")
+            frames.until_drawn(lambda: kiosk.current == screens.READY, "the rating screen after close()")
         else:
             tick()
-    frames.until_drawn(lambda: kiosk.current == "ready", "the rating screen")
+    frames.until_drawn(lambda: kiosk.current == screens.READY, "the rating screen")
 
 
 def rss_growth(frames: Frames, kiosk: KioskUnderTest, ratings: int) -> dict:
@@ -445,11 +447,11 @@ def sqlite_commit_baseline(folder: Path, count: int = 200) -> dict:
 def redraw_baseline(frames: Frames, kiosk: KioskUnderTest) -> dict:
     figures = {"ready_ms": frames.redraw_ms()}
     kiosk.app.press(GOOD_SCORES[0])
-    frames.until_drawn(lambda: kiosk.current == "thanks", "the thank-you screen")
+    frames.until_drawn(lambda: kiosk.current == screens.THANKS, "the thank-you screen")
     frames.frame()
     figures["thanks_ms"] = frames.redraw_ms()
     kiosk.app.close()
-    frames.until_drawn(lambda: kiosk.current == "ready", "the rating screen")
+    frames.until_drawn(lambda: kiosk.current == screens.READY, "the rating screen")
     return figures
 
 

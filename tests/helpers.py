@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from ceval.demo.broker import free_port, port_open
+from device import screens
 from device.runtime import KioskRuntime
 from device.settings import KioskSettings
 from server.store import Store
@@ -123,11 +124,11 @@ def write_kiosk_config(path: Path, broker_url: str, device: str, window: str) ->
 def rate(runtime: KioskRuntime, score: int, reasons=()) -> str:
     """A customer rates: wait out the thank-you, press, answer the reason question. Returns the event id."""
     kiosk = runtime.kiosk
-    wait_for(lambda: runtime.act(kiosk.tick) or kiosk.screen == "ready", 5, "the rating screen")
+    wait_for(lambda: runtime.act(kiosk.tick) or kiosk.screen == screens.READY, 5, "the rating screen")
     assert runtime.act(kiosk.press, score)
-    if kiosk.screen == "rated":
+    if kiosk.screen == screens.RATED:
         runtime.act(kiosk.choose_reasons, list(reasons))
-    assert kiosk.screen == "thanks"
+    assert kiosk.screen == screens.THANKS
     return kiosk.last_rating.id
 
 

@@ -15,6 +15,7 @@ import urllib.request
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from device import screens
 from device.runtime import KioskRuntime
 
 from ..helpers import ServerProcess, ceval, kiosk_settings, query, rate, wait_for
@@ -62,7 +63,7 @@ def test_a_case_number_posted_to_the_api_is_stored_with_the_rating_pressed_at_th
 
         added = ceval("device", "add", "k-invite", "--window", "w61", "--db", str(server.db))
         assert added.returncode == 0, added.stderr
-        assert kiosk.kiosk.shown == "idle"
+        assert kiosk.kiosk.shown == screens.IDLE
         started = time.monotonic()
         status, body = post_invite(server, token, "w61", {"case": CASE})
         assert status == 202, body
@@ -70,7 +71,7 @@ def test_a_case_number_posted_to_the_api_is_stored_with_the_rating_pressed_at_th
 
         wait_for(lambda: kiosk.kiosk.case == CASE, 5, "the invite on the kiosk")
         assert time.monotonic() - started < 3.0, "an invite reaches its kiosk within a second or so"
-        assert kiosk.kiosk.shown == "ready"
+        assert kiosk.kiosk.shown == screens.READY
         wait_for(lambda: query(server.db, "SELECT sent_at FROM invites WHERE id = ?", (body["id"],))[0][0], 5,
                  "the invite recorded as sent")
 
@@ -88,7 +89,7 @@ def test_a_case_number_posted_to_the_api_is_stored_with_the_rating_pressed_at_th
             CASE, "不满意", 4, 2)
 
         # the next customer, invited by the clerk's own 请评价, gives a rating without a case
-        wait_for(lambda: kiosk.act(kiosk.kiosk.tick) or kiosk.kiosk.shown == "idle", 5, "the kiosk at rest")
+        wait_for(lambda: kiosk.act(kiosk.kiosk.tick) or kiosk.kiosk.shown == screens.IDLE, 5, "the kiosk at rest")
         assert kiosk.act(kiosk.kiosk.invite)
         plain_id = rate(kiosk, 5)
         wait_for(lambda: query(server.db, "SELECT 1 FROM ratings WHERE event_id = ?", (plain_id,)), 10,

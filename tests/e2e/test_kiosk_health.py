@@ -2,6 +2,7 @@
 up, and an ack forged by another client of a broker without the ACL, through a real Mosquitto to `ceval server`."""
 from __future__ import annotations
 
+from device import screens
 from device.runtime import KioskRuntime
 from shared.contract import Ack
 from shared.topics import topic
@@ -30,7 +31,7 @@ def test_a_full_disk_and_a_forged_ack_on_the_kiosk_show_on_the_server(tmp_path, 
 
         small_disk.fill()
         exhaust(runtime.outbox)
-        wait_for(lambda: runtime.act(kiosk.tick) or kiosk.screen == "ready", 5, "the rating screen")
+        wait_for(lambda: runtime.act(kiosk.tick) or kiosk.screen == screens.READY, 5, "the rating screen")
         assert runtime.act(kiosk.press, 4) and kiosk.storage == "full"
         wait_for(lambda: health(db)[0][0] == "full", 15, "the server to learn the kiosk cannot store")
         assert query(db, "SELECT kind, window, device, count FROM alerts") == [("storage", "w71", DEVICE, 1)]
