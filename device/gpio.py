@@ -71,11 +71,10 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "SignChanged", "ScorePressed", "InvitePressed", "SensorHealth", "GpioEvent", "GpioSettings",
-    "AwaySign", "ScoreButtons", "InviteButton", "GpioInputs", "HEALTH_STATES",
+    "AwaySign", "ScoreButtons", "InviteButton", "GpioInputs",
 ]
 
 PULLS = ("up", "down", "none")
-HEALTH_STATES = ("ok", "flapping", "unplugged")
 BCM_PINS = range(0, 28)
 BUTTON_SCORES = range(1, 6)
 MAX_DEBOUNCE = 10.0
