@@ -1,11 +1,9 @@
-"""What every `ceval` command shares: one-line errors, defaults in --help, the argument types that check a value
-before a command runs (so a typo never ends in a traceback), and stopping on SIGTERM or Ctrl-C."""
+"""How every `ceval` command line is read: one-line errors, defaults in --help, and the argument types that
+check a value before a command runs (so a typo never ends in a traceback)."""
 from __future__ import annotations
 
 import argparse
 import os
-import signal
-import threading
 
 
 class Parser(argparse.ArgumentParser):
@@ -67,7 +65,12 @@ def broker_url(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def stop_on_signals(stop: threading.Event) -> None:
-    """SIGTERM (systemd) and SIGINT (Ctrl-C) set `stop`, so the command ends its work and exits cleanly."""
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+
+def public_url(value: str) -> str:
+    """--public-url: an http:// or https:// address without ?query or #part, kept without its trailing /."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http:// or https:// address without ?query or #part")
+    return value.rstrip("/")

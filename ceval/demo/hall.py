@@ -13,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from ceval.args import stop_on_signals
+from ceval.common import stop_on_signals
 from ceval.demo.broker import BrokerError, BrokerProcess, EmbeddedBroker, Mosquitto, find_mosquitto
 from ceval.demo.history import Kiosk, backfill, first_day_ms
 from server.domain import hours

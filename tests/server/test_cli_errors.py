@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from ceval.main import _first_admin_hint, main
+from ceval.main import main
+from ceval.serve import _first_admin_hint
 from device.settings import load_settings
 from server.ingest.ingestor import Ingestor
 from server.store import Store

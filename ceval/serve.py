@@ -1,0 +1,72 @@
+"""`ceval server`: the collector and the web app in one process (server/service.py), with the first-admin hint
+on a database without accounts."""
+from __future__ import annotations
+
+import os
+import threading
+
+from ceval.args import CommandError, broker_url, db_path, listen_address, public_url
+from ceval.common import stop_on_signals
+from server.domain.zones import DEFAULT_ZONE
+
+
+def cmd_server(args) -> int:
+    from server.service import Options, Service, ServiceError
+
+    options = Options(db=args.db, broker=args.broker, listen=args.listen, strict=args.strict,
+                      timezone=args.timezone, client_id=args.client_id, take_over=args.take_over,
+                      gap_timeout=args.gap_timeout, public_url=args.public_url)
+    try:
+        service = Service(options).open()
+    except ServiceError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        _first_admin_hint(args.db, args.db)
+        stop = threading.Event()
+        stop_on_signals(stop)
+        service.run(stop, started=lambda url: print(f"counter-eval server: web on {url}, broker {args.broker}, "
+                                                    f"db {args.db}", flush=True))
+    finally:
+        service.close()
+    return 0
+
+
+FIRST_ADMIN_HINT = "no account yet: add the first admin with  ceval user add NAME --role admin --db {db}"
+
+
+def _first_admin_hint(database: str, shown: str) -> None:
+    """On a database without accounts, say how to make the first one (the log-in page says it too)."""
+    from server.store import Store
+    from server.store.db import open_db
+
+    store = Store(open_db(database))
+    try:
+        if not store.users():
+            print(FIRST_ADMIN_HINT.format(db=shown), flush=True)
+    finally:
+        store.db.close()
+
+
+def add_commands(sub) -> None:
+    """Register `server` on the `ceval` parser's subcommands."""
+    p = sub.add_parser("server", help="run the collector and the web app together",
+                       description="Run the collector (exactly one) and the web app in one process.")
+    p.add_argument("--db", required=True, type=db_path, help="SQLite database file (created when missing)")
+    p.add_argument("--broker", required=True, type=broker_url, help="mqtt://HOST:PORT or "
+                   "mqtts://HOST:PORT; user and password "
+                   "from CEVAL_MQTT_USERNAME / CEVAL_MQTT_PASSWORD; for mqtts:// the broker's CA and a client "
+                   "certificate from CEVAL_MQTT_CA_FILE / CEVAL_MQTT_CERT_FILE / CEVAL_MQTT_KEY_FILE")
+    p.add_argument("--listen", type=listen_address, default="127.0.0.1:8080",
+                   help="HOST:PORT of the web app (0.0.0.0:8080: reachable from other machines)")
+    p.add_argument("--strict", action="store_true", help="reject events from devices that are not registered")
+    p.add_argument("--timezone", default=DEFAULT_ZONE, help="time zone that reports count days in")
+    p.add_argument("--client-id", default="ceval-collector", help="the collector's MQTT client id")
+    p.add_argument("--take-over", action="store_true",
+                   help="connect even when the broker says a collector with this client id is live (it is then "
+                   "knocked off): for a server that moved to another machine")
+    p.add_argument("--gap-timeout", type=float, default=600.0,
+                   help="seconds a missing seq may stay missing before it is declared lost")
+    p.add_argument("--public-url", type=public_url, default=os.environ.get("CEVAL_PUBLIC_URL") or None,
+                   help="the address customers' phones reach the web app at (https://HOST[/PATH]); kiosks then "
+                   "show a QR code of the window's comment form (default: CEVAL_PUBLIC_URL, else no QR code)")
+    p.set_defaults(func=cmd_server)
