@@ -55,6 +55,7 @@ from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from server.domain.zones import DEFAULT_ZONE
 from server.store.db import open_db
 from shared.clock import FakeClock
 from shared.timefmt import to_ms
@@ -62,7 +63,7 @@ from shared.timefmt import to_ms
 log = logging.getLogger(__name__)
 
 GENERATOR = 2  # bump when the generated data changes: cached databases are then made again
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = ZoneInfo(DEFAULT_ZONE)
 LAST_DAY = date(2026, 11, 23)  # a Monday; the clock stands at 16:00 that day
 NOW = datetime.combine(LAST_DAY, dtime(16, 0), TZ)
 SITES = [("hall-a", "市民服务中心"), ("hall-b", "东区政务服务分中心"), ("hall-c", "西区政务服务分中心"),
@@ -166,8 +167,8 @@ def generate(path: Path, ratings: int, windows: int, days: int, seed: int = 2026
     scale = {w: 3 if i % 20 == 19 else 5 for i, w in enumerate(ws)}
     mood = {w: rng.uniform(0.5, 1.5) for w in ws}  # >1: more low scores
     clerks = {w: (f"{1000 + 2 * i}", f"{1001 + 2 * i}") for i, w in enumerate(ws)}
-    conn.executemany("INSERT INTO sites (site, name, timezone, hours, public) VALUES (?, ?, 'Asia/Shanghai', ?, 0)",
-                     [(s, n, HOURS_JSON) for s, n in SITES])
+    conn.executemany("INSERT INTO sites (site, name, timezone, hours, public) VALUES (?, ?, ?, ?, 0)",
+                     [(s, n, DEFAULT_ZONE, HOURS_JSON) for s, n in SITES])
     conn.executemany("INSERT INTO staff (staff, name, site, active) VALUES (?, ?, ?, 1)",
                      [(c, f"职员{c}", site_of[w]) for w in ws for c in clerks[w]])
     conn.executemany("INSERT INTO devices (device, window, confirmed, online, presence, outbox, version, "

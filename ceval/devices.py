@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ceval.args import db_path
+from server.domain.zones import DEFAULT_ZONE
 from server.ops.provision import (
     BROKER_DIR_ENV,
     DEFAULT_BROKER_DIR,
@@ -235,7 +236,7 @@ def add_commands(sub) -> None:
                         "account, online, last seen.")
     d.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
     d.add_argument("--broker-dir", help=dir_help)
-    d.add_argument("--timezone", default="Asia/Shanghai", help="time zone of LAST SEEN (default Asia/Shanghai)")
+    d.add_argument("--timezone", default=DEFAULT_ZONE, help=f"time zone of LAST SEEN (default {DEFAULT_ZONE})")
     d.set_defaults(func=cmd_device_list)
 
     p = sub.add_parser("broker", help="the server's own broker accounts",

@@ -30,7 +30,7 @@ from typing import Protocol
 from shared.clock import Clock
 from shared.contract import Config, Event, Invite
 from shared.pins import verify_pin
-from shared.scoring import is_low
+from shared.scoring import is_bad
 from shared.timefmt import format_ts
 
 from .screens import AT_REST, AWAY, COMMENT, IDLE, RATED, READY, SIGNIN, THANKS
@@ -153,7 +153,7 @@ class Kiosk:
         if not 1 <= score <= self.config.scale:
             raise ValueError(f"score {score} is outside 1..{self.config.scale}")
         self._counted_before, self._last_counted = self._last_counted, now
-        if is_low(score, self.config.scale) and self.config.reasons:
+        if is_bad(score, self.config.scale) and self.config.reasons:
             self._pending_score = score
             self._show(RATED)
         else:

@@ -20,6 +20,7 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from server.domain.periods import add_months  # noqa: E402  (the project's own month arithmetic)
+from server.domain.zones import DEFAULT_ZONE
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENS = ROOT / "docs" / "screens"
@@ -70,7 +71,7 @@ def web_shots(url: str, user: str, password: str) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN",
-                                timezone_id="Asia/Shanghai")
+                                timezone_id=DEFAULT_ZONE)
         page.goto(f"{url}/login")
         page.fill("#username", user)
         page.fill("#password", password)

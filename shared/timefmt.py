@@ -23,6 +23,7 @@ def parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+DAY_MS = 86_400_000  # one day of epoch milliseconds (a calendar day in a zone may differ: see server/domain/periods.py)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
@@ -37,13 +38,19 @@ def from_ms(ms: int, tz=UTC) -> datetime:
 
 
 _LOCAL_FORMATS = {"second": "%Y-%m-%d %H:%M:%S", "minute": "%Y-%m-%d %H:%M", "day_minute": "%m-%d %H:%M",
-                  "clock": "%H:%M:%S"}
+                  "clock": "%H:%M:%S", "input": "%Y-%m-%dT%H:%M"}
 
 
 def local_text(ms: int | None, tz, precision: str = "second", none: str = "") -> str:
     """An epoch-ms moment as people in the hall read it: its wall-clock time in `tz` (the hall's zone), 24-hour,
     `2026-11-23 09:15:02` ("second"), `2026-11-23 09:15` ("minute"), `11-23 09:15` ("day_minute") or
-    `09:15:02` ("clock"); `none` for no moment. The one formatter of local times for pages, exports and the CLI."""
+    `09:15:02` ("clock") or `2026-11-23T09:15` ("input": an HTML datetime-local field); `none` for no moment.
+    The one formatter of local times for pages, exports and the CLI; `tz` None is this machine's zone."""
     if ms is None:
         return none
     return from_ms(ms, tz).strftime(_LOCAL_FORMATS[precision])
+
+
+def parse_local(text: str, tz, precision: str = "input") -> int:
+    """The epoch-ms moment of a wall-clock time written as `local_text` writes it; ValueError if it is not one."""
+    return to_ms(datetime.strptime(text, _LOCAL_FORMATS[precision]).replace(tzinfo=tz))

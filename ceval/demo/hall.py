@@ -17,6 +17,7 @@ from ceval.common import stop_on_signals
 from ceval.demo.broker import BrokerError, BrokerProcess, EmbeddedBroker, Mosquitto, find_mosquitto
 from ceval.demo.history import Kiosk, backfill, first_day_ms
 from server.domain import hours
+from server.domain.zones import DEFAULT_ZONE
 from server.store import Store
 from server.store.db import open_db
 from shared.contract import default_title
@@ -78,7 +79,7 @@ def _register_hall(db: Path, windows: list[str]) -> int:
     try:
         new = store.site(SITE) is None
         if new:
-            store.create_site(SITE, "市民服务中心", "Asia/Shanghai",
+            store.create_site(SITE, "市民服务中心", DEFAULT_ZONE,
                               hours.dumps(DEMO_HOURS), True)
         since = first_day_ms(now) if new else now
         kiosks = []

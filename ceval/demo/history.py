@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from server.domain.zones import DEFAULT_ZONE, todays
 from server.ingest.ingestor import Ingestor, Message
 from server.store import Store
 from shared.contract import DEFAULT_REASONS
-from shared.timefmt import format_ts, to_ms
+from shared.timefmt import DAY_MS, format_ts, to_ms
 
 DAYS = 91  # about three months: this month, the previous one and the one before, whole
 CLOSE_AFTER_DAYS = 5  # cases older than this were followed up and closed
@@ -108,7 +109,7 @@ def _without_overlaps(events: list[dict]) -> list[dict]:
     return kept
 
 
-def backfill(store: Store, kiosks: Sequence[Kiosk], now_ms: int, zone_name: str = "Asia/Shanghai",
+def backfill(store: Store, kiosks: Sequence[Kiosk], now_ms: int, zone_name: str = DEFAULT_ZONE,
              days: int = DAYS, seed: int = 2026) -> int:
     """Store `days` days of history before today, and today's until now, for each kiosk (so the board has
     today's figures too); returns how many events were stored. Each kiosk must be assigned to its window
@@ -160,7 +161,7 @@ def backfill(store: Store, kiosks: Sequence[Kiosk], now_ms: int, zone_name: str 
     return stored
 
 
-def first_day_ms(now_ms: int, zone_name: str = "Asia/Shanghai", days: int = DAYS) -> int:
+def first_day_ms(now_ms: int, zone_name: str = DEFAULT_ZONE, days: int = DAYS) -> int:
     """Midnight of the history's first day: when the demo's kiosks were assigned to their windows."""
     zone = ZoneInfo(zone_name)
     today = datetime.fromtimestamp(now_ms / 1000, zone).date()
@@ -169,17 +170,17 @@ def first_day_ms(now_ms: int, zone_name: str = "Asia/Shanghai", days: int = DAYS
 
 def _follow_up(store: Store, now_ms: int, zone_name: str) -> None:
     """Cases opened more than five days ago were called back and closed; the newer ones wait."""
-    limit = now_ms - CLOSE_AFTER_DAYS * 86_400_000
-    rng = random.Random(now_ms // 86_400_000)
+    limit = now_ms - CLOSE_AFTER_DAYS * DAY_MS
+    rng = random.Random(now_ms // DAY_MS)
     now = datetime.fromtimestamp(now_ms / 1000, ZoneInfo(zone_name))
-    todays = {z: now.astimezone(ZoneInfo(z)).date().isoformat() for z in store.case_zones(zone_name)}
+    dates = todays(now, store.case_zones(zone_name))
     with store.db.atomic():  # one transaction: a few hundred cases in a moment
-        _close_old(store, store.cases(zone_name, todays, status="open", end=limit, limit=100_000), rng)
+        _close_old(store, store.cases(zone_name, dates, status="open", end=limit, limit=100_000), rng)
 
 
 def _close_old(store: Store, cases: list[dict], rng: random.Random) -> None:
     for case in cases:
-        done = case["opened_at"] + rng.randint(1, 4) * 86_400_000
+        done = case["opened_at"] + rng.randint(1, 4) * DAY_MS
         store.callback_case(case["id"], done, "已电话回访，说明了办理要求", DEMO_MANAGER, done)
         store.verdict_case(case["id"], rng.choice(("satisfied", "satisfied", "basically", "unsatisfied")),
                            DEMO_MANAGER, done)

@@ -12,12 +12,12 @@ from datetime import date
 from typing import Any
 
 from server.domain.workdays import Calendar
+from shared import scoring
 from shared.contract import SCALES
-from shared.scoring import BAD_LEVELS
+from shared.scoring import DEFAULT_BAD
 
 SETTING = "cases"
 DEADLINES = (5, 7, 15)
-DEFAULT_BAD = {scale: tuple(range(1, n + 1)) for scale, n in BAD_LEVELS.items()}  # shared/scoring.py
 VERDICTS = ("satisfied", "basically", "unsatisfied")  # 满意 / 基本满意 / 不满意
 
 # what may be done to a case in each status, and the status it is in afterwards
@@ -42,7 +42,7 @@ class NotAllowed(Exception):
 @dataclass(frozen=True)
 class Rules:
     bad: Mapping[int, frozenset[int]] = field(
-        default_factory=lambda: {s: frozenset(levels) for s, levels in DEFAULT_BAD.items()})
+        default_factory=lambda: dict(DEFAULT_BAD))
     days: int = 5
 
     def to_json(self) -> dict[str, Any]:
@@ -79,11 +79,12 @@ def bad_levels(scale: int, count: int) -> frozenset[int]:
         raise ValueError(f"no scale {scale}")
     if not 1 <= count < scale:
         raise ValueError(f"1 to {scale - 1} of the lowest levels of a {scale}-level scale")
-    return frozenset(range(1, count + 1))
+    return scoring.lowest_levels(count)
 
 
 def is_bad(score: int, scale: int, rules: Rules) -> bool:
-    return score in rules.bad.get(scale, ())
+    """A bad review under these rules (shared/scoring.py is_bad with the admin's levels)."""
+    return scoring.is_bad(score, scale, rules.bad)
 
 
 def due_date(calendar: Calendar, opened: date, rules: Rules) -> date:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from server.domain.zones import DEFAULT_ZONE
 from server.followup.alerts import KIND_LABELS as _KINDS
 from server.ops.mailer import SmtpSettings, send_mail
 from server.store import Store
@@ -157,7 +158,7 @@ class DeliveryTask:
 
     @classmethod
     def from_config(cls, config: Mapping) -> DeliveryTask:
-        sender = Sender(SmtpSettings.from_config(config), ZoneInfo(config.get("TIMEZONE", "Asia/Shanghai")))
+        sender = Sender(SmtpSettings.from_config(config), ZoneInfo(config.get("TIMEZONE", DEFAULT_ZONE)))
         return cls(sender, float(config.get("DELIVERY_INTERVAL", 2)),
                    int(config.get("DELIVERY_PER_MINUTE", PER_MINUTE)))
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from server.domain.comment_token import LIFETIME_SECONDS
+from server.domain.zones import DEFAULT_ZONE
 from server.ingest.collector_guard import check_client_id, is_guard_topic, pong_for, presence_payload, presence_topic
 from server.ingest.config_push import ConfigPush
 from server.ingest.ingestor import Ingestor, Message
@@ -24,7 +25,6 @@ from server.ingest.invite_push import InvitePush
 from server.ingest.mqtt_reader import BufferedClient
 from server.ops.secret import instance_secret
 from server.store import Store
-from server.store.cases import DEFAULT_ZONE
 from server.store.db import open_db
 from shared.broker_url import TlsFiles, parse_broker_url
 from shared.clock import Clock, SystemClock

@@ -29,6 +29,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from shared.broker_url import BrokerAddress, TlsFiles
+from shared.timefmt import local_text
 
 log = logging.getLogger(__name__)
 
@@ -173,5 +174,5 @@ def live_collector(broker: BrokerAddress, client_id: str, tls: TlsFiles | None =
 def describe(presence: dict) -> str:
     """"pid 123 on hall-server since 2026-03-01 09:00" from a presence message."""
     since = presence.get("since")
-    when = time.strftime(" since %Y-%m-%d %H:%M", time.localtime(since / 1000)) if isinstance(since, int) else ""
+    when = f" since {local_text(since, None, 'minute')}" if isinstance(since, int) else ""
     return f"pid {presence.get('pid', '?')} on {presence.get('host', '?')}{when}"

@@ -20,9 +20,9 @@ from typing import NamedTuple
 
 from server.domain.bounded import Bounded
 from server.domain.quota import EventQuota, RateEpisodes
+from server.domain.zones import DEFAULT_ZONE
 from server.followup.alerts import raise_rate_alert, raise_storage_alert
 from server.store import Reject, Store, StoredEvent
-from server.store.cases import DEFAULT_ZONE
 from shared.clock import Clock
 from shared.contract import Ack, ContractError, Event, parse_event, parse_status
 from shared.timefmt import format_ts, from_ms, parse_ts, to_ms

@@ -22,11 +22,10 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from server.store import Store
-from shared.timefmt import to_ms
+from shared.timefmt import DAY_MS, to_ms
 
 log = logging.getLogger(__name__)
 
-DAY_MS = 86_400_000
 MAX_DAYS = 36_500
 
 

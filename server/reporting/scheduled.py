@@ -19,11 +19,12 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 
 from server.domain.figures import DayRange, absence_summary, daily_summaries, rating_summary
+from server.domain.zones import DEFAULT_ZONE
 from server.ops.mailer import Attachment, SmtpSettings, send_mail
 from server.reporting.exports import XLSX, Sheet, to_xlsx
 from server.reporting.summary import staff_summary, window_summaries
 from server.store import Store
-from shared.timefmt import from_ms, to_ms
+from shared.timefmt import DAY_MS, from_ms, to_ms
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,6 @@ MAX_MAKE_TRIES = 3                    # a day, for a report that fails to be mad
 MAX_MAIL_TRIES = 5                    # for its e-mail
 RETRY_AFTER_MS = 5 * 60 * 1000        # between two tries of either
 STALE_AFTER_MS = 30 * 60 * 1000       # a run `running` that long: its maker died, another may take it over
-DAY_MS = 24 * 3600 * 1000
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})\Z")
@@ -247,7 +247,7 @@ class ReportTask:
     @classmethod
     def from_config(cls, config) -> ReportTask:
         """From the web app's config: TIMEZONE and the SMTP_* settings (server/ops/mailer.py)."""
-        return cls(ZoneInfo(config.get("TIMEZONE", "Asia/Shanghai")), SmtpSettings.from_config(config))
+        return cls(ZoneInfo(config.get("TIMEZONE", DEFAULT_ZONE)), SmtpSettings.from_config(config))
 
     def run(self, store: Store, now: datetime) -> None:
         now_ms = to_ms(now)

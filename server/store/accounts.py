@@ -6,8 +6,9 @@ import json
 import secrets
 
 from server.store.base import StoreBase
+from shared.timefmt import DAY_MS
 
-ATTEMPTS_KEPT_MS = 24 * 3600 * 1000  # longer than any rate limit's period
+ATTEMPTS_KEPT_MS = DAY_MS  # longer than any rate limit's period
 
 
 def new_session_token() -> str:

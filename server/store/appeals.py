@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 from server.store.base import StoreBase
+from shared.timefmt import DAY_MS
 
-DAY_MS = 24 * 3600 * 1000
 DECISIONS = ("upheld", "rejected")
 
 

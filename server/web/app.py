@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from server.domain.zones import DEFAULT_ZONE
 from server.ops.secret import instance_secret
 from server.store.db import open_db
 from server.web import auth, errors, i18n, names, security
@@ -38,7 +39,7 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
         DATABASE=os.path.join(app.instance_path, "ceval.sqlite3"),
-        TIMEZONE="Asia/Shanghai",
+        TIMEZONE=DEFAULT_ZONE,
         CLOCK=SystemClock(),
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=security.MAX_BODY_BYTES,

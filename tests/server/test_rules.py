@@ -17,7 +17,7 @@ from server.reporting.summary import staffed
 from server.store import Store
 from server.store.db import open_db
 from shared.contract import SCALES
-from shared.scoring import is_low
+from shared.scoring import is_bad
 
 from .events import event, msg
 from .web import session
@@ -58,8 +58,8 @@ def test_a_staffed_share_needs_opening_time_that_shows():
 # ------------------------------------------------------------ 差评: one definition
 def test_a_bad_review_is_the_national_bottom_two_of_five_everywhere():
     for scale in SCALES:
-        assert {s for s in range(1, scale + 1) if is_low(s, scale)} == set(DEFAULT_BAD[scale])
-    assert [s for s in range(1, 6) if is_low(s, 5)] == [1, 2]  # 非常不满意, 不满意; 基本满意 is none
+        assert {s for s in range(1, scale + 1) if is_bad(s, scale)} == set(DEFAULT_BAD[scale])
+    assert [s for s in range(1, 6) if is_bad(s, 5)] == [1, 2]  # 非常不满意, 不满意; 基本满意 is none
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from shared.contract import (
     parse_event,
     parse_status,
 )
-from shared.scoring import index_points, is_low, is_satisfied
+from shared.scoring import index_points, is_bad, is_satisfied
 from shared.timefmt import format_ts, from_ms, parse_ts, to_ms
 from shared.topics import TopicError, parse_topic, subscription, topic
 
@@ -509,14 +509,14 @@ INDEX = {5: [0, 25, 50, 75, 100], 4: [0, 100 / 3, 200 / 3, 100], 3: [0, 50, 100]
 def test_satisfied_low_and_index_per_scale(scale):
     for score in range(1, scale + 1):
         assert is_satisfied(score, scale) == (score in SATISFIED[scale]), (score, scale)
-        assert is_low(score, scale) == (score in LOW[scale]), (score, scale)
+        assert is_bad(score, scale) == (score in LOW[scale]), (score, scale)
         assert index_points(score, scale) == pytest.approx(INDEX[scale][score - 1]), (score, scale)
 
 
 def test_satisfied_and_low_never_overlap_and_the_middle_is_neither():
-    assert not is_satisfied(3, 5) and not is_low(3, 5)
-    assert not is_satisfied(2, 4) and not is_low(2, 4)
-    assert not is_satisfied(2, 3) and not is_low(2, 3)
+    assert not is_satisfied(3, 5) and not is_bad(3, 5)
+    assert not is_satisfied(2, 4) and not is_bad(2, 4)
+    assert not is_satisfied(2, 3) and not is_bad(2, 3)
 
 
 # ------------------------------------------------------------------ broker URLs

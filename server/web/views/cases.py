@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,6 +15,7 @@ from server.domain import cases as rules_mod
 from server.domain.cases import DEADLINES, VERDICTS, NotAllowed, Rules, bad_levels
 from server.domain.figures import BadRange, parse_bounds
 from server.domain.workdays import Correction, parse_holiday_file
+from server.domain.zones import todays
 from server.reporting import verified
 from server.web.auth import ROLES, current_user, login_required
 from server.web.context import get_store, hall_time, local_today, now_ms, server_tz
@@ -23,6 +23,7 @@ from server.web.names import level_name
 from server.web.report_views import range_message, scoped_window_names
 from server.web.scope import require_window, visible_sites, visible_windows
 from shared.contract import DEFAULT_REASONS, SCALES
+from shared.timefmt import local_text, parse_local
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,7 @@ def _zone_name() -> str:
 
 def _todays() -> dict[str, str]:
     """Today's local date in every zone a case may count in."""
-    now = current_app.config["CLOCK"].now()
-    return {z: now.astimezone(ZoneInfo(z)).date().isoformat() for z in get_store().case_zones(_zone_name())}
+    return todays(current_app.config["CLOCK"].now(), get_store().case_zones(_zone_name()))
 
 
 def _dress(row: dict, calendar, todays: dict[str, str]) -> dict:
@@ -164,7 +164,7 @@ def _render_case(case_id: int, errors: list[str] = (), form: dict | None = None,
         trail.append({**entry, "when": hall_time(entry["at"], "minute"),
                       "label": ACTION_LABELS.get(entry["action"], entry["action"]),
                       "text": _detail(entry["action"], entry["detail"])})
-    now_local = current_app.config["CLOCK"].now().astimezone(server_tz()).strftime("%Y-%m-%dT%H:%M")
+    now_local = local_text(now_ms(), server_tz(), "input")
     return render_template("case.html", case=case, trail=trail, can_act=_can_act(),
                            allowed=rules_mod.allowed(case["status"]), assignees=_assignees(case["site"]),
                            verdicts=VERDICT_LABELS, errors=errors, form=form or {}, now_local=now_local), status
@@ -247,10 +247,9 @@ def callback(case_id: int):
     def step(store, user, now):
         value = request.form.get("at", "").strip()
         try:
-            at = datetime.strptime(value, "%Y-%m-%dT%H:%M").replace(tzinfo=server_tz())
+            at_ms = parse_local(value, server_tz())
         except ValueError:
             raise Invalid(_("回访时间须为 YYYY-MM-DD HH:MM 格式的真实时间。")) from None
-        at_ms = int(at.timestamp() * 1000)
         if at_ms > now + 5 * 60 * 1000:
             raise Invalid(_("回访时间不能晚于现在。"))
         if at_ms < _case(case_id)["opened_at"] - 60 * 1000:

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from server.domain import hours
+from server.domain.zones import COMMON_ZONES, DEFAULT_ZONE
 from server.store.ingest import REJECTS_KEPT
 from server.store.settings import MAX_DEVICE_RATE
 from server.store.window_removal import WindowRefused
@@ -32,7 +33,6 @@ SITE_PATTERN = re.compile(r"^[a-z0-9-]{1,32}\Z")
 WEEKDAYS = ((1, _l("星期一")), (2, _l("星期二")), (3, _l("星期三")), (4, _l("星期四")), (5, _l("星期五")),
             (6, _l("星期六")), (7, _l("星期日")))
 SHORT_DAYS = {1: _l("周一"), 2: _l("周二"), 3: _l("周三"), 4: _l("周四"), 5: _l("周五"), 6: _l("周六"), 7: _l("周日")}
-COMMON_ZONES = ("Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei", "UTC")
 MAX_NAME = 64
 MAX_TITLE = 32
 
@@ -83,7 +83,7 @@ def hours_summary(week: hours.Week) -> str:
 def _site_form(site: dict | None) -> dict:
     """The edit form's fields from a stored site (or a new site's defaults)."""
     if site is None:
-        return {"timezone": "Asia/Shanghai"}
+        return {"timezone": DEFAULT_ZONE}
     week = hours.loads(site["hours"])
     form = {"site": site["site"], "name": site["name"], "timezone": site["timezone"],
             "public": "1" if site["public"] else ""}
