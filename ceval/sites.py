@@ -6,6 +6,7 @@ import sys
 
 from ceval.args import CommandError, db_path
 from ceval.common import english, store_of, table
+from server.domain.registry import MAX_NAME, MAX_TITLE, SITE_PATTERN
 from server.domain.zones import DEFAULT_ZONE
 
 
@@ -44,14 +45,13 @@ def cmd_site_add(args) -> int:
     from server.domain import hours
     from server.store import Store
     from server.store.db import open_db
-    from server.web.views.registry import SITE_PATTERN
 
     if not SITE_PATTERN.match(args.site):
         print(f"ceval site add: site {args.site!r} is not 1 to 32 of a-z, 0-9 and -", file=sys.stderr)
         return 2
     name = " ".join(args.name.split())
-    if not 1 <= len(name) <= 64:
-        print("ceval site add: --name must be 1 to 64 characters", file=sys.stderr)
+    if not 1 <= len(name) <= MAX_NAME:
+        print(f"ceval site add: --name must be 1 to {MAX_NAME} characters", file=sys.stderr)
         return 2
     if args.timezone not in available_timezones():
         print(f"ceval site add: unknown time zone {args.timezone!r}", file=sys.stderr)
@@ -85,7 +85,6 @@ def cmd_site_list(args) -> int:
 
 
 def cmd_window_add(args) -> int:
-    from server.web.views.registry import MAX_TITLE
     from shared.contract import WINDOW_PATTERN
 
     if not WINDOW_PATTERN.match(args.window):

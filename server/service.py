@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from server.domain.comment_token import LIFETIME_SECONDS
+from server.domain.comment_token import token_lifetime
 from server.domain.zones import DEFAULT_ZONE
 from server.ingest.collector import Collector
 from server.ingest.collector_guard import DatabaseLock, GuardError, check_client_id, describe, live_collector
@@ -83,7 +83,7 @@ class Service:
                               password=os.environ.get("CEVAL_MQTT_PASSWORD"),
                               client_id=o.client_id, gap_timeout=o.gap_timeout, timezone=o.timezone,
                               public_url=o.public_url, secret_key=config["SECRET_KEY"],
-                              token_lifetime=float(config.get("COMMENT_TOKEN_SECONDS", LIFETIME_SECONDS)))
+                              token_lifetime=token_lifetime(config))
         collector.start()
         jobs = Jobs(o.db, default_tasks(config))
         jobs.start()

@@ -6,12 +6,18 @@ and the signing time comes from the caller's clock, so tests can let a token exp
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 SALT = "comment"
-LIFETIME_SECONDS = 2 * 3600  # a kiosk gets a fresh one after half of it
+TOKEN_LIFETIME_SECONDS = 2 * 3600  # a kiosk gets a fresh one after half of it
+
+
+def token_lifetime(config: Mapping) -> float:
+    """Seconds a token is good for: the server's COMMENT_TOKEN_SECONDS setting, else TOKEN_LIFETIME_SECONDS."""
+    return float(config.get("COMMENT_TOKEN_SECONDS", TOKEN_LIFETIME_SECONDS))
 
 
 class BadToken(ValueError):
@@ -37,7 +43,7 @@ def make_token(secret: str, window: str, now: datetime) -> str:
 
 
 def check_token(secret: str, token: str, window: str, now: datetime,
-                lifetime: float = LIFETIME_SECONDS) -> None:
+                lifetime: float = TOKEN_LIFETIME_SECONDS) -> None:
     """Raise BadToken unless `token` was made for `window` less than `lifetime` seconds ago."""
     try:
         named = _serializer(secret, now).loads(token, max_age=lifetime)

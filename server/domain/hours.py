@@ -128,3 +128,11 @@ def _minutes(text: str) -> int:
 
 def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def combined_staffed_share(staffed: Iterable[dict | None]) -> float | None:
+    """The staffed share of several windows together (each one's `staffed_share` figures, None where unknown),
+    weighted by each one's opening time; None when none was open."""
+    known = [s for s in staffed if s and s.get("share") is not None and s.get("opening_seconds")]
+    opening = sum(s["opening_seconds"] for s in known)
+    return round(sum(s["share"] * s["opening_seconds"] for s in known) / opening, 3) if opening else None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from server.domain.comment_token import LIFETIME_SECONDS
+from server.domain.comment_token import TOKEN_LIFETIME_SECONDS
 from server.domain.zones import DEFAULT_ZONE
 from server.ingest.collector_guard import check_client_id, is_guard_topic, pong_for, presence_payload, presence_topic
 from server.ingest.config_push import ConfigPush
@@ -39,7 +39,7 @@ class Collector:
     def __init__(self, db_path: str | Path, broker_url: str, *, clock: Clock | None = None, strict: bool = False,
                  client_id: str = "ceval-collector", username: str | None = None, password: str | None = None,
                  batch_max: int = 500, gap_timeout: float = 600.0, public_url: str | None = None,
-                 secret_key: str | None = None, token_lifetime: float = LIFETIME_SECONDS,
+                 secret_key: str | None = None, token_lifetime: float = TOKEN_LIFETIME_SECONDS,
                  tls: TlsFiles | None = None, timezone: str = DEFAULT_ZONE):
         self.db_path = db_path
         self.broker = parse_broker_url(broker_url)

@@ -11,7 +11,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 
-from server.domain.comment_token import LIFETIME_SECONDS, make_token
+from server.domain.comment_token import TOKEN_LIFETIME_SECONDS, make_token
 from server.domain.kiosk_config import Clerk, Target, build_config, due, version, with_token
 from server.store import Store
 from shared.clock import Clock
@@ -29,7 +29,7 @@ Publish = Callable[[str, bytes], "int | None"]
 
 class ConfigPush:
     def __init__(self, store: Store, clock: Clock, publish: Publish, secret: str, public_url: str | None = None,
-                 token_lifetime: float = LIFETIME_SECONDS):
+                 token_lifetime: float = TOKEN_LIFETIME_SECONDS):
         self.store = store
         self.clock = clock
         self.publish = publish

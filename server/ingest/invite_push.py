@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 0.25     # how often the invites table is looked at
 RESEND_SECONDS = 5.0     # a publish the broker has not acknowledged by then is sent again
-LIFETIME_SECONDS = 120   # how long an invite may wait for its kiosk (to be online, to be free)
+INVITE_WAIT_SECONDS = 120   # how long an invite may wait for its kiosk (to be online, to be free)
 
 # publish(topic, payload) -> the message id when paho took it, None when it could not
 Publish = Callable[[str, bytes], "int | None"]
@@ -44,7 +44,7 @@ class InvitePush:
         self._next_check = mono + CHECK_SECONDS
         moment = self.clock.now()
         now = to_ms(moment)
-        rows = self.store.due_invites(now, now - LIFETIME_SECONDS * 1000)
+        rows = self.store.due_invites(now, now - INVITE_WAIT_SECONDS * 1000)
         waiting = {row[0] for row in rows}
         self._in_flight = {mid: f for mid, f in self._in_flight.items()
                            if f[0] in waiting or mono - f[1] < RESEND_SECONDS}

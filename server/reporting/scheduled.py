@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
+from server.domain import hours
 from server.domain.figures import DayRange, absence_summary, daily_summaries, rating_summary
 from server.domain.zones import DEFAULT_ZONE
 from server.ops.mailer import Attachment, SmtpSettings, send_mail
@@ -119,13 +120,6 @@ def due_periods(now_local: datetime, first_day: date) -> list[Period]:
 
 
 # ---------------------------------------------------------------------------- the workbook
-def _staffed_share(staffed: list[dict | None]) -> float | None:
-    """The staffed share of several windows together, weighted by each one's opening time."""
-    known = [s for s in staffed if s and s.get("share") is not None and s.get("opening_seconds")]
-    opening = sum(s["opening_seconds"] for s in known)
-    return round(sum(s["share"] * s["opening_seconds"] for s in known) / opening, 3) if opening else None
-
-
 def _share_of(summary: dict) -> float | None:
     return (summary.get("staffed") or {}).get("share")
 
@@ -169,7 +163,7 @@ def report_sheets(store: Store, period: Period, tz: ZoneInfo, now_ms: int,
     spans = [(a, b) for _w, a, b in store.absences_of(names, days.start, days.end)]
     hall = {"ratings": rating_summary(counts), "absences": absence_summary(spans, now_ms),
             "feedback": {"count": sum(s["feedback"]["count"] for s in summaries.values())},
-            "staffed": _staffed_share([s.get("staffed") for s in summaries.values()])}
+            "staffed": hours.combined_staffed_share([s.get("staffed") for s in summaries.values()])}
     hall_cases = {key: sum(c[key] for c in (cases or {}).values()) for key in ("opened", "open", "overdue")}
     summary.rows.append(line(_("合计"), _("全部 %(n)s 个窗口", n=len(windows)), None, hall, hall["staffed"],
                              hall_cases))

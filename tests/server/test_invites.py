@@ -6,7 +6,7 @@ import json
 import pytest
 
 from server.ingest.ingestor import Ingestor
-from server.ingest.invite_push import CHECK_SECONDS, LIFETIME_SECONDS, RESEND_SECONDS, InvitePush
+from server.ingest.invite_push import CHECK_SECONDS, INVITE_WAIT_SECONDS, RESEND_SECONDS, InvitePush
 from server.store import Store
 from server.store.db import open_db
 from shared.contract import Status, parse_invite
@@ -74,7 +74,7 @@ def test_an_invite_is_queued_for_the_windows_kiosk(client, store, token):
     row = store.invite(body["id"])
     assert (row["window"], row["case_no"], row["device"], row["requested_by"], row["sent_at"]) == (
         "w03", "370102-2026-000123", "k-w03", "business-system", None)
-    assert row["expires_at"] - row["created_at"] == LIFETIME_SECONDS * 1000 == 120_000
+    assert row["expires_at"] - row["created_at"] == INVITE_WAIT_SECONDS * 1000 == 120_000
 
 
 def test_the_endpoint_needs_the_token(client, store, token):
@@ -181,6 +181,6 @@ def test_an_unacknowledged_invite_goes_again_with_its_id_and_an_expired_one_neve
     assert store.invite(invite_id)["sent_at"] is not None
 
     late = post(client, token, "w03", {"case": "CASE-LATE"}).json["id"]
-    clock.advance(LIFETIME_SECONDS)
+    clock.advance(INVITE_WAIT_SECONDS)
     push.run()
     assert len(broker.messages) == 2 and store.invite(late)["sent_at"] is None, "expired: never sent"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, jsonify, request
 
 from server.domain.figures import BadRange, parse_range
-from server.ingest.invite_push import LIFETIME_SECONDS
+from server.ingest.invite_push import INVITE_WAIT_SECONDS
 from server.reporting import verified
 from server.reporting.comparison import previous_period, year_before
 from server.reporting.summary import staff_summary, window_summary
@@ -100,7 +100,7 @@ def invite(window: str):
     """The window's business system asks its kiosk to invite a rating for a case number (办件编号).
 
     202 with the invite once it is queued; the collector sends it to the kiosk within a second while the
-    kiosk is online, for at most LIFETIME_SECONDS. The API's one write.
+    kiosk is online, for at most INVITE_WAIT_SECONDS. The API's one write.
     """
     store = get_store()
     if store.window(window) is None:
@@ -116,7 +116,7 @@ def invite(window: str):
     if device is None:
         abort(409, f"window {window!r} has no confirmed kiosk")
     now = now_ms()
-    expires = now + LIFETIME_SECONDS * 1000
+    expires = now + INVITE_WAIT_SECONDS * 1000
     invite_id = store.create_invite(window, case, device, now, expires, g.token_name)
     return jsonify({"id": invite_id, "window": window, "device": device, "case": case,
                     "expires": format_ts(from_ms(expires, server_tz()))}), 202

@@ -19,6 +19,7 @@ from server.domain.zones import todays
 from server.reporting import verified
 from server.web.auth import ROLES, current_user, login_required
 from server.web.context import get_store, hall_time, local_today, now_ms, server_tz
+from server.web.forms import Invalid
 from server.web.names import level_name
 from server.web.report_views import range_message, scoped_window_names
 from server.web.scope import require_window, visible_sites, visible_windows
@@ -40,10 +41,6 @@ FILE_MESSAGES = {"fields": _l("每行须为“日期,off 或 work,名称”"), "
                  "twice": _l("同一天出现了两次"), "many": _l("一个文件最多 1000 行")}
 MAX_NOTE = 1000
 MAX_FILE = 64 * 1024
-
-
-class Invalid(Exception):
-    """Bad form input, shown to the user."""
 
 
 # ---------------------------------------------------------------- helpers

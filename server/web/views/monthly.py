@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 
+from server.domain import hours
 from server.domain.figures import BadRange, DayRange, absence_summary, daily_summaries, parse_month, rating_summary
 from server.reporting.comparison import rank
 from server.reporting.exports import Sheet, export_response
@@ -66,13 +67,6 @@ def trend_chart(daily: list[dict], width: int = 600, height: int = 80) -> dict:
             "label_every": 1 if len(daily) <= 16 else 2}
 
 
-def _share(staffed: list[dict]) -> float | None:
-    """The staffed share of several windows together: weighted by each one's opening time."""
-    known = [s for s in staffed if s and s.get("share") is not None and s.get("opening_seconds")]
-    opening = sum(s["opening_seconds"] for s in known)
-    return round(sum(s["share"] * s["opening_seconds"] for s in known) / opening, 3) if opening else None
-
-
 def month_report(days: DayRange) -> dict:
     """Every visible window's month (its figures from window_summary, as the API gives them) and the hall's."""
     store = get_store()
@@ -109,7 +103,7 @@ def month_report(days: DayRange) -> dict:
     hall = {"ratings": rating_summary(all_counts), "absences": absence_summary(all_spans, now),
             "feedback": {"count": feedback}, "daily": hall_daily, "trend": trend_chart(hall_daily),
             "reasons": sorted(reasons.items(), key=lambda item: (-item[1], item[0]))[:TOP_REASONS],
-            "staffed": _share([w["summary"].get("staffed") for w in windows])}
+            "staffed": hours.combined_staffed_share([w["summary"].get("staffed") for w in windows])}
     return {"days": days, "month": days.first.strftime("%Y-%m"), "windows": windows, "ranking": ranking,
             "hall": hall, "top": max((int(k) for w in windows for k in w["summary"]["ratings"]["by_score"]),
                                      default=5)}

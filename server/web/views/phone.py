@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from server.domain.comment_token import LIFETIME_SECONDS, BadToken, check_token
+from server.domain.comment_token import BadToken, check_token, token_lifetime
 from server.web import rate_limits
 from server.web.context import get_store, now_ms, server_tz
 from server.web.security import cookie_secure
@@ -58,7 +58,7 @@ def _checked(window: str, token: str, text: str = ""):
     """None when the token is good for this window now, else the 403 page (the text is shown to copy)."""
     try:
         check_token(current_app.config["SECRET_KEY"], token, window, current_app.config["CLOCK"].now(),
-                    float(current_app.config.get("COMMENT_TOKEN_SECONDS", LIFETIME_SECONDS)))
+                    token_lifetime(current_app.config))
     except BadToken as exc:
         current_app.logger.info("phone comment for %s refused: %s", window, exc)
         return render_template("phone_error.html", title=_("二维码已失效"), text=text, message=_(

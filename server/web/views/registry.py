@@ -6,7 +6,6 @@ Sites and devices are the admin's; windows and clerks are also a manager's, for 
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -15,12 +14,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from server.domain import hours
+from server.domain.registry import MAX_NAME, MAX_TITLE, SITE_PATTERN
 from server.domain.zones import COMMON_ZONES, DEFAULT_ZONE
 from server.store.ingest import REJECTS_KEPT
 from server.store.settings import MAX_DEVICE_RATE
 from server.store.window_removal import WindowRefused
 from server.web.auth import current_user, login_required
 from server.web.context import get_store, hall_time, now_ms
+from server.web.forms import Invalid, chosen_clerk, collect, text
 from server.web.scope import require_window, visible_sites
 from shared.contract import STAFF_PATTERN, WINDOW_PATTERN
 from shared.pins import PIN_MAX, PIN_MIN, PIN_PATTERN, hash_pin, is_strong_pin_hash
@@ -29,37 +30,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("registry", __name__, url_prefix="/admin")
 
-SITE_PATTERN = re.compile(r"^[a-z0-9-]{1,32}\Z")
 WEEKDAYS = ((1, _l("星期一")), (2, _l("星期二")), (3, _l("星期三")), (4, _l("星期四")), (5, _l("星期五")),
             (6, _l("星期六")), (7, _l("星期日")))
 SHORT_DAYS = {1: _l("周一"), 2: _l("周二"), 3: _l("周三"), 4: _l("周四"), 5: _l("周五"), 6: _l("周六"), 7: _l("周日")}
-MAX_NAME = 64
-MAX_TITLE = 32
-
-
-class Invalid(Exception):
-    """Bad form input; its messages (one or more) are shown to the user."""
-
-
-def _text(name: str, label: str, limit: int, required: bool = True) -> str:
-    value = " ".join(request.form.get(name, "").split())
-    if required and not value:
-        raise Invalid(_("请填写%(label)s。", label=label))
-    if len(value) > limit:
-        raise Invalid(_("%(label)s最长 %(n)s 个字。", label=label, n=limit))
-    return value
-
-
-def _collect(*checks) -> tuple[list, list[str]]:
-    """Run each check; their values, and the messages of those that failed."""
-    values, errors = [], []
-    for check in checks:
-        try:
-            values.append(check())
-        except Invalid as exc:
-            values.append(None)
-            errors.extend(exc.args)
-    return values, errors
 
 
 # ---------------------------------------------------------------- sites
@@ -141,7 +114,7 @@ def add_site():
             raise Invalid(_("大厅编号 %(site)s 已存在。", site=value))
         return value
 
-    (site, name, tz, week), errors = _collect(site_id, lambda: _text("name", _("大厅名称"), MAX_NAME),
+    (site, name, tz, week), errors = collect(site_id, lambda: text("name", _("大厅名称"), MAX_NAME),
                                               _timezone, _week)
     if not errors:
         try:
@@ -171,7 +144,7 @@ def save_site(site: str):
     row = store.site(site)
     if row is None:
         abort(404, _("大厅 %(site)s 不存在", site=site))
-    (name, tz, week), errors = _collect(lambda: _text("name", _("大厅名称"), MAX_NAME), _timezone, _week)
+    (name, tz, week), errors = collect(lambda: text("name", _("大厅名称"), MAX_NAME), _timezone, _week)
     if errors:
         return _render_sites(editing=row, form={**request.form, "site": site}, errors=errors, status=400)
     store.update_site(site, name, tz, hours.dumps(week), request.form.get("public") == "1")
@@ -198,17 +171,6 @@ def _chosen_site(choices: list[dict]) -> str | None:
 
 
 # ---------------------------------------------------------------- windows
-def _chosen_clerk(site: str | None) -> str | Invalid | None:
-    """The form's `clerk`: none, or an active clerk of the window's site (the kiosk shows them)."""
-    value = request.form.get("clerk", "").strip()
-    if not value:
-        return None
-    clerk = get_store().clerk(value)
-    if clerk is None or not clerk["active"] or clerk["site"] != site:
-        return Invalid(_("工号 %(staff)s 不是这个大厅在职的工作人员。", staff=value[:32]))
-    return value
-
-
 def _render_windows(form: dict | None = None, errors: list[str] = (), status: int = 200, failed: str = "",
                     row_form: dict | None = None):
     """The window list; `failed` names a row whose change was refused, shown with `row_form`'s values."""
@@ -250,7 +212,7 @@ def add_window():
             raise Invalid(_("窗口 %(window)s 已存在。", window=value))
         return value
 
-    (window, title, site), errors = _collect(window_id, lambda: _text("title", _("窗口名称"), MAX_TITLE, False),
+    (window, title, site), errors = collect(window_id, lambda: text("title", _("窗口名称"), MAX_TITLE, False),
                                              lambda: _chosen_site(choices))
     if not errors:
         try:
@@ -269,8 +231,8 @@ def add_window():
 def save_window(window: str):
     require_window(window)  # 404 outside the user's sites
     choices = _site_choices()
-    (title, site), errors = _collect(lambda: _text("title", _("窗口名称"), MAX_TITLE), lambda: _chosen_site(choices))
-    clerk = _chosen_clerk(site) if not errors else None
+    (title, site), errors = collect(lambda: text("title", _("窗口名称"), MAX_TITLE), lambda: _chosen_site(choices))
+    clerk = chosen_clerk(site) if not errors else None
     if isinstance(clerk, Invalid):
         errors.extend(clerk.args)
     if errors:
@@ -487,8 +449,8 @@ def add_clerk():
             raise Invalid(_("工号 %(staff)s 已存在。", staff=value))
         return value
 
-    (number, name, site, pin_hash), errors = _collect(
-        staff_id, lambda: _text("name", _("姓名"), MAX_TITLE), lambda: _chosen_site(choices),
+    (number, name, site, pin_hash), errors = collect(
+        staff_id, lambda: text("name", _("姓名"), MAX_TITLE), lambda: _chosen_site(choices),
         lambda: _pin(required=False))
     if not errors:
         try:
@@ -513,7 +475,7 @@ def edit_clerk(staff: str):
 def save_clerk(staff: str):
     row = _clerk_in_scope(staff)
     choices = _site_choices()
-    (name, site), errors = _collect(lambda: _text("name", _("姓名"), MAX_TITLE), lambda: _chosen_site(choices))
+    (name, site), errors = collect(lambda: text("name", _("姓名"), MAX_TITLE), lambda: _chosen_site(choices))
     active = request.form.get("active") == "1"
     if errors:
         return _render_staff(editing=row, form={**request.form, "active": int(active)}, errors=errors, status=400)

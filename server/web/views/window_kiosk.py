@@ -13,10 +13,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from server.domain.kiosk_config import Clerk, Target, build_config, is_sent, settings_json, window_settings
+from server.domain.registry import MAX_TITLE
 from server.web.auth import login_required
 from server.web.context import get_store, hall_time
+from server.web.forms import Invalid, chosen_clerk, collect, text
 from server.web.scope import require_window
-from server.web.views.registry import MAX_TITLE, Invalid, _chosen_clerk, _collect, _text
 from shared.contract import (
     DEFAULT_LABELS,
     MAX_EN_TITLE,
@@ -212,15 +213,15 @@ def kiosk(window: str):
 @login_required("manager")
 def save_kiosk(window: str):
     row = require_window(window)
-    (title, title_en, scale, language, away_text, away_text_en, reasons, phrases), errors = _collect(
-        lambda: _text("title", _("窗口名称"), MAX_TITLE),
-        lambda: _text("title_en", _("英文窗口名称"), MAX_EN_TITLE, required=False), _scale, _language,
-        lambda: _text("away_text", _("暂停服务提示"), MAX_AWAY_TEXT, required=False),
-        lambda: _text("away_text_en", _("英文暂停服务提示"), MAX_AWAY_TEXT_EN, required=False),
+    (title, title_en, scale, language, away_text, away_text_en, reasons, phrases), errors = collect(
+        lambda: text("title", _("窗口名称"), MAX_TITLE),
+        lambda: text("title_en", _("英文窗口名称"), MAX_EN_TITLE, required=False), _scale, _language,
+        lambda: text("away_text", _("暂停服务提示"), MAX_AWAY_TEXT, required=False),
+        lambda: text("away_text_en", _("英文暂停服务提示"), MAX_AWAY_TEXT_EN, required=False),
         _reasons, _phrases)
-    (labels,), label_errors = _collect(lambda: _labels(scale))
+    (labels,), label_errors = collect(lambda: _labels(scale))
     errors += label_errors
-    clerk = _chosen_clerk(row["site"])
+    clerk = chosen_clerk(row["site"])
     if isinstance(clerk, Invalid):
         errors.extend(clerk.args)
     config = None
