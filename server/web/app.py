@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from server.domain.zones import DEFAULT_ZONE
 from server.ops.secret import instance_secret
 from server.store.db import open_db
-from server.web import auth, errors, i18n, names, security
+from server.web import auth, errors, i18n, names, navigation, security
 from server.web.context import close_store, hall_time
 from server.web.views import (
     admin,
@@ -67,6 +67,7 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
     auth.init_app(app)  # Flask-Login sessions, Flask-WTF CSRF (`csrf_token()` in forms), Flask-Limiter counts
     auth.exempt_from_csrf(api.bp)  # bearer tokens, no cookies
     i18n.init_app(app)
+    navigation.init_app(app)  # `open_alerts()`: the alert badge of the navigation and the board
     names.init_app(app)  # `person` and `rating_level`: names in the reader's language
     app.add_template_filter(hall_time, "hall_time")  # a moment in the hall's zone, as every page shows it
     errors.init_app(app)  # JSON under /api/, pages in the reader's language elsewhere

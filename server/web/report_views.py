@@ -7,8 +7,10 @@ from flask_babel import gettext as _
 
 from server.domain import durations, periods
 from server.domain.figures import BadRange, DayRange, parse_range
+from server.reporting.comparison import check_args, compare, sort_rows
 from server.reporting.exports import Sheet
-from server.web.context import get_store, local_today, server_tz
+from server.store import Store
+from server.web.context import get_store, local_today, now_ms, server_tz
 from server.web.scope import visible_sites, visible_windows
 from shared.contract import DEFAULT_REASONS
 from shared.timefmt import local_text
@@ -214,3 +216,18 @@ def data(value) -> str:
 
 FILTERS = {"pct": pct, "num": num, "signed": signed, "minsec": minsec, "minutes": minutes,
            "minutes_change": minutes_change, "hours": hours, "data": data}
+
+
+# ------------------------------------------------------------ 三比 for the page and the API
+def comparison_args(args) -> tuple[str, str, str]:
+    """`by`, `sort`, `order` from a query string; BadArgument (its str() in English, the API's) for bad ones."""
+    by, column, order = args.get("by") or "window", args.get("sort") or "rank", args.get("order") or "asc"
+    check_args(by, column, order)
+    return by, column, order
+
+
+def comparison(store: Store, by: str, days: DayRange, column: str, order: str, scoped: bool) -> list[dict]:
+    """The rows, for the visible windows (and their sites' roster) when `scoped`, else for all."""
+    windows = visible_windows() if scoped and visible_sites() is not None else None
+    roster = store.roster(visible_sites() if scoped else None)
+    return sort_rows(compare(store, by, days, now_ms(), windows, roster), by, column, order)

@@ -7,8 +7,10 @@ import json
 from flask import abort
 from flask_babel import gettext as _
 
+from server.store import Store
 from server.web.auth import current_user
 from server.web.context import get_store
+from shared.contract import STAFF_PATTERN
 
 
 def visible_sites() -> list[str] | None:
@@ -30,3 +32,13 @@ def require_window(window: str) -> dict:
     if row is None or (sites is not None and row["site"] not in sites):
         abort(404, _("窗口 %(window)s 不存在", window=window))
     return row
+
+
+def known_staff(store: Store, staff: str, sites: list[str] | None, windows: list[str] | None) -> bool:
+    """On the roster (of these sites), or seen at these windows; None is every site or window."""
+    if not STAFF_PATTERN.match(staff):
+        return False
+    member = store.staff_member(staff)
+    if member is not None and (sites is None or member["site"] in sites):
+        return True
+    return store.staff_seen(staff, windows)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -50,23 +49,6 @@ def _shown(alert: dict) -> str:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("alert %s: unreadable text %r: %s", alert["id"], alert["text"][:200], exc)
     return alert["message"]
-
-
-def open_alerts() -> int | None:
-    """Unacknowledged alerts of the user's sites, for the navigation's badge and the board; None for no one
-    logged in, or when the database cannot say (an error page must still render)."""
-    if current_user() is None:
-        return None
-    try:
-        return get_store().open_alert_count(visible_sites())
-    except sqlite3.Error as exc:
-        log.warning("no alert count for the navigation: %s", exc)
-        return None
-
-
-@bp.app_context_processor
-def _navigation():
-    return {"open_alerts": open_alerts}  # a function: counted only where a page shows it
 
 
 # ---------------------------------------------------------------- managers: the alerts of their sites

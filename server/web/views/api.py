@@ -9,8 +9,8 @@ from server.reporting import verified
 from server.reporting.comparison import previous_period, year_before
 from server.reporting.summary import staff_summary, window_summary
 from server.web.context import get_store, local_today, now_ms, server_tz
-from server.web.views.compare import comparison, comparison_args
-from server.web.views.staff import known_staff
+from server.web.report_views import comparison, comparison_args
+from server.web.scope import known_staff
 from shared.contract import ContractError, parse_case
 from shared.timefmt import format_ts, from_ms
 

@@ -6,23 +6,17 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from server.domain.figures import DayRange
 from server.reporting.comparison import (
     BadArgument,
     cell,
-    check_args,
-    compare,
     metrics,
     previous_period,
-    sort_rows,
     year_before,
 )
 from server.reporting.exports import Sheet, export_response
-from server.store import Store
 from server.web.auth import login_required
-from server.web.context import get_store, now_ms
-from server.web.report_views import last_place, range_args, report_range, staff_cell
-from server.web.scope import visible_sites, visible_windows
+from server.web.context import get_store
+from server.web.report_views import comparison, comparison_args, last_place, range_args, report_range, staff_cell
 
 bp = Blueprint("compare", __name__)
 
@@ -33,13 +27,6 @@ SHARES = ("satisfied_rate", "staffed")
 AGAINST = ("previous", "year", "both")  # the page's `vs`: the previous period, the same period a year before, both
 
 
-def comparison_args(args) -> tuple[str, str, str]:
-    """`by`, `sort`, `order` from a query string; BadArgument (its str() in English, the API's) for bad ones."""
-    by, column, order = args.get("by") or "window", args.get("sort") or "rank", args.get("order") or "asc"
-    check_args(by, column, order)
-    return by, column, order
-
-
 def argument_message(exc: BadArgument) -> str:
     """What was wrong with the page's query string, in the reader's language."""
     if exc.field == "by":
@@ -47,13 +34,6 @@ def argument_message(exc: BadArgument) -> str:
     if exc.field == "sort":
         return _("不能按“%(column)s”排序", column=exc.value)
     return _("order 须为 asc 或 desc")
-
-
-def comparison(store: Store, by: str, days: DayRange, column: str, order: str, scoped: bool) -> list[dict]:
-    """The rows, for the visible windows (and their sites' roster) when `scoped`, else for all."""
-    windows = visible_windows() if scoped and visible_sites() is not None else None
-    roster = store.roster(visible_sites() if scoped else None)
-    return sort_rows(compare(store, by, days, now_ms(), windows, roster), by, column, order)
 
 
 def _page_data() -> dict:

@@ -13,6 +13,7 @@ from server.reporting.exports import Sheet, export_response
 from server.reporting.summary import window_summaries, window_summary
 from server.web.auth import login_required
 from server.web.context import get_store, hall_clock, hall_time, local_today, now_ms, server_tz
+from server.web.navigation import open_alerts
 from server.web.report_tables import report_export, window_clerks
 from server.web.report_views import (
     FILTERS,
@@ -28,7 +29,6 @@ from server.web.report_views import (
     staff_cell,
 )
 from server.web.scope import require_window, visible_windows
-from server.web.views.alerts import open_alerts
 
 bp = Blueprint("pages", __name__)
 for _name, _filter in FILTERS.items():

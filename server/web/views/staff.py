@@ -1,15 +1,12 @@
 """The clerk report: one staff number's figures across the windows the user may see, and its downloads."""
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 
 from server.domain.figures import daily_summaries, heat_map
 from server.reporting import verified
 from server.reporting.summary import staff_summary
-from server.store import Store
 from server.web.auth import login_required
 from server.web.context import get_store, now_ms, server_tz
 from server.web.report_tables import report_export
@@ -22,21 +19,10 @@ from server.web.report_views import (
     report_range,
     scoped_window_names,
 )
-from server.web.scope import visible_sites
+from server.web.scope import known_staff, visible_sites
 
 bp = Blueprint("staff", __name__)
 
-STAFF = re.compile(r"^[A-Za-z0-9-]{1,16}$")  # the contract's staff number
-
-
-def known_staff(store: Store, staff: str, sites: list[str] | None, windows: list[str] | None) -> bool:
-    """On the roster (of these sites), or seen at these windows; None is every site or window."""
-    if not STAFF.match(staff):
-        return False
-    member = store.staff_member(staff)
-    if member is not None and (sites is None or member["site"] in sites):
-        return True
-    return store.staff_seen(staff, windows)
 
 
 def _staff_report(staff: str) -> dict:
