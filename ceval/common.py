@@ -67,6 +67,6 @@ def table(header: tuple[str, ...], rows: list[tuple]) -> None:
 
 def english(template: str, **params) -> str:
     """A web text in English, from the app's catalog (server/catalogs.py): one wording for both."""
-    from server.catalogs import translation
+    from server.catalogs import texts
 
-    return translation("en").gettext(template) % params
+    return texts("en")(template, **params)

@@ -1,4 +1,4 @@
-"""Downloads of a report's tables: CSV for any tool, XLSX for spreadsheet users. One table shape for both."""
+"""A report's tables as files: CSV for any tool, XLSX for spreadsheet users. One table shape for both."""
 from __future__ import annotations
 
 import csv
@@ -6,9 +6,8 @@ import io
 from dataclasses import dataclass, field
 
 import xlsxwriter
-from flask import Response, abort
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # the media type of to_xlsx()
 
 
 @dataclass
@@ -16,18 +15,6 @@ class Sheet:
     title: str
     headers: list[str]
     rows: list[list] = field(default_factory=list)
-
-
-def export_response(stem: str, sheets: list[Sheet], fmt: str) -> Response:
-    """`{stem}.csv` (UTF-8 with BOM, so spreadsheet programs read the Chinese) or `{stem}.xlsx`; else 404."""
-    if fmt == "csv":
-        body, mimetype = "\ufeff" + to_csv(sheets), "text/csv"
-    elif fmt == "xlsx":
-        body, mimetype = to_xlsx(sheets), XLSX
-    else:
-        abort(404, f"no export as {fmt!r}: csv or xlsx")
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
 
 
 def to_csv(sheets: list[Sheet]) -> str:

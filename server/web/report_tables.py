@@ -8,8 +8,9 @@ from flask_babel import gettext as _
 
 from server.domain.figures import DayRange, absence_summary, rating_summary
 from server.reporting import verified
-from server.reporting.exports import Sheet, export_response
+from server.reporting.exports import Sheet
 from server.store import Store
+from server.web.downloads import export_response
 from server.web.report_views import absence_sheet, daily_sheet, reason_sheet, staff_cell
 
 

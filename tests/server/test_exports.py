@@ -8,7 +8,8 @@ import pytest
 from flask import Flask
 from werkzeug.exceptions import NotFound
 
-from server.reporting.exports import Sheet, export_response, to_csv
+from server.reporting.exports import Sheet, to_csv
+from server.web.downloads import export_response
 
 SHEETS = [Sheet("每日", ["日期", "评价数", "满意率"], [["2026-11-01", 12, 0.917], ["2026-11-02", 0, None]]),
           Sheet("原因", ["原因", "次数"], [["=HYPERLINK(\"x\")", 3]])]

@@ -53,3 +53,19 @@ def test_chinese_by_default_and_english_on_request(app):
     page = client.get("/login").get_data(as_text=True)
     assert "User name" in page and "用户名" not in page and '<html lang="en">' in page
     assert client.get("/lang/xx?next=https://evil.example/").headers["Location"] == "/"
+
+
+def test_texts_outside_a_request_come_from_the_same_catalog():
+    """server/catalogs.py: what the jobs thread and the command line translate with, without Flask."""
+    from server.catalogs import texts
+
+    assert texts("en")("评价 %(n)s 条", n=3) == "3 ratings"
+    assert texts("zh")("评价 %(n)s 条", n=3) == "评价 3 条"  # the source texts are Chinese
+    assert texts("en")("详见附件。") == "See the attachment for details."
+
+
+def test_scheduled_reports_are_made_in_the_halls_language_on_any_thread():
+    from server.reporting import scheduled
+
+    assert scheduled.LANGUAGE == "zh"
+    assert scheduled.mail_body(scheduled.Period.parse("daily", "2026-11-02"), None).endswith("详见附件。")

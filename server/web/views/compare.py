@@ -13,9 +13,10 @@ from server.reporting.comparison import (
     previous_period,
     year_before,
 )
-from server.reporting.exports import Sheet, export_response
+from server.reporting.exports import Sheet
 from server.web.auth import login_required
 from server.web.context import get_store
+from server.web.downloads import export_response
 from server.web.report_views import comparison, comparison_args, last_place, range_args, report_range, staff_cell
 
 bp = Blueprint("compare", __name__)

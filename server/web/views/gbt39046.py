@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 
 from server.domain import gbt39046
 from server.reporting import verified
-from server.reporting.exports import Sheet, export_response
+from server.reporting.exports import Sheet
 from server.web.auth import login_required
 from server.web.context import get_store, server_tz
+from server.web.downloads import export_response
 from server.web.report_views import report_range, scoped_window_names
 
 log = logging.getLogger(__name__)

@@ -9,10 +9,11 @@ from flask_babel import gettext as _
 
 from server.domain.figures import BadRange, DayRange, daily_summaries, heat_map, parse_range, window_state
 from server.reporting import verified
-from server.reporting.exports import Sheet, export_response
+from server.reporting.exports import Sheet
 from server.reporting.summary import window_summaries, window_summary
 from server.web.auth import login_required
 from server.web.context import get_store, hall_clock, hall_time, local_today, now_ms, server_tz
+from server.web.downloads import export_response
 from server.web.navigation import open_alerts
 from server.web.report_tables import report_export, window_clerks
 from server.web.report_views import (

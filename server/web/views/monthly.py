@@ -12,10 +12,11 @@ from flask_babel import gettext as _
 from server.domain import hours
 from server.domain.figures import BadRange, DayRange, absence_summary, daily_summaries, parse_month, rating_summary
 from server.reporting.comparison import rank
-from server.reporting.exports import Sheet, export_response
+from server.reporting.exports import Sheet
 from server.reporting.summary import window_summaries
 from server.web.auth import login_required
 from server.web.context import get_store, local_today, now_ms, server_tz
+from server.web.downloads import export_response
 from server.web.report_views import last_place, range_message, reason_rows
 from server.web.scope import visible_windows
 from shared.timefmt import local_text

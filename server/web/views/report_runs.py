@@ -8,7 +8,6 @@ import re
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from server.ops.mailer import SmtpSettings
@@ -50,8 +49,7 @@ def download(run_id: int):
     name = f'{run["kind"]}-{run["period"]}'
     sites = visible_sites()
     if sites is not None:  # the same report of the user's sites only, as the figures stand now
-        with force_locale("zh"):  # the language the stored reports are made in
-            content, _hall = report_file(store, Period.parse(run["kind"], run["period"]), server_tz(), now_ms(), sites)
+        content, _hall = report_file(store, Period.parse(run["kind"], run["period"]), server_tz(), now_ms(), sites)
         name += "-" + "-".join(sorted(sites))
     return Response(content, mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
 
@@ -115,14 +113,13 @@ def run_now():
     try:
         period = Period.parse(kind, text)
     except ValueError as exc:
-        return _admin_page(400, [str(exc)], run_form={"daily": "", "monthly": "", kind: text})
+        return _admin_page(400, [_(str(exc))], run_form={"daily": "", "monthly": "", kind: text})
     if period.last >= local_today():
         return _admin_page(400, [_("%(period)s 还没有结束，只能生成已经结束的日期或月份。", period=period.name)],
                            run_form={"daily": "", "monthly": "", kind: text})
     store = get_store()
     task = ReportTask(server_tz(), SmtpSettings.from_config(current_app.config))
-    with force_locale("zh"):  # the hall's language, whichever the admin reads the pages in
-        run = task.make_now(store, period, current_app.config["CLOCK"].now(), mail=bool(request.form.get("mail")))
+    run = task.make_now(store, period, current_app.config["CLOCK"].now(), mail=bool(request.form.get("mail")))
     if run is None:
         flash(_("%(period)s 的报表正在生成，请稍后再看。", period=period.name))
     elif run["status"] == "failed":
