@@ -55,6 +55,7 @@ from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from server.domain.periods import add_months, month_end
 from server.domain.zones import DEFAULT_ZONE
 from server.store.db import open_db
 from shared.clock import FakeClock
@@ -292,16 +293,12 @@ def percentile(values: list[float], p: float) -> float:
 def full_months(days: int) -> list[date]:
     """First days of the months that lie wholly inside the data's days."""
     first = LAST_DAY - timedelta(days=days - 1)
-    month = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    month = first if first.day == 1 else add_months(first.replace(day=1), 1)
     out = []
     while month_end(month) <= LAST_DAY:
         out.append(month)
         month = month_end(month) + timedelta(days=1)
     return out
-
-
-def month_end(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
 def _ms_range(first: date, last: date) -> tuple[int, int]:

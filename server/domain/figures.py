@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from server.domain.periods import month_end
 from shared.scoring import index_points, is_satisfied
 from shared.timefmt import to_ms
 
@@ -147,8 +148,7 @@ def parse_month(text: str, tz: ZoneInfo, today: date) -> DayRange:
     first = date(int(match[1]), int(match[2]), 1)
     if first > today:
         raise BadRange("future", f"{text} has not begun", month=text)
-    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    return DayRange(first, last, tz)
+    return DayRange(first, month_end(first), tz)
 
 
 def window_state(online: bool, presence: str, staff: str | None, away_since: int | None, now_ms: int,

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from server.catalogs import texts
 from server.domain import hours
 from server.domain.figures import DayRange, absence_summary, daily_summaries, rating_summary
+from server.domain.periods import add_months, month_end
 from server.domain.zones import DEFAULT_ZONE
 from server.ops.mailer import Attachment, SmtpSettings, send_mail
 from server.reporting.exports import XLSX, Sheet, to_xlsx
@@ -58,7 +59,7 @@ class Period:
     @classmethod
     def month(cls, first: date) -> Period:
         first = first.replace(day=1)
-        return cls(_next_month(first) - timedelta(days=1), "monthly", first)
+        return cls(month_end(first), "monthly", first)
 
     @classmethod
     def parse(cls, kind: str, text: str) -> Period:
@@ -93,10 +94,6 @@ class Period:
         return datetime.combine(self.last + timedelta(days=1), time(), tz) + after
 
 
-def _next_month(first: date) -> date:
-    return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
 def due_periods(now_local: datetime, first_day: date) -> list[Period]:
     """Every report due at `now_local` (aware, in the server's zone) for the days from `first_day` on,
     within the catch-up bounds, oldest first."""
@@ -106,18 +103,18 @@ def due_periods(now_local: datetime, first_day: date) -> list[Period]:
     while day <= last_day:
         out.append(Period.day(day))
         day += timedelta(days=1)
-    last_month = ((now_local - MONTHLY_AFTER).date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    last_month = add_months((now_local - MONTHLY_AFTER).date().replace(day=1), -1)
     first_month = first_day.replace(day=1)
     month = last_month
     for _n in range(MAX_MONTHLY_BACK - 1):
-        previous = (month - timedelta(days=1)).replace(day=1)
+        previous = add_months(month, -1)
         if previous < first_month:
             break
         month = previous
     month = max(month, first_month)
     while month <= last_month:
         out.append(Period.month(month))
-        month = _next_month(month)
+        month = add_months(month, 1)
     return sorted(out)
 
 
