@@ -1,7 +1,7 @@
 """What the report pages share: their date range, absence and reason rows, the day and heat tables, formats."""
 from __future__ import annotations
 
-from flask import abort, current_app, request, url_for
+from flask import abort, current_app, g, request, url_for
 from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
 
@@ -115,9 +115,22 @@ def reason_label(code: str, configured: dict[str, tuple[str, str | None]]) -> st
     return str(DEFAULT_REASON_LABELS[code]) if code in DEFAULT_REASON_LABELS else code
 
 
+def _configured_reasons() -> dict[str, tuple[str, str | None]]:
+    """Every configured reason's labels, read once per request."""
+    if "reason_labels" not in g:
+        g.reason_labels = get_store().reason_labels()
+    return g.reason_labels
+
+
+def reason_labels(codes: list[str]) -> list[str]:
+    """Reason codes (a rating's) as the reader reads them: see `reason_label`."""
+    configured = _configured_reasons()
+    return [reason_label(code, configured) for code in codes]
+
+
 def reason_rows(counts: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """(reason code, count) as (label, count): see `reason_label`."""
-    configured = get_store().reason_labels()
+    configured = _configured_reasons()
     return [(reason_label(code, configured), n) for code, n in counts]
 
 

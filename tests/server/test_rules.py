@@ -157,3 +157,12 @@ def test_the_boards_clock_is_the_halls(app, hall):
     public = app.test_client()
     assert public.get("/public/a.json").json["updated"] == "14:00:00"
     assert '<span id="updated">14:00:00</span>' in public.get("/public/a").get_data(as_text=True)
+
+
+def test_a_case_shows_the_reasons_labels_ever_configured_not_the_built_in_ones(app, hall):
+    boss, _ = session(app, "boss", "boss pass")
+    page = boss.get("/cases/1").get_data(as_text=True)
+    assert "排队太久" in page and "不礼貌" in page, "a custom reason shows its configured label, not its code"
+    assert ">queue<" not in page and ">rude<" not in page
+    boss.get("/lang/en")
+    assert "Queue too long" in boss.get("/cases/1").get_data(as_text=True)

@@ -18,9 +18,8 @@ from server.store.appeals import OwnAppeal
 from server.web.auth import ROLES, current_user, login_required
 from server.web.context import get_store, hall_time, local_today, now_ms, server_tz
 from server.web.names import rating_level
-from server.web.report_views import range_message, scoped_window_names
+from server.web.report_views import range_message, reason_labels, scoped_window_names
 from server.web.scope import require_window, visible_windows
-from shared.contract import DEFAULT_REASONS
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,6 @@ REASON_MAX = 500
 NOTE_MAX = 500
 STATUSES = {"pending": lazy_gettext("待处理"), "upheld": lazy_gettext("申诉成立"),
             "rejected": lazy_gettext("申诉不成立")}
-REASONS = {r["code"]: r["label"] for r in DEFAULT_REASONS}
 OWN_APPEAL = lazy_gettext("不能处理自己提出的申诉：须由另一位管理者处理。")
 
 
@@ -38,7 +36,7 @@ def _rating_view(rating: dict) -> dict:
     """A rating as the pages show it: local time, level in words, the reasons the customer chose."""
     reasons = rating.get("reasons")
     return {**rating, "when": hall_time(rating["at"]), "level": rating_level(rating["score"], rating["scale"]),
-            "reason_labels": [REASONS.get(code, code) for code in json.loads(reasons)] if reasons else []}
+            "reason_labels": reason_labels(json.loads(reasons)) if reasons else []}
 
 
 def _appeal_view(appeal: dict) -> dict:

@@ -21,9 +21,9 @@ from server.web.auth import ROLES, current_user, login_required
 from server.web.context import get_store, hall_time, local_today, now_ms, server_tz
 from server.web.forms import Invalid
 from server.web.names import level_name
-from server.web.report_views import range_message, scoped_window_names
+from server.web.report_views import range_message, reason_labels, scoped_window_names
 from server.web.scope import require_window, visible_sites, visible_windows
-from shared.contract import DEFAULT_REASONS, SCALES
+from shared.contract import SCALES
 from shared.timefmt import local_text, parse_local
 
 log = logging.getLogger(__name__)
@@ -152,8 +152,7 @@ def _render_case(case_id: int, errors: list[str] = (), form: dict | None = None,
     store = get_store()
     todays = _todays()
     case = _dress(verified.mark(store, [_case(case_id)])[0], store.case_calendar(), todays)
-    labels = {r["code"]: r["label"] for r in DEFAULT_REASONS}
-    case["reason_labels"] = [labels.get(code, code) for code in case["reasons"]]
+    case["reason_labels"] = reason_labels(case["reasons"])
     for comment in case["comments"]:
         comment["when"] = hall_time(comment["at"], "minute")
     trail = []
