@@ -242,12 +242,11 @@ def add_commands(sub) -> None:
     p = sub.add_parser("broker", help="the server's own broker accounts",
                        description="Manage the broker accounts of the server itself.")
     bsub = p.add_subparsers(dest="broker_command", required=True, metavar="ACTION")
-    b = bsub.add_parser("account", help="make (or renew) the collector's or the web app's broker account",
+    b = bsub.add_parser("account", help="make (or renew) the collector's broker account",
                         description=f"Make the broker account of the collector ({SERVICES['collector']}: reads "
-                        f"and writes ceval/#) or of the web app ({SERVICES['web']}: reads the kiosks' status, "
-                        "writes configs and invites) with a new password, and print CEVAL_MQTT_USERNAME= and "
-                        "CEVAL_MQTT_PASSWORD= lines for the service's environment file (or write them to --out). "
-                        "Then reload the broker: systemctl reload mosquitto.")
+                        "and writes ceval/#; the server's only MQTT client) with a new password, and print "
+                        "CEVAL_MQTT_USERNAME= and CEVAL_MQTT_PASSWORD= lines for the service's environment file "
+                        "(or write them to --out). Then reload the broker: systemctl reload mosquitto.")
     b.add_argument("service", choices=sorted(SERVICES), help="whose account")
     b.add_argument("--out", help="write the two lines to this file (readable by its owner only) instead")
     b.add_argument("--broker-dir", help=f"the broker's folder of accounts (default: {BROKER_DIR_ENV}, else "

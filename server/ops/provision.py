@@ -5,7 +5,7 @@ The broker directory (default /etc/mosquitto/ceval, or CEVAL_BROKER_DIR) holds t
 deploy/mosquitto/ceval.conf names: `passwd` (Mosquitto's password file, PBKDF2-SHA512 entries in its `$7$`
 format, as `mosquitto_passwd` writes them) and `acl`. A kiosk's broker user name is its device id; the ACL's
 `pattern` lines (`%u`) let it write only its own event and status and read only its own ack, config and
-invite. The collector and the web app have accounts of their own (SERVICES). Mosquitto reads both files
+invite. The collector, the server's one MQTT client, has an account of its own (SERVICES). Mosquitto reads both files
 again on SIGHUP (`systemctl reload mosquitto`); until then a change has no effect.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BROKER_DIR = "/etc/mosquitto/ceval"
 BROKER_DIR_ENV = "CEVAL_BROKER_DIR"
 RESERVED_PREFIX = "ceval-"  # user names of the server's own accounts; no device may take one
-SERVICES = {"collector": "ceval-collector", "web": "ceval-web"}
+SERVICES = {"collector": "ceval-collector"}  # the server's one MQTT client: the web app speaks no MQTT
 ITERATIONS = 101  # what mosquitto_passwd 2.0 writes; the passwords are random, 192 bits
 BROKER_GROUP = "mosquitto"  # Mosquitto runs as this user after it starts as root: it must read the files
 KIOSK_DATA_DIR = "/var/lib/ceval-kiosk"
@@ -93,12 +93,6 @@ def acl_text() -> str:
         "# The collector: reads every kiosk's events and status, writes acks, configs and invites.",
         f"user {SERVICES['collector']}",
         f"topic readwrite {PREFIX.split('/')[0]}/#",
-        "",
-        "# The web app: reads the kiosks' status, writes configs and invites.",
-        f"user {SERVICES['web']}",
-        f"topic read {PREFIX}/+/status",
-        f"topic write {PREFIX}/+/config",
-        f"topic write {PREFIX}/+/invite",
         "",
     ])
 

@@ -76,9 +76,7 @@ def test_the_acl_pins_kiosks_to_their_own_topics_and_names_the_server_accounts()
     assert lines[:5] == ["pattern write ceval/v1/%u/event", "pattern write ceval/v1/%u/status",
                          "pattern read ceval/v1/%u/ack", "pattern read ceval/v1/%u/config",
                          "pattern read ceval/v1/%u/invite"]
-    assert lines[5:7] == ["user ceval-collector", "topic readwrite ceval/#"]
-    assert lines[7:] == ["user ceval-web", "topic read ceval/v1/+/status", "topic write ceval/v1/+/config",
-                         "topic write ceval/v1/+/invite"]
+    assert lines[5:] == ["user ceval-collector", "topic readwrite ceval/#"], "the collector is the server's one client"
     assert not any(line.startswith("topic") for line in lines[:5]), "nothing for clients outside a user block"
 
 
@@ -255,10 +253,12 @@ def test_broker_account_prints_or_writes_the_service_environment(capsys, paths):
     env = dict(line.split("=", 1) for line in out.splitlines())
     assert env["CEVAL_MQTT_USERNAME"] == "ceval-collector"
     assert check_password(BrokerAccounts(broker_dir).users()["ceval-collector"], env["CEVAL_MQTT_PASSWORD"])
-    out_file = db.parent / "web.env"
-    code, out, _ = run(capsys, "broker", "account", "web", "--broker-dir", str(broker_dir), "--out", str(out_file))
-    assert code == 0 and mode(out_file) == 0o600
+    out_file = db.parent / "collector.env"
+    code, out, _ = run(capsys, "broker", "account", "collector", "--broker-dir", str(broker_dir), "--out", str(out_file))
+    assert code == 0 and mode(out_file) == 0o600 and "CEVAL_MQTT_PASSWORD" not in out
     env = dict(line.split("=", 1) for line in out_file.read_text().splitlines())
-    assert env["CEVAL_MQTT_USERNAME"] == "ceval-web"
-    assert check_password(BrokerAccounts(broker_dir).users()["ceval-web"], env["CEVAL_MQTT_PASSWORD"])
-    assert sorted(BrokerAccounts(broker_dir).users()) == ["ceval-collector", "ceval-web"]
+    assert check_password(BrokerAccounts(broker_dir).users()["ceval-collector"], env["CEVAL_MQTT_PASSWORD"])
+    assert sorted(BrokerAccounts(broker_dir).users()) == ["ceval-collector"]
+    with pytest.raises(SystemExit) as refused:  # the web app speaks no MQTT: no account for it
+        run(capsys, "broker", "account", "web", "--broker-dir", str(broker_dir))
+    assert refused.value.code == 2 and "invalid choice: 'web'" in capsys.readouterr().err
