@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ceval.args import CommandError, db_path
+from ceval.args import CommandError, add_db
 from ceval.common import existing_store, fail, local_time, now_ms
 from server.domain.zones import DEFAULT_ZONE
 
@@ -148,17 +148,17 @@ def add_commands(sub) -> None:
     t = tsub.add_parser("create", help="print a new API token", description="Create an API token and print it. "
                         "Only its hash is stored: keep the printed token.")
     t.add_argument("name", help="who or what the token is for")
-    t.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    add_db(t)
     t.set_defaults(func=cmd_token_create)
     t = tsub.add_parser("list", help="list the API tokens", description="List the API tokens: id, when made, "
                         "active or revoked, and name (the tokens themselves are not stored).")
-    t.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    add_db(t)
     t.add_argument("--timezone", default=DEFAULT_ZONE, help="the time zone the times are shown in")
     t.set_defaults(func=cmd_token_list)
     t = tsub.add_parser("revoke", help="revoke an API token", description="Revoke an API token: from now on "
                         "the API answers it 401. It stays in the list, marked revoked.")
     t.add_argument("token", metavar="NAME_OR_ID", help="the token's id or name (as `ceval token list` shows)")
-    t.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    add_db(t)
     t.set_defaults(func=cmd_token_revoke)
 
     p = sub.add_parser("user", help="web app accounts", description="Manage the web app's accounts.")
@@ -169,11 +169,11 @@ def add_commands(sub) -> None:
     u.add_argument("--role", required=True, choices=["admin", "manager", "viewer"],
                    help="admin: everything; manager: reports and follow-ups of their sites; viewer: read only")
     u.add_argument("--sites", help="comma-separated sites a manager or viewer sees (default: all)")
-    u.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    add_db(u)
     u.set_defaults(func=cmd_user_add)
     u = usub.add_parser("list", help="list the accounts", description="List the accounts: name, role, active "
                         "or disabled, and the sites they see.")
-    u.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    add_db(u)
     u.set_defaults(func=cmd_user_list)
     for action, func, summary, text in (
             ("passwd", cmd_user_passwd, "set a user's password", "Set a user's password; it is asked for (or "
@@ -184,5 +184,5 @@ def add_commands(sub) -> None:
              "password as it was.")):
         u = usub.add_parser(action, help=summary, description=text)
         u.add_argument("username", help="the log-in name")
-        u.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+        add_db(u)
         u.set_defaults(func=func)

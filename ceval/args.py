@@ -74,3 +74,8 @@ def public_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise argparse.ArgumentTypeError(f"{value!r} is not an http:// or https:// address without ?query or #part")
     return value.rstrip("/")
+
+
+def add_db(parser: argparse.ArgumentParser, text: str = "the server's SQLite database file") -> None:
+    """The --db every command that reads or writes the server's database takes."""
+    parser.add_argument("--db", required=True, type=db_path, help=text)

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from ceval.args import db_path
+from ceval.args import add_db
 from server.domain.zones import DEFAULT_ZONE
 from server.ops.provision import (
     BROKER_DIR_ENV,
@@ -207,7 +207,7 @@ def add_commands(sub) -> None:
                         "reload the broker: systemctl reload mosquitto.")
     d.add_argument("device", help="the kiosk's device id (its MQTT client id and user name)")
     d.add_argument("--window", help="the window it serves (needed for a new kiosk's config)")
-    d.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    add_db(d)
     d.add_argument("--broker", help=f"the broker as the kiosks reach it, mqtt://HOST:PORT or mqtts://HOST:PORT "
                    f"(default: {KIOSK_BROKER_ENV})")
     d.add_argument("--out", help="where to write the kiosk config (default: DEVICE.toml here), always written "
@@ -228,13 +228,13 @@ def add_commands(sub) -> None:
                         "a new kiosk; its history stays). Then reload the broker: systemctl reload mosquitto; "
                         "the broker disconnects and refuses it from then on.")
     d.add_argument("device", help="the kiosk's device id")
-    d.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    add_db(d)
     d.add_argument("--broker-dir", help=dir_help)
     d.set_defaults(func=cmd_device_revoke)
 
     d = dsub.add_parser("list", help="list kiosks", description="List the kiosks: window, confirmed, broker "
                         "account, online, last seen.")
-    d.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    add_db(d)
     d.add_argument("--broker-dir", help=dir_help)
     d.add_argument("--timezone", default=DEFAULT_ZONE, help=f"time zone of LAST SEEN (default {DEFAULT_ZONE})")
     d.set_defaults(func=cmd_device_list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from ceval.args import CommandError, broker_url, db_path, listen_address, public_url
+from ceval.args import CommandError, add_db, broker_url, listen_address, public_url
 from ceval.common import stop_on_signals
 from server.domain.zones import DEFAULT_ZONE
 
@@ -51,7 +51,7 @@ def add_commands(sub) -> None:
     """Register `server` on the `ceval` parser's subcommands."""
     p = sub.add_parser("server", help="run the collector and the web app together",
                        description="Run the collector (exactly one) and the web app in one process.")
-    p.add_argument("--db", required=True, type=db_path, help="SQLite database file (created when missing)")
+    add_db(p, "SQLite database file (created when missing)")
     p.add_argument("--broker", required=True, type=broker_url, help="mqtt://HOST:PORT or "
                    "mqtts://HOST:PORT; user and password "
                    "from CEVAL_MQTT_USERNAME / CEVAL_MQTT_PASSWORD; for mqtts:// the broker's CA and a client "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ceval.args import CommandError, db_path
+from ceval.args import CommandError, add_db
 from ceval.common import english, store_of, table
 from server.domain.registry import MAX_NAME, MAX_TITLE, SITE_PATTERN
 from server.domain.zones import DEFAULT_ZONE
@@ -134,11 +134,11 @@ def add_commands(sub) -> None:
                    help="opening hours by ISO weekday (1 = Monday), e.g. 1-5=09:00-12:00,13:30-17:00; "
                    "repeat for other days; days not given are closed")
     s.add_argument("--public", action="store_true", help="show the site on the public board")
-    s.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    add_db(s)
     s.set_defaults(func=cmd_site_add)
     s = ssub.add_parser("list", help="list the sites", description="List the sites: id, name, time zone, "
                         "opening hours, public board, windows and active clerks.")
-    s.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    add_db(s)
     s.set_defaults(func=cmd_site_list)
 
     p = sub.add_parser("window", help="service windows", description="Manage the service windows; an admin "
@@ -152,9 +152,9 @@ def add_commands(sub) -> None:
     w.add_argument("--site", help="the site (hall) it belongs to (see ceval site list)")
     w.add_argument("--clerk", metavar="STAFF", help="the staff number of the clerk assigned to it, on the "
                    "site's roster")
-    w.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    add_db(w)
     w.set_defaults(func=cmd_window_add)
     w = wsub.add_parser("list", help="list the windows", description="List the windows: id, title, site, "
                         "assigned clerk, kiosk.")
-    w.add_argument("--db", required=True, type=db_path, help="the server's SQLite database file")
+    add_db(w)
     w.set_defaults(func=cmd_window_list)
