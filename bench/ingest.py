@@ -192,7 +192,7 @@ def start_server(tmp: Path, broker: Mosquitto, db: Path, timeout: float = 30.0) 
     from server.store.db import open_db
     store = Store(open_db(db))
     try:
-        store.set_device_rate(100_000)
+        store.settings.set_device_rate(100_000)
     finally:
         store.db.close()
     port = free_port()

@@ -317,8 +317,8 @@ class Site:
         self.app = create_app({"DATABASE": str(path), "CLOCK": FakeClock(NOW.astimezone(UTC)),
                                "TESTING": True, "SECRET_KEY": "bench-reports"})
         store = Store(open_db(path, migrate=False))
-        if store.user_by_name(MANAGER[0]) is None:
-            store.create_user(MANAGER[0], hash_password(MANAGER[1]), "manager", None, to_ms(NOW))
+        if store.accounts.user_by_name(MANAGER[0]) is None:
+            store.accounts.create_user(MANAGER[0], hash_password(MANAGER[1]), "manager", None, to_ms(NOW))
         store.db.close()
         self.client = self.app.test_client()
         form = self.client.get("/login").get_data(as_text=True)

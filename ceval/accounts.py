@@ -16,7 +16,7 @@ def cmd_token_create(args) -> int:
     name = " ".join(args.name.split())
     if not 1 <= len(name) <= 64:
         return fail("ceval token create", "a token's name is 1 to 64 characters")
-    print(Store(open_db(args.db)).create_token(name, now_ms()))
+    print(Store(open_db(args.db)).accounts.create_token(name, now_ms()))
     return 0
 
 
@@ -25,7 +25,7 @@ def cmd_token_list(args) -> int:
     if store is None:
         return fail("ceval token list", f"no database at {args.db}")
     print(f"{'id':>4}  {'created':16}  {'status':24}  name")
-    for t in store.tokens():
+    for t in store.accounts.tokens():
         status = f"revoked {local_time(t['revoked_at'], args.timezone)}" if t["revoked_at"] else "active"
         print(f"{t['id']:>4}  {local_time(t['created_at'], args.timezone):16}  {status:24}  {t['name']}")
     return 0
@@ -36,7 +36,7 @@ def cmd_token_revoke(args) -> int:
     store = existing_store(args.db)
     if store is None:
         return fail(prog, f"no database at {args.db}")
-    found = store.tokens_named(args.token)
+    found = store.accounts.tokens_named(args.token)
     active = [t for t in found if not t["revoked_at"]]
     if not found:
         return fail(prog, f"no token with id or name {args.token!r} (see ceval token list)")
@@ -46,7 +46,7 @@ def cmd_token_revoke(args) -> int:
         ids = ", ".join(str(t["id"]) for t in active)
         return fail(prog, f"{len(active)} active tokens are named {args.token!r}: give one id ({ids})")
     [token] = active
-    store.revoke_token(token["id"], now_ms())
+    store.accounts.revoke_token(token["id"], now_ms())
     print(f"token {token['id']} ({token['name']}) revoked")
     return 0
 
@@ -81,13 +81,13 @@ def cmd_user_add(args) -> int:
     store = Store(open_db(args.db))
     if not args.username or len(args.username) > 64 or any(c.isspace() for c in args.username):
         return fail(prog, "a user name is 1 to 64 characters without spaces")
-    if store.user_by_name(args.username):
+    if store.accounts.user_by_name(args.username):
         return fail(prog, f"user {args.username!r} exists already")
     hashed = _new_password_hash(prog, args.username)
     if hashed is None:
         return 2
     sites = [s.strip() for s in args.sites.split(",") if s.strip()] if args.sites else None
-    store.create_user(args.username, hashed, args.role, sites, now_ms())
+    store.accounts.create_user(args.username, hashed, args.role, sites, now_ms())
     print(f"user {args.username} added as {args.role}")
     return 0
 
@@ -97,7 +97,7 @@ def _user(args):
     store = existing_store(args.db)
     if store is None:
         raise CommandError(f"no database at {args.db}")
-    user = store.user_by_name(args.username)
+    user = store.accounts.user_by_name(args.username)
     if user is None:
         raise CommandError(f"no user {args.username!r} (see ceval user list)")
     return store, user
@@ -110,7 +110,7 @@ def cmd_user_list(args) -> int:
     if store is None:
         raise CommandError(f"no database at {args.db}")
     print(f"{'user':24}  {'role':8}  {'status':8}  sites")
-    for u in store.users():
+    for u in store.accounts.users():
         sites = ",".join(json.loads(u["sites"])) if u["sites"] else "all"
         print(f"{u['username']:24}  {u['role']:8}  {'disabled' if u['disabled'] else 'active':8}  {sites}")
     return 0
@@ -121,14 +121,14 @@ def cmd_user_passwd(args) -> int:
     hashed = _new_password_hash("ceval user passwd", user["username"])
     if hashed is None:
         return 2
-    store.set_password(user["id"], hashed)
+    store.accounts.set_password(user["id"], hashed)
     print(f"password of {user['username']} changed; their sessions have ended")
     return 0
 
 
 def cmd_user_disable(args) -> int:
     store, user = _user(args)
-    if not store.disable_user(user["id"]):
+    if not store.accounts.disable_user(user["id"]):
         raise CommandError(f"{user['username']} is the last active admin: add or enable another admin first")
     print(f"user {user['username']} disabled; their sessions have ended")
     return 0
@@ -136,7 +136,7 @@ def cmd_user_disable(args) -> int:
 
 def cmd_user_enable(args) -> int:
     store, user = _user(args)
-    store.enable_user(user["id"])
+    store.accounts.enable_user(user["id"])
     print(f"user {user['username']} enabled")
     return 0
 

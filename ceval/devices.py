@@ -75,7 +75,7 @@ def cmd_device_add(args) -> int:
     except ProvisionError as exc:
         return _fail("device add", str(exc))
     store = Store(open_db(args.db))
-    known = store.device(device)
+    known = store.registry.device(device)
     window = args.window or (known and known["window"])
     broker_url = args.broker or os.environ.get(KIOSK_BROKER_ENV)
     out = None
@@ -103,7 +103,7 @@ def cmd_device_add(args) -> int:
                 accounts.set_password(device, password)
         except (OSError, ProvisionError) as exc:
             return _fail("device add", str(exc))
-    store.assign_device(device, window, _now_ms())
+    store.registry.assign_device(device, window, _now_ms())
     print(f"device {device} registered" + (f" at window {window}" if window else ""))
     if accounts is not None:
         print(f"broker account {device} in {accounts.passwd} (a new password; any old one ends at the reload)")
@@ -127,7 +127,7 @@ def cmd_device_revoke(args) -> int:
     except ProvisionError as exc:
         return _fail("device revoke", str(exc))
     had_account = accounts.remove(args.device) if accounts is not None else False
-    in_db = Store(open_db(args.db)).revoke_device(args.device, _now_ms())
+    in_db = Store(open_db(args.db)).provisioning.revoke_device(args.device, _now_ms())
     if not had_account and not in_db:
         return _fail("device revoke", f"no device {args.device!r} in the database"
                      + (f" nor in {accounts.passwd}" if accounts is not None else ""))
@@ -153,7 +153,7 @@ def cmd_device_list(args) -> int:
     users = set(accounts.users()) if accounts is not None else set()
     zone = ZoneInfo(args.timezone)
     rows = []
-    for row in Store(open_db(args.db)).devices():
+    for row in Store(open_db(args.db)).registry.devices():
         seen = local_text(row["last_seen"], zone, "minute") if row["heard"] else "never"
         rows.append((row["device"], row["window"] or "-", "yes" if row["confirmed"] else "no",
                      ("yes" if row["device"] in users else "no") if accounts is not None else "?",

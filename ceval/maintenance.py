@@ -46,11 +46,11 @@ def cmd_retention(args) -> int:
     store = Store(open_db(args.db))
     try:
         if args.off:
-            store.set_retention_days(None)
+            store.maintenance.set_retention_days(None)
         elif args.days is not None:
-            store.set_retention_days(days)
-        current = store.retention_days()
-        print(json.dumps({"retention_days": current, "pruned_payloads": store.pruned_payloads()}))
+            store.maintenance.set_retention_days(days)
+        current = store.maintenance.retention_days()
+        print(json.dumps({"retention_days": current, "pruned_payloads": store.maintenance.pruned_payloads()}))
     finally:
         store.db.close()
     return 0

@@ -41,7 +41,7 @@ def _first_admin_hint(database: str, shown: str) -> None:
 
     store = Store(open_db(database))
     try:
-        if not store.users():
+        if not store.accounts.users():
             print(FIRST_ADMIN_HINT.format(db=shown), flush=True)
     finally:
         store.db.close()

@@ -62,10 +62,10 @@ def cmd_site_add(args) -> int:
         print(f"ceval site add: {exc}", file=sys.stderr)
         return 2
     store = Store(open_db(args.db))
-    if store.site(args.site):
+    if store.registry.site(args.site):
         print(f"ceval site add: site {args.site!r} exists already", file=sys.stderr)
         return 2
-    store.create_site(args.site, name, args.timezone, hours.dumps(week), args.public)
+    store.registry.create_site(args.site, name, args.timezone, hours.dumps(week), args.public)
     print(f"site {args.site} added ({name}, {args.timezone})")
     return 0
 
@@ -75,7 +75,7 @@ def cmd_site_list(args) -> int:
 
     store = store_of(args)
     rows = []
-    for site in store.sites():
+    for site in store.registry.sites():
         week = hours.loads(site["hours"])
         opening = "; ".join(f"{day}={hours.format_day(week[day])}" for day in sorted(week)) or "closed"
         rows.append((site["site"], site["name"], site["timezone"], "yes" if site["public"] else "no",
@@ -93,21 +93,21 @@ def cmd_window_add(args) -> int:
     if title and len(title) > MAX_TITLE:
         raise CommandError(f"--title is at most {MAX_TITLE} characters ({len(title)} given)")
     store = store_of(args)
-    if store.window(args.window):
+    if store.reports.window(args.window):
         raise CommandError(f"window {args.window} exists already (see ceval window list)")
-    if args.site and store.site(args.site) is None:
+    if args.site and store.registry.site(args.site) is None:
         raise CommandError(f"no site {args.site!r} (see ceval site list; ceval site add makes one)")
     if args.clerk:
-        clerk = store.clerk(args.clerk)
+        clerk = store.registry.clerk(args.clerk)
         if clerk is None or not clerk["active"] or (args.site and clerk["site"] not in (None, args.site)):
             raise CommandError(f"{args.clerk!r} is no active clerk" + (f" of site {args.site}" if args.site else "")
                                + ": add the clerk on the web page /admin/staff first")
     with store.db.atomic():
-        store.create_window(args.window, title, args.site)
+        store.registry.create_window(args.window, title, args.site)
         if args.clerk:
-            saved = store.window(args.window)
-            store.update_window(args.window, saved["title"], args.site, args.clerk)
-    saved = store.window(args.window)
+            saved = store.reports.window(args.window)
+            store.registry.update_window(args.window, saved["title"], args.site, args.clerk)
+    saved = store.reports.window(args.window)
     print(f"window {args.window} added ({saved['title']}" + (f", site {args.site}" if args.site else "")
           + (f", clerk {args.clerk}" if args.clerk else "") + ")")
     return 0
@@ -116,7 +116,7 @@ def cmd_window_add(args) -> int:
 def cmd_window_list(args) -> int:
     store = store_of(args)
     rows = [(w["window"], w["title"], w["site"] or "-", w["clerk"] or "-", w["device"] or "-")
-            for w in store.windows()]
+            for w in store.reports.windows()]
     table(("WINDOW", "TITLE", "SITE", "CLERK", "KIOSK"), rows)
     return 0
 

@@ -146,7 +146,7 @@ def flood_allowed(db):
     events a minute (server/domain/quota.py), meant for humans, before the server starts."""
     store = Store(open_db(db))
     try:
-        store.set_device_rate(100_000)
+        store.settings.set_device_rate(100_000)
     finally:
         store.db.close()
     return db

@@ -77,22 +77,22 @@ def _register_hall(db: Path, windows: list[str]) -> int:
     now = int(time.time() * 1000)
     store = Store(open_db(db))
     try:
-        new = store.site(SITE) is None
+        new = store.registry.site(SITE) is None
         if new:
-            store.create_site(SITE, "市民服务中心", DEFAULT_ZONE,
+            store.registry.create_site(SITE, "市民服务中心", DEFAULT_ZONE,
                               hours.dumps(DEMO_HOURS), True)
         since = first_day_ms(now) if new else now
         kiosks = []
         for i, window in enumerate(windows):
             staff_id, name = CLERKS[i % len(CLERKS)]
-            if store.clerk(staff_id) is None:
-                store.create_clerk(staff_id, name, SITE, hash_pin(DEMO_PIN))
+            if store.registry.clerk(staff_id) is None:
+                store.registry.create_clerk(staff_id, name, SITE, hash_pin(DEMO_PIN))
             title = f"{default_title(window)} · {SERVICES[i % len(SERVICES)]}"
-            fresh = store.window(window) is None
+            fresh = store.reports.window(window) is None
             if fresh:
-                store.create_window(window, title, SITE)
-            store.update_window(window, title, SITE, staff_id)
-            store.assign_device(f"k-{window}", window, since if fresh else now)
+                store.registry.create_window(window, title, SITE)
+            store.registry.update_window(window, title, SITE, staff_id)
+            store.registry.assign_device(f"k-{window}", window, since if fresh else now)
             if fresh and new:
                 kiosks.append(Kiosk(window, f"k-{window}", staff_id, quality=QUALITY[i % len(QUALITY)]))
         return backfill(store, kiosks, now) if kiosks else 0
@@ -123,9 +123,9 @@ def _demo_token(db: Path) -> str:
     saved = db.with_name("demo-token.txt")
     store = Store(open_db(db))
     try:
-        if saved.is_file() and store.token_name(saved.read_text().strip()):
+        if saved.is_file() and store.accounts.token_name(saved.read_text().strip()):
             return saved.read_text().strip()
-        token = store.create_token("demo", int(time.time() * 1000))
+        token = store.accounts.create_token("demo", int(time.time() * 1000))
     finally:
         store.db.close()
     _keep(saved, token)

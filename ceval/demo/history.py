@@ -173,15 +173,15 @@ def _follow_up(store: Store, now_ms: int, zone_name: str) -> None:
     limit = now_ms - CLOSE_AFTER_DAYS * DAY_MS
     rng = random.Random(now_ms // DAY_MS)
     now = datetime.fromtimestamp(now_ms / 1000, ZoneInfo(zone_name))
-    dates = todays(now, store.case_zones(zone_name))
+    dates = todays(now, store.cases.case_zones(zone_name))
     with store.db.atomic():  # one transaction: a few hundred cases in a moment
-        _close_old(store, store.cases(zone_name, dates, status="open", end=limit, limit=100_000), rng)
+        _close_old(store, store.cases.cases(zone_name, dates, status="open", end=limit, limit=100_000), rng)
 
 
 def _close_old(store: Store, cases: list[dict], rng: random.Random) -> None:
     for case in cases:
         done = case["opened_at"] + rng.randint(1, 4) * DAY_MS
-        store.callback_case(case["id"], done, "已电话回访，说明了办理要求", DEMO_MANAGER, done)
-        store.verdict_case(case["id"], rng.choice(("satisfied", "satisfied", "basically", "unsatisfied")),
+        store.cases.callback_case(case["id"], done, "已电话回访，说明了办理要求", DEMO_MANAGER, done)
+        store.cases.verdict_case(case["id"], rng.choice(("satisfied", "satisfied", "basically", "unsatisfied")),
                            DEMO_MANAGER, done)
-        store.close_case(case["id"], DEMO_MANAGER, done)
+        store.cases.close_case(case["id"], DEMO_MANAGER, done)

@@ -1,6 +1,6 @@
 """Bad-review follow-up: which ratings open a case, their deadline, and what may be done to a case when.
 
-The rules are a setting an admin changes (`store.setting("cases", ...)`, JSON):
+The rules are a setting an admin changes (`store.settings.setting("cases", ...)`, JSON):
 `{"bad": {"5": [1, 2], "4": [1], "3": [1]}, "days": 5}`: the levels of each scale that are a bad
 review (差评; the lowest ones, by default shared/scoring.py's national rule), and the deadline in working days (5, 7 or 15, by locality). Pure.
 """

@@ -190,10 +190,10 @@ class Facts:
     sites: dict[str, tuple[str, str]] = field(default_factory=dict)      # site -> (time zone, hours JSON)
     ratings: list[tuple[str, int, int, int]] = field(default_factory=list)  # (window, at, score, scale)
     absences: list[tuple[str, str | None, int]] = field(default_factory=list)  # (window, site, start)
-    states: list[dict] = field(default_factory=list)                      # Store.window_states()
+    states: list[dict] = field(default_factory=list)                      # store.alerts.window_states()
     no_clerk_since: dict[str, int] = field(default_factory=dict)          # window -> first seen with no clerk
     offline: list[tuple[str, str | None, str | None, int]] = field(default_factory=list)
-    gaps: list[tuple] = field(default_factory=list)                       # Store.stream_gaps()
+    gaps: list[tuple] = field(default_factory=list)                       # store.alerts.stream_gaps()
     last_fired: dict[str, int] = field(default_factory=dict)              # key -> newest alert's last_at
     bad: Rules = field(default_factory=Rules)                             # what a 差评 is (server/domain/cases.py)
 
@@ -369,7 +369,7 @@ def raise_alerts(store: Store, conditions: Iterable[Condition], now: int, merge_
                  repeat_ms: int) -> dict[str, list[int]]:
     """New alerts and merges for the conditions; {"raised": [alert ids], "merged": [alert ids]}."""
     conditions = list(conditions)
-    latest = store.latest_alerts([c.key for c in conditions])
+    latest = store.alerts.latest_alerts([c.key for c in conditions])
     out: dict[str, list[int]] = {"raised": [], "merged": []}
     for c in conditions:
         prev = latest.get(c.key)
@@ -377,16 +377,16 @@ def raise_alerts(store: Store, conditions: Iterable[Condition], now: int, merge_
             continue  # this occurrence was counted already
         with store.db.atomic():
             if prev and (prev["acked_at"] is None or now - prev["acked_at"] < merge_ms):
-                store.merge_alert(prev["id"], str(c.message), now, c.message.to_json())
-                pending, last = store.last_notice(prev["id"])
+                store.alerts.merge_alert(prev["id"], str(c.message), now, c.message.to_json())
+                pending, last = store.alerts.last_notice(prev["id"])
                 if not pending and (last is None or now - last >= repeat_ms):
-                    store.enqueue_deliveries(prev["id"], c.site, now)
+                    store.alerts.enqueue_deliveries(prev["id"], c.site, now)
                 out["merged"].append(prev["id"])
                 log.info("alert %s again (%s): %s", prev["id"], c.key, c.message)
             else:
-                alert_id = store.insert_alert(c.rule_id, c.kind, c.site, c.window, c.device, c.key, str(c.message),
+                alert_id = store.alerts.insert_alert(c.rule_id, c.kind, c.site, c.window, c.device, c.key, str(c.message),
                                               now, c.message.to_json())
-                store.enqueue_deliveries(alert_id, c.site, now)
+                store.alerts.enqueue_deliveries(alert_id, c.site, now)
                 out["raised"].append(alert_id)
                 log.warning("alert %s raised (%s): %s", alert_id, c.key, c.message)
     return out
@@ -398,7 +398,7 @@ MERGE_MINUTES = REPEAT_MINUTES = 30  # defaults of ALERT_MERGE_MINUTES and ALERT
 def raise_rate_alert(store: Store, device: str, limit: int, now: int) -> dict[str, list[int]]:
     """A kiosk's events went beyond the quota of `limit` per minute (a new episode of rejections, server/domain/quota.py):
     one alert, or counted into the device's open one, for the site of the window it serves."""
-    window, title, site = store.device_place(device)
+    window, title, site = store.alerts.device_place(device)
     message = Text(N_("评价器 %(device)s（%(name)s）每分钟发送的事件超过 %(limit)s 条，超出的已拒收"),
                    {"device": device, "name": _named(window, title), "limit": limit})
     condition = Condition("rate", None, site, window, device, key_of("rate", None, device), now, message)
@@ -414,7 +414,7 @@ STORAGE_TEXTS = {
 def raise_storage_alert(store: Store, device: str, storage: str, now: int) -> dict[str, list[int]]:
     """A kiosk's outbox stopped storing events (`storage`: "full" or "error", a new episode as its status says):
     one alert, or counted into the device's open one, for the site of the window it serves."""
-    window, title, site = store.device_place(device)
+    window, title, site = store.alerts.device_place(device)
     message = Text(STORAGE_TEXTS[storage], {"device": device, "name": _named(window, title)})
     condition = Condition("storage", None, site, window, device, key_of("storage", None, device), now, message)
     return raise_alerts(store, [condition], now, MERGE_MINUTES * MINUTE, REPEAT_MINUTES * MINUTE)
@@ -442,7 +442,7 @@ class AlertTask:
 
     def run(self, store: Store, now: datetime) -> None:
         now_ms = to_ms(now)
-        rules = store.alert_rules(enabled_only=True)
+        rules = store.alerts.alert_rules(enabled_only=True)
         if not rules:
             return
         facts = self.facts(store, rules, now_ms)
@@ -451,22 +451,22 @@ class AlertTask:
     def facts(self, store: Store, rules: list[dict], now: int) -> Facts:
         """Only what the rules need, each read once."""
         kinds = {r["kind"] for r in rules}
-        facts = Facts(now, titles=store.window_titles(), window_site=store.window_sites_all())
+        facts = Facts(now, titles=store.reports.window_titles(), window_site=store.alerts.window_sites_all())
         if "unsatisfied" in kinds:
             longest = max(params_of(r)["minutes"] for r in rules if r["kind"] == "unsatisfied")
-            facts.ratings = store.ratings_between(now - longest * MINUTE, now)
-            facts.last_fired = store.last_fired("unsatisfied:")
-            facts.bad = store.case_rules()
+            facts.ratings = store.alerts.ratings_between(now - longest * MINUTE, now)
+            facts.last_fired = store.alerts.last_fired("unsatisfied:")
+            facts.bad = store.cases.case_rules()
         if "absence" in kinds:
-            facts.absences = store.open_absences()
+            facts.absences = store.alerts.open_absences()
         if "unstaffed" in kinds:
-            facts.sites = store.site_hours()
-            facts.states = store.window_states()
+            facts.sites = store.reports.site_hours()
+            facts.states = store.alerts.window_states()
             no_clerk = {s["window"] for s in facts.states if s["online"] and s["presence"] != "away" and not s["staff"]}
             self._no_clerk_since = {w: self._no_clerk_since.get(w, now) for w in no_clerk}
             facts.no_clerk_since = dict(self._no_clerk_since)
         if "offline" in kinds:
-            facts.offline = store.offline_kiosks()
+            facts.offline = store.alerts.offline_kiosks()
         if "gap" in kinds:
-            facts.gaps = store.stream_gaps(now - GAP_LOOKBACK)
+            facts.gaps = store.alerts.stream_gaps(now - GAP_LOOKBACK)
         return facts

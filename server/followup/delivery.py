@@ -168,17 +168,17 @@ class DeliveryTask:
         tally = {"sent": 0, "retry": 0, "failed": 0, "postponed": 0}
         broken: set[int] = set()
         recent: dict[int, list[int]] = {}
-        for d in store.due_deliveries(now_ms, self.batch):
+        for d in store.alerts.due_deliveries(now_ms, self.batch):
             target = d["target_id"]
             if target in broken:
                 continue  # failed already in this run: its other deliveries wait for the next
             if not d["target_enabled"]:
-                store.delivery_failed(d["id"], "接收方已停用", None)
+                store.alerts.delivery_failed(d["id"], "接收方已停用", None)
                 tally["failed"] += 1
                 continue
-            sent = recent.setdefault(target, store.sent_times(target, now_ms - 60_000))
+            sent = recent.setdefault(target, store.alerts.sent_times(target, now_ms - 60_000))
             if len(sent) >= self.per_minute:
-                store.delivery_postponed(d["id"], sent[-self.per_minute] + 60_000)
+                store.alerts.delivery_postponed(d["id"], sent[-self.per_minute] + 60_000)
                 tally["postponed"] += 1
                 continue
             try:
@@ -187,15 +187,15 @@ class DeliveryTask:
                 attempts = d["attempts"] + 1
                 hopeless = isinstance(exc, Hopeless) or attempts >= self.max_attempts
                 error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
-                store.delivery_failed(d["id"], error, None if hopeless else now_ms + backoff_ms(attempts))
+                store.alerts.delivery_failed(d["id"], error, None if hopeless else now_ms + backoff_ms(attempts))
                 if not isinstance(exc, Hopeless):  # its other deliveries wait instead of timing out one by one
-                    store.target_postponed(target, now_ms + backoff_ms(attempts))
+                    store.alerts.target_postponed(target, now_ms + backoff_ms(attempts))
                 tally["failed" if hopeless else "retry"] += 1
                 broken.add(target)
                 log.warning("alert %s to %s %s: attempt %d failed: %s%s", d["alert_id"], d["target_kind"],
                             target, attempts, error, " (given up)" if hopeless else "")
                 continue
-            store.delivery_sent(d["id"], now_ms)
+            store.alerts.delivery_sent(d["id"], now_ms)
             sent.append(now_ms)
             tally["sent"] += 1
         return tally

@@ -54,7 +54,7 @@ class ConfigPush:
     def run(self) -> None:
         mono = self.clock.monotonic()
         self._next_check = mono + CHECK_SECONDS
-        targets_rows, roster_rows = self.store.config_targets(), self.store.site_rosters()
+        targets_rows, roster_rows = self.store.kiosk_config.config_targets(), self.store.kiosk_config.site_rosters()
         seen = hashlib.sha256(repr((targets_rows, roster_rows)).encode()).hexdigest()
         now = to_ms(self.clock.now())
         stale = any(mono - t >= RESEND_SECONDS for *_, t in self._in_flight.values())
@@ -99,6 +99,6 @@ class ConfigPush:
         sent = self._in_flight.pop(mid, None)
         if sent is not None:
             device, config_version, at, _ = sent
-            self.store.mark_config_sent(device, config_version, at)
+            self.store.kiosk_config.mark_config_sent(device, config_version, at)
             self.sent += 1
 

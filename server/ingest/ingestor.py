@@ -144,10 +144,10 @@ class Ingestor:
             stream = seq = None
         result = BatchResult(rejected=1)
         with self.store.db.atomic():
-            self.store.record_reject(to_ms(self.clock.now()), device, message.topic,
+            self.store.ingest.record_reject(to_ms(self.clock.now()), device, message.topic,
                                      f"the server could not store it: {exc!r}"[:500], stream, seq, message.payload)
             if device and stream and self._owns(stream, device):
-                self.store.mark_handled(stream, seq)
+                self.store.ingest.mark_handled(stream, seq)
                 result.acks.append((device, Ack(stream, self._advance(stream, device, to_ms(self.clock.now())))))
         return result
 
@@ -213,11 +213,11 @@ class Ingestor:
         are left in `batch.handled` for `_advance`.
         """
         valid = [o for o in batch.outcomes if type(o) is _Valid]
-        existing = self.store.existing_ids({o.item.event.id for o in valid}) if valid else set()
+        existing = self.store.ingest.existing_ids({o.item.event.id for o in valid}) if valid else set()
         seqs: dict[str, set[int]] = {}
         for o in valid:
             seqs.setdefault(o.item.event.stream, set()).add(o.item.event.seq)
-        holders = {stream: self.store.taken_seqs(stream, wanted) for stream, wanted in seqs.items()}
+        holders = {stream: self.store.ingest.taken_seqs(stream, wanted) for stream, wanted in seqs.items()}
         result, touched, handled = batch.result, batch.touched, batch.handled
         stored: list[_Valid] = []
         rejects: list[Reject] = []
@@ -258,9 +258,9 @@ class Ingestor:
                 touched[outcome.stream] = device
         self._windows(stored)
         items = [o.item for o in stored]
-        self.store.insert_events(items)
-        self.store.open_cases_for(items, batch.now, self.zone)  # a case per bad rating (server/domain/cases.py)
-        self.store.record_rejects(rejects)
+        self.store.ingest.insert_events(items)
+        self.store.cases.open_cases_for(items, batch.now, self.zone)  # a case per bad rating (server/domain/cases.py)
+        self.store.ingest.record_rejects(rejects)
         for device in over_quota:
             if self._episodes.refused(device, batch.now):
                 raise_rate_alert(self.store, device, batch.rate, batch.now)
@@ -268,7 +268,7 @@ class Ingestor:
     def _admit(self, outcome: _Valid, batch: _Batch) -> bool:
         """The event quota (server/domain/quota.py) for an event about to be stored."""
         if batch.rate is None:
-            batch.rate = self.store.device_rate()
+            batch.rate = self.store.settings.device_rate()
         return self._quota.admit(outcome.device, outcome.clock_ms, batch.rate)
 
     def _windows(self, stored: list[_Valid]) -> None:
@@ -282,14 +282,14 @@ class Ingestor:
                 earliest[key] = (o.item.at, o.bound)
         for (window, device), (at, bound) in earliest.items():
             if bound:
-                self.store.note_window_event(window, at)
+                self.store.ingest.note_window_event(window, at)
             else:
-                self.store.ensure_window(window, device, at)
+                self.store.ingest.ensure_window(window, device, at)
 
     def _seen(self, device: str, batch: _Batch) -> None:
         if device not in batch.devices:
             batch.devices.add(device)
-            self.store.seen_device(device, batch.now)
+            self.store.ingest.seen_device(device, batch.now)
 
     def _status(self, device: str, payload: bytes, batch: _Batch) -> None:
         if not payload:
@@ -299,7 +299,7 @@ class Ingestor:
         except ContractError as exc:
             raise Rejected(f"bad status: {exc.reason}") from None
         # The window a status names is created only for an unconfirmed device of a server not --strict (the demo).
-        before = self.store.update_status(device, status, now=batch.now,
+        before = self.store.ingest.update_status(device, status, now=batch.now,
                                           create_window=not self.strict and not self._confirmed(device, batch))
         if status.online and status.storage and before is None:  # its outbox stopped storing: a new episode
             raise_storage_alert(self.store, device, status.storage, batch.now)
@@ -307,14 +307,14 @@ class Ingestor:
     def _confirmed(self, device: str, batch: _Batch) -> bool:
         confirmed = batch.confirmed.get(device)
         if confirmed is None:
-            confirmed = batch.confirmed[device] = self.store.device_confirmed(device)
+            confirmed = batch.confirmed[device] = self.store.ingest.device_confirmed(device)
         return confirmed
 
     def _owns(self, stream: str, device: str) -> bool:
         """A stream belongs to the device that first used it (that never changes, so it is cached)."""
         owner = self._owners.get(stream)
         if owner is None:
-            owner = self._owners[stream] = self.store.stream(stream, device)["device"]
+            owner = self._owners[stream] = self.store.ingest.stream(stream, device)["device"]
         return owner == device
 
     def _event(self, device: str, event: Event, message: Message, batch: _Batch) -> _Valid:
@@ -338,7 +338,7 @@ class Ingestor:
     def _assignments(self, device: str, batch: _Batch) -> list[tuple[str, int, int | None]]:
         history = batch.assigned.get(device)
         if history is None:
-            history = batch.assigned[device] = self.store.assignments(device)
+            history = batch.assigned[device] = self.store.ingest.assignments(device)
         return history
 
     @staticmethod
@@ -370,9 +370,9 @@ class Ingestor:
         `fresh`: seqs the batch handled that are not in stream_ahead yet; only those the mark
         does not pass are written there.
         """
-        row = self.store.stream(stream, device)
+        row = self.store.ingest.stream(stream, device)
         upto = old = row["upto_seq"]
-        ahead = self.store.ahead(stream)
+        ahead = self.store.ingest.ahead(stream)
         if fresh:
             ahead = sorted(set(ahead).union(fresh))
         for seq in ahead:
@@ -389,23 +389,23 @@ class Ingestor:
                     self._apply_in_order(stream, old, upto)  # what came before the gap still counts
                 log.error("stream %s of %s: seq %d..%d never arrived in %.0f s; declared lost",
                           stream, device, upto + 1, waiting[0] - 1, self.gap_timeout_ms / 1000)
-                self.store.declare_gap(stream, device, upto + 1, waiting[0] - 1, now)
-                self.store.advance(stream, waiting[0] - 1, None, ahead[-1])
+                self.store.ingest.declare_gap(stream, device, upto + 1, waiting[0] - 1, now)
+                self.store.ingest.advance(stream, waiting[0] - 1, None, ahead[-1])
                 return self._advance(stream, device, now, [s for s in fresh if s >= waiting[0]])
-        self.store.mark_all_handled((stream, s) for s in fresh if s > upto)
-        self.store.advance(stream, upto, gap_since, ahead[-1] if ahead else upto)
+        self.store.ingest.mark_all_handled((stream, s) for s in fresh if s > upto)
+        self.store.ingest.advance(stream, upto, gap_since, ahead[-1] if ahead else upto)
         if upto > old:
             self._apply_in_order(stream, old, upto)
         return upto
 
     def _apply_in_order(self, stream: str, after: int, upto: int) -> None:
         """Presence and the clerk on duty follow the stream's order, not arrival order."""
-        for event_id, window, staff, at, payload in self.store.presences_between(stream, after, upto):
-            presence, absence = self.store.window_presence(window)
+        for event_id, window, staff, at, payload in self.store.ingest.presences_between(stream, after, upto):
+            presence, absence = self.store.ingest.window_presence(window)
             state = json.loads(payload)["state"]
             if state == "away" and presence != "away":
-                self.store.open_absence(window, staff, at, event_id)
+                self.store.ingest.open_absence(window, staff, at, event_id)
             elif state == "present" and presence == "away":
-                self.store.close_absence(window, absence, at, event_id)
-        for window, staff in self.store.staff_between(stream, after, upto):
-            self.store.set_staff(window, staff)
+                self.store.ingest.close_absence(window, absence, at, event_id)
+        for window, staff in self.store.ingest.staff_between(stream, after, upto):
+            self.store.ingest.set_staff(window, staff)

@@ -44,7 +44,7 @@ class InvitePush:
         self._next_check = mono + CHECK_SECONDS
         moment = self.clock.now()
         now = to_ms(moment)
-        rows = self.store.due_invites(now, now - INVITE_WAIT_SECONDS * 1000)
+        rows = self.store.invites.due_invites(now, now - INVITE_WAIT_SECONDS * 1000)
         waiting = {row[0] for row in rows}
         self._in_flight = {mid: f for mid, f in self._in_flight.items()
                            if f[0] in waiting or mono - f[1] < RESEND_SECONDS}
@@ -64,5 +64,5 @@ class InvitePush:
         """The broker acknowledged message `mid`: if it was an invite, it is now sent."""
         sent = self._in_flight.pop(mid, None)
         if sent is not None:
-            self.store.mark_invite_sent(sent[0], to_ms(self.clock.now()))
+            self.store.invites.mark_invite_sent(sent[0], to_ms(self.clock.now()))
             self.sent += 1

@@ -45,19 +45,19 @@ class RetentionTask:
         return cls(float(config.get("RETENTION_INTERVAL", 600)))
 
     def run(self, store: Store, now: datetime) -> None:
-        days = store.retention_days()
+        days = store.maintenance.retention_days()
         if days is None:
             return
         cutoff = to_ms(now) - days * DAY_MS
         blanked = deleted = 0
         for _ in range(self.max_batches):
-            n, more = store.prune_payloads(cutoff, self.batch)
+            n, more = store.maintenance.prune_payloads(cutoff, self.batch)
             blanked += n
             if not more:
                 break
             self._rest()
         for _ in range(self.max_batches):
-            n, more = store.delete_old_rejects(cutoff, self.batch)
+            n, more = store.maintenance.delete_old_rejects(cutoff, self.batch)
             deleted += n
             if not more:
                 break

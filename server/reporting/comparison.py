@@ -63,7 +63,7 @@ def year_before(days: DayRange) -> DayRange:
 
 def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[dict] | None = None,
             roster: list[dict] | None = None) -> list[dict]:
-    """One row per window (`windows`: the visible ones' store.windows() rows; None for all) or per clerk
+    """One row per window (`windows`: the visible ones' store.reports.windows() rows; None for all) or per clerk
     (seen at those windows in either period, or on `roster`), ranked (see `rank`), with its figures of the
     period, the previous one and the same period a year before (`current`, `previous`, `year_before`) and the
     changes from them (`change`, `change_year`); `last` and `prev_last` mark the last place of each period
@@ -71,13 +71,13 @@ def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[di
     if by not in BY:
         raise ValueError(f"by must be one of {BY}")
     names = None if windows is None else [w["window"] for w in windows]
-    windows = store.windows() if windows is None else windows
+    windows = store.reports.windows() if windows is None else windows
     before = previous_period(days)
     year = year_before(days)
     if by == "window":
         keys = {w["window"]: w["title"] for w in windows}
     else:
-        staff_names = store.staff_names()
+        staff_names = store.reports.staff_names()
         keys = {m["staff"]: m["name"] for m in roster or []}
     figures_of = [_figures(store, by, period, now_ms, names, windows) for period in (days, before, year)]
     if by == "staff":  # a clerk seen in this period or the previous one; a year before only adds their figures
@@ -93,7 +93,7 @@ def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[di
                      "change_year": {m: _change(m, current[m], a_year_before[m]) for m in metrics(by)}})
     if by == "staff":  # server/reporting/verified.py: a clerk of the roster for the site of every window counted in a row
         seen: dict[str, set[str]] = {key: set() for key in keys}
-        for window, staff in store.staff_windows_seen(before.start, days.end, names):
+        for window, staff in store.reports.staff_windows_seen(before.start, days.end, names):
             seen.setdefault(staff, set()).add(window)
         verified = across(store, seen)
         for row in rows:
@@ -110,10 +110,10 @@ def _figures(store: Store, by: str, days: DayRange, now_ms: int, names: list[str
         return {window: _row(s["ratings"], s["absences"]) | {"staffed": s["staffed"]["share"] if s["staffed"] else None}
                 for window, s in summaries.items()}
     counts: dict[str, list] = {}
-    for key, scale, score, n in store.rating_counts_grouped(by, days.start, days.end, names):
+    for key, scale, score, n in store.reports.rating_counts_grouped(by, days.start, days.end, names):
         counts.setdefault(key, []).append((scale, score, n))
     spans: dict[str, list] = {}
-    for key, start, end in store.absences_grouped(by, days.start, days.end, names):
+    for key, start, end in store.reports.absences_grouped(by, days.start, days.end, names):
         spans.setdefault(key, []).append((start, end))
     return {key: _row(rating_summary(counts.get(key, [])), absence_summary(spans.get(key, []), now_ms))
             for key in sorted(set(counts) | set(spans))}

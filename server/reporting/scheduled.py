@@ -130,15 +130,15 @@ def report_sheets(store: Store, period: Period, tz: ZoneInfo, now_ms: int,
 
     `sites`: only the windows of these sites, and the clerks' work at them (None: every window)."""
     days = period.days(tz)
-    windows = store.windows(sites)
+    windows = store.reports.windows(sites)
     names = [w["window"] for w in windows]
     scope = names if sites is not None else None  # the store's filters: None is every window
-    sites = store.site_hours()
+    sites = store.reports.site_hours()
     summaries = window_summaries(store, names, days, now_ms, sites)
     top = max([5, *(int(k) for s in summaries.values() for k in s["ratings"]["by_score"])])
     scores = range(top, 0, -1)
     today = from_ms(now_ms, tz).date().isoformat()
-    cases = store.case_counts_by_window(days.start, days.end, today) if store.has_cases() else None
+    cases = store.report_runs.case_counts_by_window(days.start, days.end, today) if store.report_runs.has_cases() else None
     if cases is not None and scope is not None:
         cases = {w: counts for w, counts in cases.items() if w in scope}
 
@@ -158,8 +158,8 @@ def report_sheets(store: Store, period: Period, tz: ZoneInfo, now_ms: int,
     summary = Sheet(_("汇总"), headers, [line(w["window"], w["title"], w["site"], summaries[w["window"]],
                                             _share_of(summaries[w["window"]]), (cases or {}).get(w["window"], {}))
                                        for w in windows])
-    counts = [(scale, score, n) for _w, scale, score, n in store.rating_counts_of(names, days.start, days.end)]
-    spans = [(a, b) for _w, a, b in store.absences_of(names, days.start, days.end)]
+    counts = [(scale, score, n) for _w, scale, score, n in store.reports.rating_counts_of(names, days.start, days.end)]
+    spans = [(a, b) for _w, a, b in store.reports.absences_of(names, days.start, days.end)]
     hall = {"ratings": rating_summary(counts), "absences": absence_summary(spans, now_ms),
             "feedback": {"count": sum(s["feedback"]["count"] for s in summaries.values())},
             "staffed": hours.combined_staffed_share([s.get("staffed") for s in summaries.values()])}
@@ -169,7 +169,7 @@ def report_sheets(store: Store, period: Period, tz: ZoneInfo, now_ms: int,
     sheets = [summary]
     if period.kind == "monthly":
         sheets.append(_daily_sheet(store, windows, days, now_ms, sites))
-    clerks = store.staff_active_in(days.start, days.end, scope)
+    clerks = store.report_runs.staff_active_in(days.start, days.end, scope)
     sheets += [_clerk_sheet(store, staff, period, days, now_ms, scope) for staff in clerks]
     return sheets, hall
 
@@ -208,10 +208,10 @@ def _clerk_sheet(store: Store, staff: str, period: Period, days: DayRange, now_m
     sheet.rows.append(line(_("合计"), s["name"] or staff, s))
     if period.kind == "monthly":
         per_day: dict[str, list] = {}
-        for a in store.staff_absence_list(staff, days.start, days.end, windows):
+        for a in store.reports.staff_absence_list(staff, days.start, days.end, windows):
             per_day.setdefault(from_ms(a["start_at"], days.tz).date().isoformat(), []).append(
                 (a["start_at"], a["end_at"]))
-        for d in daily_summaries(store.staff_rating_counts_by_quarter_hour(staff, days.start, days.end, windows),
+        for d in daily_summaries(store.reports.staff_rating_counts_by_quarter_hour(staff, days.start, days.end, windows),
                                  days):
             sheet.rows.append(line(d["date"], None, {"ratings": d,
                                                      "absences": absence_summary(per_day.get(d["date"], []), now_ms)}))
@@ -244,32 +244,32 @@ class ReportTask:
 
     def run(self, store: Store, now: datetime) -> None:
         now_ms = to_ms(now)
-        first = store.first_known_at()
+        first = store.report_runs.first_known_at()
         if first is not None:
             for period in due_periods(now.astimezone(self.tz), from_ms(first, self.tz).date()):
                 self._make_if_due(store, period, now_ms)
-        for run in store.report_runs_to_mail():
+        for run in store.report_runs.report_runs_to_mail():
             self._mail(store, run, now_ms)
 
     def make_now(self, store: Store, period: Period, now: datetime, mail: bool = True) -> dict | None:
         """(Re)make a report at once (the admin's "run now"); None while another pass is making it."""
         now_ms = to_ms(now)
-        run_id = store.claim_report_run(period.kind, period.name, now_ms, now_ms - STALE_AFTER_MS, remake=True)
+        run_id = store.report_runs.claim_report_run(period.kind, period.name, now_ms, now_ms - STALE_AFTER_MS, remake=True)
         if run_id is None:
             return None
         self._make(store, run_id, period, now_ms, mail)
-        return store.report_run_by_id(run_id)
+        return store.report_runs.report_run_by_id(run_id)
 
     def _make_if_due(self, store: Store, period: Period, now_ms: int) -> None:
-        run = store.report_run(period.kind, period.name)
+        run = store.report_runs.report_run(period.kind, period.name)
         if run is not None:
             if run["status"] == "done":
                 return
             key = _make_key(period)
-            if run["status"] == "failed" and (store.attempts(key, now_ms - DAY_MS) >= MAX_MAKE_TRIES
-                                              or store.attempts(key, now_ms - RETRY_AFTER_MS + 1) > 0):
+            if run["status"] == "failed" and (store.accounts.attempts(key, now_ms - DAY_MS) >= MAX_MAKE_TRIES
+                                              or store.accounts.attempts(key, now_ms - RETRY_AFTER_MS + 1) > 0):
                 return
-        run_id = store.claim_report_run(period.kind, period.name, now_ms, now_ms - STALE_AFTER_MS)
+        run_id = store.report_runs.claim_report_run(period.kind, period.name, now_ms, now_ms - STALE_AFTER_MS)
         if run_id is not None:
             self._make(store, run_id, period, now_ms, True)
 
@@ -280,42 +280,42 @@ class ReportTask:
             log.exception("the %s report of %s failed", period.kind, period.name)
             if store.db.conn.in_transaction:
                 store.db.conn.rollback()
-            store.fail_report_run(run_id, now_ms, f"{type(exc).__name__}: {exc}"[:500])
-            store.record_attempt(_make_key(period), now_ms)
+            store.report_runs.fail_report_run(run_id, now_ms, f"{type(exc).__name__}: {exc}"[:500])
+            store.accounts.record_attempt(_make_key(period), now_ms)
             return
-        store.finish_report_run(run_id, now_ms, content)
-        store.clear_attempts(_make_key(period))
-        store.clear_attempts(f"report-mail:{run_id}")  # a file made anew gets its e-mail's tries anew
+        store.report_runs.finish_report_run(run_id, now_ms, content)
+        store.accounts.clear_attempts(_make_key(period))
+        store.accounts.clear_attempts(f"report-mail:{run_id}")  # a file made anew gets its e-mail's tries anew
         log.info("made the %s report of %s (%d bytes)", period.kind, period.name, len(content))
         if mail:
-            self._mail(store, store.report_run_by_id(run_id), now_ms, hall)
+            self._mail(store, store.report_runs.report_run_by_id(run_id), now_ms, hall)
         else:
-            store.record_report_mail(run_id, "", _("生成时选择了不发送邮件"))
+            store.report_runs.record_report_mail(run_id, "", _("生成时选择了不发送邮件"))
 
     def _mail(self, store: Store, run: dict, now_ms: int, hall: dict | None = None) -> None:
         recipients = recipients_of(store)
         if not recipients:
-            store.record_report_mail(run["id"], "", _("没有设置收件人"))
+            store.report_runs.record_report_mail(run["id"], "", _("没有设置收件人"))
             return
         if self.smtp is None:
-            store.record_report_mail(run["id"], "", _("没有配置 SMTP 服务器"))
+            store.report_runs.record_report_mail(run["id"], "", _("没有配置 SMTP 服务器"))
             return
         key = f"report-mail:{run['id']}"
-        if not store.claim_report_mail(run["id"], key, now_ms, now_ms - RETRY_AFTER_MS + 1):
+        if not store.report_runs.claim_report_mail(run["id"], key, now_ms, now_ms - RETRY_AFTER_MS + 1):
             return
         period = Period.parse(run["kind"], run["period"])
-        content = store.report_run_content(run["id"])
+        content = store.report_runs.report_run_content(run["id"])
         try:
             send_mail(self.smtp, recipients, mail_subject(period), mail_body(period, hall),
                       [Attachment(f"{period.kind}-{period.name}.xlsx", content, XLSX)])
         except (OSError, smtplib.SMTPException) as exc:
-            tries = store.attempts(key, now_ms - DAY_MS)
+            tries = store.accounts.attempts(key, now_ms - DAY_MS)
             log.warning("the %s report of %s was not e-mailed (try %d): %s", period.kind, period.name, tries, exc)
             error = _("邮件发送失败（第 %(n)s 次）：%(error)s", n=tries, error=str(exc) or type(exc).__name__)[:500]
-            store.record_report_mail(run["id"], "" if tries >= MAX_MAIL_TRIES else None, error)
+            store.report_runs.record_report_mail(run["id"], "" if tries >= MAX_MAIL_TRIES else None, error)
             return
-        store.record_report_mail(run["id"], ", ".join(recipients), None)
-        store.clear_attempts(key)
+        store.report_runs.record_report_mail(run["id"], ", ".join(recipients), None)
+        store.accounts.clear_attempts(key)
 
 
 def _make_key(period: Period) -> str:
@@ -323,7 +323,7 @@ def _make_key(period: Period) -> str:
 
 
 def recipients_of(store: Store) -> list[str]:
-    value = store.setting("reports", {})
+    value = store.settings.setting("reports", {})
     recipients = value.get("recipients") if isinstance(value, dict) else None
     return [r for r in recipients if isinstance(r, str) and r] if isinstance(recipients, list) else []
 

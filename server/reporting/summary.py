@@ -12,7 +12,7 @@ from server.store import Store
 
 log = logging.getLogger(__name__)
 
-Sites = dict[str, tuple[str, str]]  # site -> (time zone, opening hours JSON), as Store.site_hours() gives
+Sites = dict[str, tuple[str, str]]  # site -> (time zone, opening hours JSON), as store.reports.site_hours() gives
 
 
 def window_summary(store: Store, window: str, days: DayRange, now_ms: int) -> dict:
@@ -26,17 +26,17 @@ def window_summaries(store: Store, windows: list[str], days: DayRange, now_ms: i
     200 windows cost what a few do)."""
     start, end = days.start, days.end
     counts: dict[str, list] = {w: [] for w in windows}
-    for window, scale, score, n in store.rating_counts_of(windows, start, end):
+    for window, scale, score, n in store.reports.rating_counts_of(windows, start, end):
         counts[window].append((scale, score, n))
     begun: dict[str, list] = {w: [] for w in windows}
-    for window, a, b in store.absences_of(windows, start, end):
+    for window, a, b in store.reports.absences_of(windows, start, end):
         begun[window].append((a, b))
     overlapping: dict[str, list] = {w: [] for w in windows}
-    for window, a, b in store.absences_overlapping_of(windows, start, end):
+    for window, a, b in store.reports.absences_overlapping_of(windows, start, end):
         overlapping[window].append((a, b))
-    feedback = store.feedback_counts_of(windows, start, end)
-    site_of = store.window_sites(windows)
-    sites = store.site_hours() if sites is None else sites
+    feedback = store.reports.feedback_counts_of(windows, start, end)
+    site_of = store.reports.window_sites(windows)
+    sites = store.reports.site_hours() if sites is None else sites
     return {window: {
         "window": window,
         "from": days.first.isoformat(),
@@ -83,15 +83,15 @@ def _week(sites: Sites, site: str | None) -> tuple[hours.Week, ZoneInfo] | None:
 def staff_summary(store: Store, staff: str, days: DayRange, now_ms: int, windows: list[str] | None = None) -> dict:
     """A clerk's figures across windows (only `windows` when given), and the same per window."""
     start, end = days.start, days.end
-    member = store.staff_member(staff)
+    member = store.reports.staff_member(staff)
     by_window: dict[str, list] = {}
-    for window, scale, score, n in store.staff_rating_counts_by_window(staff, start, end, windows):
+    for window, scale, score, n in store.reports.staff_rating_counts_by_window(staff, start, end, windows):
         by_window.setdefault(window, []).append((scale, score, n))
     absences: dict[str, list] = {}
-    for a in store.staff_absence_list(staff, start, end, windows):
+    for a in store.reports.staff_absence_list(staff, start, end, windows):
         absences.setdefault(a["window"], []).append((a["start_at"], a["end_at"]))
-    feedback = store.staff_feedback_counts_by_window(staff, start, end, windows)
-    titles = store.window_titles()
+    feedback = store.reports.staff_feedback_counts_by_window(staff, start, end, windows)
+    titles = store.reports.window_titles()
     seen = sorted(set(by_window) | set(absences) | set(feedback))
     verified, at = at_windows(store, staff, seen)
     return {
@@ -100,7 +100,7 @@ def staff_summary(store: Store, staff: str, days: DayRange, now_ms: int, windows
         "verified": verified,  # server/reporting/verified.py: a clerk of the roster for every window's site here
         "from": days.first.isoformat(),
         "to": days.last.isoformat(),
-        "ratings": rating_summary(store.staff_rating_counts(staff, start, end, windows)),
+        "ratings": rating_summary(store.reports.staff_rating_counts(staff, start, end, windows)),
         "absences": absence_summary([span for spans in absences.values() for span in spans], now_ms),
         "feedback": {"count": sum(feedback.values())},
         "windows": [{"window": w, "title": titles.get(w, w),

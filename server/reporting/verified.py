@@ -15,7 +15,7 @@ from server.store import Store
 def mark(store: Store, rows: list[dict], window: str = "window", staff: str = "staff",
          field: str = "verified") -> list[dict]:
     """Set row[field] beside each row's row[staff], as found at the row's row[window] (None: no window)."""
-    found = store.verified_staff((row.get(window), row[staff]) for row in rows if row.get(staff))
+    found = store.reports.verified_staff((row.get(window), row[staff]) for row in rows if row.get(staff))
     for row in rows:
         row[field] = (row.get(window), row[staff]) in found if row.get(staff) else None
     return rows
@@ -26,12 +26,12 @@ def across(store: Store, seen: dict[str, Iterable[str | None]]) -> dict[str, boo
     verified only when it is verified at every one of them; a number with no events, when it is a clerk
     of the roster at all."""
     where = {staff: set(windows) or {None} for staff, windows in seen.items()}
-    found = store.verified_staff((window, staff) for staff, windows in where.items() for window in windows)
+    found = store.reports.verified_staff((window, staff) for staff, windows in where.items() for window in windows)
     return {staff: all((window, staff) in found for window in windows) for staff, windows in where.items()}
 
 
 def at_windows(store: Store, staff: str, windows: list[str]) -> tuple[bool, dict[str, bool]]:
     """One staff number across `windows` (as `across` has it) and at each of them, from one query."""
-    found = store.verified_staff([(None, staff), *((window, staff) for window in windows)])
+    found = store.reports.verified_staff([(None, staff), *((window, staff) for window in windows)])
     each = {window: (window, staff) in found for window in windows}
     return (all(each.values()) if each else (None, staff) in found), each

@@ -1,5 +1,9 @@
-"""The one place that speaks SQL, one module per subject; `Store` is all of them over one connection."""
+"""The one place that speaks SQL: a repository per subject (one module each), composed by `Store` over one
+connection: `store.cases.case_log(case_id)`, `store.registry.windows()`. Repositories that need another get it
+from `Store` (the cases' rules are a setting)."""
 from __future__ import annotations
+
+from sqlite_utils import Database
 
 from server.store.accounts import AccountQueries
 from server.store.admin_log import AdminLogQueries
@@ -19,10 +23,27 @@ from server.store.settings import SettingsQueries
 from server.store.window_removal import WindowRemovalQueries
 
 
-class Store(IngestQueries, ReportQueries, AccountQueries, RegistryQueries, KioskConfigQueries, SettingsQueries,
-            CaseQueries, AppealQueries, AlertQueries, InviteQueries, ReportRunQueries,
-            MaintenanceQueries, ProvisionQueries, AdminLogQueries, WindowRemovalQueries, ReasonLabelQueries):
-    pass
+class Store:
+    """Every repository over the connection `db` (sqlite-utils); `db.atomic()` spans several of them."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.settings = SettingsQueries(db)
+        self.admin_log = AdminLogQueries(db)
+        self.ingest = IngestQueries(db)
+        self.accounts = AccountQueries(db)
+        self.alerts = AlertQueries(db)
+        self.appeals = AppealQueries(db)
+        self.cases = CaseQueries(db, self.settings)
+        self.invites = InviteQueries(db)
+        self.kiosk_config = KioskConfigQueries(db)
+        self.maintenance = MaintenanceQueries(db, self.settings)
+        self.provisioning = ProvisionQueries(db, self.ingest)
+        self.reason_labels = ReasonLabelQueries(db)
+        self.registry = RegistryQueries(db, self.ingest)
+        self.report_runs = ReportRunQueries(db)
+        self.reports = ReportQueries(db)
+        self.window_removal = WindowRemovalQueries(db, self.admin_log)
 
 
 __all__ = ["Store", "StoredEvent", "Reject"]

@@ -12,9 +12,12 @@ from datetime import date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from sqlite_utils import Database
+
 from server.domain.cases import LOGGED_AS, SETTING, Rules, check, due_date, is_bad, rules_from
 from server.domain.workdays import Calendar, Correction
 from server.store.base import StoreBase, marks
+from server.store.settings import SettingsQueries
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +37,16 @@ class CaseSeed(NamedTuple):
 
 
 class CaseQueries(StoreBase):
+    def __init__(self, db: Database, settings: SettingsQueries):
+        super().__init__(db)
+        self.settings = settings
+
     # ------------------------------------------------------------ rules and calendar
     def case_rules(self) -> Rules:
-        return rules_from(self.setting(SETTING))
+        return rules_from(self.settings.setting(SETTING))
 
     def set_case_rules(self, rules: Rules) -> None:
-        self.set_setting(SETTING, rules.to_json())
+        self.settings.set_setting(SETTING, rules.to_json())
 
     def corrections(self, year: int | None = None) -> list[dict]:
         """The admin's corrections to the calendar (day, kind, name), of one year or all."""

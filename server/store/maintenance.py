@@ -8,20 +8,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlite_utils import Database
+
 from server.store.base import StoreBase
+from server.store.settings import SettingsQueries
 
 RETENTION = "retention"            # setting: {"days": N}; absent or {"days": null}: keep everything
 RETENTION_MARK = "retention_mark"  # setting: the events rowid up to which payloads were pruned
 
 
 class MaintenanceQueries(StoreBase):
+    def __init__(self, db: Database, settings: SettingsQueries):
+        super().__init__(db)
+        self.settings = settings
+
     def retention_days(self) -> int | None:
-        value: Any = self.setting(RETENTION, {})
+        value: Any = self.settings.setting(RETENTION, {})
         days = value.get("days") if isinstance(value, dict) else None
         return days if isinstance(days, int) and days > 0 else None
 
     def set_retention_days(self, days: int | None) -> None:
-        self.set_setting(RETENTION, {"days": days})
+        self.settings.set_setting(RETENTION, {"days": days})
 
     def prune_payloads(self, cutoff: int, limit: int) -> tuple[int, bool]:
         """Blank the payloads of the next `limit` events (by rowid) received before `cutoff` (ms).
@@ -30,7 +37,7 @@ class MaintenanceQueries(StoreBase):
         reached contiguously (the collector still reads the payload of a presence when its stream's mark
         passes it). Returns (payloads blanked, whether more may be waiting now).
         """
-        mark = self.setting(RETENTION_MARK, 0)
+        mark = self.settings.setting(RETENTION_MARK, 0)
         rows = self.db.execute(
             "SELECT e.rowid, e.received_at, e.payload != '', s.upto_seq IS NOT NULL AND e.seq > s.upto_seq "
             "FROM events e LEFT JOIN streams s ON s.stream = e.stream WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?",
@@ -47,7 +54,7 @@ class MaintenanceQueries(StoreBase):
         with self.db.atomic():  # the write comes first: no read snapshot to go stale while waiting for the lock
             changed = self.db.execute("UPDATE events SET payload = '' WHERE rowid > ? AND rowid <= ? AND payload != ''",
                                       (mark, upto)).rowcount
-            self.set_setting(RETENTION_MARK, upto)
+            self.settings.set_setting(RETENTION_MARK, upto)
         return changed, more
 
     def delete_old_rejects(self, cutoff: int, limit: int) -> tuple[int, bool]:

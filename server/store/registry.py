@@ -5,11 +5,18 @@ clerk, so moving a device or deactivating a clerk changes only what happens from
 """
 from __future__ import annotations
 
+from sqlite_utils import Database
+
 from server.store.base import StoreBase, marks
+from server.store.ingest import IngestQueries
 from shared.contract import default_title
 
 
 class RegistryQueries(StoreBase):
+    def __init__(self, db: Database, ingest: IngestQueries):
+        super().__init__(db)
+        self.ingest = ingest
+
     # ------------------------------------------------------------ sites (halls)
     def sites(self, only: list[str] | None = None) -> list[dict]:
         """Every site with how many windows and active clerks it has; only those of `only` when given."""
@@ -78,8 +85,8 @@ class RegistryQueries(StoreBase):
                     "SELECT device FROM devices WHERE window = ? AND device != ?", (window, device)).fetchall()]
                 self.db.execute("UPDATE devices SET window = NULL WHERE window = ? AND device != ?",
                                 (window, device))
-                self.end_assignments(displaced, now)  # from now on they speak for no window
-            self.register_device(device, window, now)  # and this one for `window` (its assignment history)
+                self.ingest.end_assignments(displaced, now)  # from now on they speak for no window
+            self.ingest.register_device(device, window, now)  # and this one for `window` (its assignment history)
 
     # ------------------------------------------------------------ the clerk roster
     def clerks(self, sites: list[str] | None = None) -> list[dict]:

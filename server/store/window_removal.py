@@ -8,6 +8,9 @@ removed nor merged: the kiosk goes to another window first, so no kiosk ever spe
 """
 from __future__ import annotations
 
+from sqlite_utils import Database
+
+from server.store.admin_log import AdminLogQueries
 from server.store.base import StoreBase
 
 REGISTRY = ("windows", "devices", "device_windows")
@@ -25,6 +28,10 @@ class WindowRefused(Exception):
 
 
 class WindowRemovalQueries(StoreBase):
+    def __init__(self, db: Database, admin_log: AdminLogQueries):
+        super().__init__(db)
+        self.admin_log = admin_log
+
     def window_data_tables(self) -> list[str]:
         """The tables whose rows name a window and are its data (see the module's docstring)."""
         return sorted(t.name for t in self.db.tables
@@ -61,7 +68,7 @@ class WindowRemovalQueries(StoreBase):
                 raise WindowRefused("data", window=window, held=held)
             self.db.execute("DELETE FROM device_windows WHERE window = ?", (window,))
             self._unlink(window)
-            self.log_admin(now, user, "window_removed", {"window": window, "title": row["title"], "site": row["site"]})
+            self.admin_log.log_admin(now, user, "window_removed", {"window": window, "title": row["title"], "site": row["site"]})
         return row
 
     def merge_window(self, source: str, target: str, user: str, now: int) -> dict[str, int]:
@@ -89,6 +96,6 @@ class WindowRemovalQueries(StoreBase):
                 self.db.execute("UPDATE windows SET first_at = min(coalesce(first_at, ?), ?) WHERE window = ?",
                                 (row["first_at"], row["first_at"], target))
             self._unlink(source)
-            self.log_admin(now, user, "window_merged", {"window": source, "title": row["title"], "into": target,
+            self.admin_log.log_admin(now, user, "window_merged", {"window": source, "title": row["title"], "into": target,
                                                         "moved": moved})
         return moved

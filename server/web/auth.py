@@ -58,7 +58,7 @@ class Account(UserMixin):
 @login_manager.user_loader
 def _load(session_id: str) -> Account | None:
     uid, _sep, token = session_id.partition(":")
-    row = get_store().user_by_id(int(uid)) if uid.isdigit() else None
+    row = get_store().accounts.user_by_id(int(uid)) if uid.isdigit() else None
     if row is None or row["disabled"] or not row["session_token"] or not token:
         return None
     return Account(row) if secrets.compare_digest(row["session_token"], token) else None
@@ -130,7 +130,7 @@ def start_session(row: dict) -> None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
-        return render_template("login.html", error=None, username="", first_admin=not get_store().users())
+        return render_template("login.html", error=None, username="", first_admin=not get_store().accounts.users())
     typed = request.form.get("username", "").strip()
     username = typed[:MAX_USERNAME]
     address = request.remote_addr or "-"
@@ -140,24 +140,24 @@ def login():
         log.warning("log-in refused for %r from %s: too many tries", username, address)
         return render_template("login.html", error=_("尝试次数过多，请 15 分钟后再试。"), username=username), 429
     store = get_store()
-    user = store.user_by_name(username) if len(typed) <= MAX_USERNAME else None
+    user = store.accounts.user_by_name(username) if len(typed) <= MAX_USERNAME else None
     if user and not user["disabled"] and verify_password(request.form.get("password", ""), user["password_hash"]):
         rate_limits.forget(LOGIN_PER_USER_AT_ADDRESS, *per_user)
         if not user["session_token"]:  # a row made outside the store
-            user = {**user, "session_token": store.end_sessions(user["id"])}
+            user = {**user, "session_token": store.accounts.end_sessions(user["id"])}
         start_session(user)
         return redirect(safe_next(request.args.get("next")))
     log.warning("failed log-in for %r%s from %s", username,
                 f" (cut from {len(typed)} characters)" if len(typed) > MAX_USERNAME else "", address)
     return render_template("login.html", error=_("用户名或密码不正确。"), username=username,
-                           first_admin=not store.users()), 401
+                           first_admin=not store.accounts.users()), 401
 
 
 @bp.post("/logout")
 def logout():
     user = current_user()
     if user is not None:
-        get_store().end_sessions(user["id"])
+        get_store().accounts.end_sessions(user["id"])
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -180,7 +180,7 @@ def password():
     errors += [error] if error else []
     if errors:
         return render_template("password.html", errors=errors), 400
-    token = get_store().set_password(user["id"], hashed)
+    token = get_store().accounts.set_password(user["id"], hashed)
     start_session({**user, "password_hash": hashed, "session_token": token})
     log.info("%s changed their password", user["username"])
     flash(_("密码已修改；其他设备上的登录已退出。"))

@@ -38,7 +38,7 @@ def chosen_clerk(site: str | None) -> str | Invalid | None:
     value = request.form.get("clerk", "").strip()
     if not value:
         return None
-    clerk = get_store().clerk(value)
+    clerk = get_store().registry.clerk(value)
     if clerk is None or not clerk["active"] or clerk["site"] != site:
         return Invalid(_("工号 %(staff)s 不是这个大厅在职的工作人员。", staff=value[:32]))
     return value

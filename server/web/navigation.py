@@ -19,7 +19,7 @@ def open_alerts() -> int | None:
     if current_user() is None:
         return None
     try:
-        return get_store().open_alert_count(visible_sites())
+        return get_store().alerts.open_alert_count(visible_sites())
     except sqlite3.Error as exc:
         log.warning("no alert count for the navigation: %s", exc)
         return None

@@ -18,13 +18,13 @@ def window_clerks(store: Store, window: str, days: DayRange, now_ms: int) -> lis
     """A window's clerks over the days, as the clerk report lists its windows: ratings, absences and comments
     under each staff number the window's events carried (numbers it never carried are not listed)."""
     counts: dict[str, list] = {}
-    for staff, scale, score, n in store.rating_counts_grouped("staff", days.start, days.end, [window]):
+    for staff, scale, score, n in store.reports.rating_counts_grouped("staff", days.start, days.end, [window]):
         counts.setdefault(staff, []).append((scale, score, n))
     spans: dict[str, list] = {}
-    for staff, start, end in store.absences_grouped("staff", days.start, days.end, [window]):
+    for staff, start, end in store.reports.absences_grouped("staff", days.start, days.end, [window]):
         spans.setdefault(staff, []).append((start, end))
-    feedback = store.feedback_counts_grouped("staff", days.start, days.end, [window])
-    names = store.staff_names()
+    feedback = store.reports.feedback_counts_grouped("staff", days.start, days.end, [window])
+    names = store.reports.staff_names()
     rows = [{"staff": staff, "window": window, "name": names.get(staff),
              "ratings": rating_summary(counts.get(staff, [])), "absences": absence_summary(spans.get(staff, []), now_ms),
              "feedback": {"count": feedback.get(staff, 0)}}

@@ -118,7 +118,7 @@ def reason_label(code: str, configured: dict[str, tuple[str, str | None]]) -> st
 def _configured_reasons() -> dict[str, tuple[str, str | None]]:
     """Every configured reason's labels, read once per request."""
     if "reason_labels" not in g:
-        g.reason_labels = get_store().reason_labels()
+        g.reason_labels = get_store().reason_labels.reason_labels()
     return g.reason_labels
 
 
@@ -242,5 +242,5 @@ def comparison_args(args) -> tuple[str, str, str]:
 def comparison(store: Store, by: str, days: DayRange, column: str, order: str, scoped: bool) -> list[dict]:
     """The rows, for the visible windows (and their sites' roster) when `scoped`, else for all."""
     windows = visible_windows() if scoped and visible_sites() is not None else None
-    roster = store.roster(visible_sites() if scoped else None)
+    roster = store.reports.roster(visible_sites() if scoped else None)
     return sort_rows(compare(store, by, days, now_ms(), windows, roster), by, column, order)

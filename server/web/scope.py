@@ -22,12 +22,12 @@ def visible_sites() -> list[str] | None:
 
 
 def visible_windows() -> list[dict]:
-    return get_store().windows(visible_sites())
+    return get_store().reports.windows(visible_sites())
 
 
 def require_window(window: str) -> dict:
     """The window's row, or 404 when it does not exist or belongs to a site the user may not see."""
-    row = get_store().window(window)
+    row = get_store().reports.window(window)
     sites = visible_sites()
     if row is None or (sites is not None and row["site"] not in sites):
         abort(404, _("窗口 %(window)s 不存在", window=window))
@@ -38,7 +38,7 @@ def known_staff(store: Store, staff: str, sites: list[str] | None, windows: list
     """On the roster (of these sites), or seen at these windows; None is every site or window."""
     if not STAFF_PATTERN.match(staff):
         return False
-    member = store.staff_member(staff)
+    member = store.reports.staff_member(staff)
     if member is not None and (sites is None or member["site"] in sites):
         return True
-    return store.staff_seen(staff, windows)
+    return store.reports.staff_seen(staff, windows)

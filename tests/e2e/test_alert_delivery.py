@@ -21,8 +21,8 @@ def prepare(db) -> None:
     a webhook and a mailbox for every site, and a manager's account."""
     store = Store(open_db(db))
     try:
-        store.create_alert_rule(None, "unsatisfied", {"minutes": 15, "min_ratings": 4, "share": 0.5})
-        store.create_user("boss", hash_password("boss password"), "manager", None, 0)
+        store.alerts.create_alert_rule(None, "unsatisfied", {"minutes": 15, "min_ratings": 4, "share": 0.5})
+        store.accounts.create_user("boss", hash_password("boss password"), "manager", None, 0)
     finally:
         store.db.close()
 
@@ -30,8 +30,8 @@ def prepare(db) -> None:
 def add_targets(db, hook: str, mailbox: str) -> None:
     store = Store(open_db(db, migrate=False))
     try:
-        store.create_alert_target(None, "webhook", hook)
-        store.create_alert_target(None, "email", mailbox)
+        store.alerts.create_alert_target(None, "webhook", hook)
+        store.alerts.create_alert_target(None, "email", mailbox)
     finally:
         store.db.close()
 

@@ -81,7 +81,7 @@ def test_a_backup_taken_while_1000_events_stream_in_restores_every_acknowledged_
 
     store = Store(open_db(restored))
     try:
-        token = store.create_token("restore-check", to_ms(datetime.now().astimezone()))
+        token = store.accounts.create_token("restore-check", to_ms(datetime.now().astimezone()))
     finally:
         store.db.close()
     app = create_app({"DATABASE": str(restored), "TESTING": True, "SECRET_KEY": "test"})

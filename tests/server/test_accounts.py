@@ -15,8 +15,8 @@ from .web import PASSWORD, As, log_in
 @pytest.fixture
 def store(app):
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_user("root", hash_password(PASSWORD), "admin", None, 0)
-    s.create_user("zhang", hash_password(PASSWORD), "manager", None, 0)
+    s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
+    s.accounts.create_user("zhang", hash_password(PASSWORD), "manager", None, 0)
     return s
 
 
@@ -55,7 +55,7 @@ def test_a_user_changes_their_own_password_with_the_current_one(app, store):
     assert differ.status_code == 400 and "不一致" in differ.get_data(as_text=True)
     short = here.post("/password", {"current": PASSWORD, "new": "short", "again": "short"})
     assert short.status_code == 400 and "至少 8 个字符" in short.get_data(as_text=True)
-    assert verify_password(PASSWORD, store.user_by_name("zhang")["password_hash"])
+    assert verify_password(PASSWORD, store.accounts.user_by_name("zhang")["password_hash"])
     done = here.post("/password", {"current": PASSWORD, "new": "a new password", "again": "a new password"})
     assert done.status_code == 302
     assert here.get("/").status_code == 200, "this session goes on"
@@ -66,21 +66,21 @@ def test_a_user_changes_their_own_password_with_the_current_one(app, store):
 
 def test_an_admin_sets_a_password_and_the_users_sessions_end(app, store):
     root, zhang = As(app, "root"), As(app, "zhang")
-    uid = store.user_by_name("zhang")["id"]
+    uid = store.accounts.user_by_name("zhang")["id"]
     bad = root.post(f"/admin/users/{uid}/password", {"password": "short"})
     assert bad.status_code == 400 and "至少 8 个字符" in bad.get_data(as_text=True)
     assert root.post(f"/admin/users/{uid}/password", {"password": "set by the admin"}).status_code == 302
     assert is_login_page(zhang.get("/"))
     assert log_in(app.test_client(), "zhang", "set by the admin").status_code == 302
     # the admin's own, from the same page: their session goes on
-    me = store.user_by_name("root")["id"]
+    me = store.accounts.user_by_name("root")["id"]
     assert root.post(f"/admin/users/{me}/password", {"password": "root's new one"}).status_code == 302
     assert root.get("/admin/users").status_code == 200
 
 
 def test_a_disabled_user_is_logged_out_at_once_and_enabled_again(app, store):
     root, zhang = As(app, "root"), As(app, "zhang")
-    uid = store.user_by_name("zhang")["id"]
+    uid = store.accounts.user_by_name("zhang")["id"]
     assert root.post(f"/admin/users/{uid}/disable").status_code == 302
     assert is_login_page(zhang.get("/"))
     assert log_in(app.test_client(), "zhang", PASSWORD).status_code == 401
@@ -91,25 +91,25 @@ def test_a_disabled_user_is_logged_out_at_once_and_enabled_again(app, store):
 
 def test_the_last_active_admin_cannot_be_disabled(app, store):
     root = As(app, "root")
-    me = store.user_by_name("root")["id"]
+    me = store.accounts.user_by_name("root")["id"]
     refused = root.post(f"/admin/users/{me}/disable")
     assert refused.status_code == 400 and "最后一个" in refused.get_data(as_text=True)
-    assert not store.user_by_id(me)["disabled"] and root.get("/admin/users").status_code == 200
-    store.create_user("wang", hash_password(PASSWORD), "admin", None, 0)
-    wang = store.user_by_name("wang")["id"]
+    assert not store.accounts.user_by_id(me)["disabled"] and root.get("/admin/users").status_code == 200
+    store.accounts.create_user("wang", hash_password(PASSWORD), "admin", None, 0)
+    wang = store.accounts.user_by_name("wang")["id"]
     assert root.post(f"/admin/users/{wang}/disable").status_code == 302
     assert root.post(f"/admin/users/{me}/disable").status_code == 400, "wang is disabled: root is the last"
 
 
 def test_account_pages_are_for_admins_and_need_the_csrf_token(app, store):
     zhang, root = As(app, "zhang"), As(app, "root")
-    uid = store.user_by_name("root")["id"]
+    uid = store.accounts.user_by_name("root")["id"]
     for path in ("/admin/tokens", "/admin/users"):
         assert zhang.get(path).status_code == 403
     assert zhang.post(f"/admin/users/{uid}/disable").status_code == 403
     assert zhang.post("/admin/tokens", {"name": "mine"}).status_code == 403
     assert root.post(f"/admin/users/{uid}/password", {"password": "no token here"}, csrf=False).status_code == 400
-    assert verify_password(PASSWORD, store.user_by_id(uid)["password_hash"])
+    assert verify_password(PASSWORD, store.accounts.user_by_id(uid)["password_hash"])
 
 
 def test_an_admin_creates_lists_and_revokes_api_tokens(app, store):
@@ -123,7 +123,7 @@ def test_an_admin_creates_lists_and_revokes_api_tokens(app, store):
     assert api.get("/api/v1/windows", headers=auth).status_code == 200
     assert token not in root.text("/admin/tokens"), "shown once"
     assert root.post("/admin/tokens", {"name": "  "}).status_code == 400
-    [row] = store.tokens()
+    [row] = store.accounts.tokens()
     assert root.post(f"/admin/tokens/{row['id']}/revoke").status_code == 302
     assert api.get("/api/v1/windows", headers=auth).status_code == 401
     assert "已吊销" in root.text("/admin/tokens")
@@ -152,15 +152,15 @@ def test_user_list_passwd_disable_enable(db):
     listed = ceval("user", "list", "--db", db)
     assert listed.returncode == 0 and "zhang" in listed.stdout and "viewer" in listed.stdout
     store = Store(open_db(db))
-    before = store.user_by_name("zhang")["session_token"]
+    before = store.accounts.user_by_name("zhang")["session_token"]
     changed = ceval("user", "passwd", "zhang", "--db", db, input="changed on the server\n")
     assert changed.returncode == 0, changed.stderr
-    after = store.user_by_name("zhang")
+    after = store.accounts.user_by_name("zhang")
     assert verify_password("changed on the server", after["password_hash"]) and after["session_token"] != before
     assert ceval("user", "disable", "zhang", "--db", db).returncode == 0
-    assert store.user_by_name("zhang")["disabled"] and "disabled" in ceval("user", "list", "--db", db).stdout
+    assert store.accounts.user_by_name("zhang")["disabled"] and "disabled" in ceval("user", "list", "--db", db).stdout
     assert ceval("user", "enable", "zhang", "--db", db).returncode == 0
-    assert not store.user_by_name("zhang")["disabled"]
+    assert not store.accounts.user_by_name("zhang")["disabled"]
 
 
 @pytest.mark.parametrize("args, error", [
@@ -196,9 +196,9 @@ def test_token_list_and_revoke_by_name_or_id(db, app):
     ambiguous = ceval("token", "revoke", "mirror", "--db", db)
     assert ambiguous.returncode == 2 and "give one id" in ambiguous.stderr
     store = Store(open_db(db))
-    second = [t["id"] for t in store.tokens() if t["name"] == "mirror"][0]
+    second = [t["id"] for t in store.accounts.tokens() if t["name"] == "mirror"][0]
     assert ceval("token", "revoke", str(second), "--db", db).returncode == 0
-    assert [store.token_name(t) for t in made] == [None, None, "mirror"]
+    assert [store.accounts.token_name(t) for t in made] == [None, None, "mirror"]
     again = ceval("token", "revoke", str(second), "--db", db)
     assert again.returncode == 2 and "revoked already" in again.stderr
 

@@ -102,8 +102,8 @@ def test_parameters_take_defaults_and_refuse_what_is_out_of_range():
 
 # ---------------------------------------------------------------- unsatisfied
 def test_half_of_at_least_four_ratings_unsatisfied_in_15_minutes_raises_one_alert(store, hall, clock):
-    store.create_alert_rule(None, "unsatisfied", {"minutes": 15, "min_ratings": 4, "share": 0.5})
-    target = store.create_alert_target(None, "webhook", "http://127.0.0.1:9/hook")
+    store.alerts.create_alert_rule(None, "unsatisfied", {"minutes": 15, "min_ratings": 4, "share": 0.5})
+    target = store.alerts.create_alert_target(None, "webhook", "http://127.0.0.1:9/hook")
     for score in (1, 5, 2):
         hall.rate(score)
         clock.advance(60)
@@ -121,7 +121,7 @@ def test_half_of_at_least_four_ratings_unsatisfied_in_15_minutes_raises_one_aler
 
 
 def test_a_mostly_satisfied_window_and_old_ratings_raise_nothing(store, hall, clock):
-    store.create_alert_rule(None, "unsatisfied", {})
+    store.alerts.create_alert_rule(None, "unsatisfied", {})
     for score in (5, 4, 5, 1):  # one in four
         hall.rate(score)
     run(store, clock)
@@ -136,14 +136,14 @@ def test_a_mostly_satisfied_window_and_old_ratings_raise_nothing(store, hall, cl
 
 
 def test_a_rule_of_one_site_watches_only_that_sites_windows(store, hall, clock):
-    store.create_site("hq", "总部大厅", "Asia/Shanghai", "{}", False)
-    store.create_site("east", "东区大厅", "Asia/Shanghai", "{}", False)
+    store.registry.create_site("hq", "总部大厅", "Asia/Shanghai", "{}", False)
+    store.registry.create_site("east", "东区大厅", "Asia/Shanghai", "{}", False)
     for window in ("w01", "w02"):
-        store.create_window(window, None, "hq" if window == "w01" else "east")
-    rule = store.create_alert_rule("east", "unsatisfied", {"min_ratings": 2})
-    hq = store.create_alert_target("hq", "webhook", "http://127.0.0.1:9/hq")
-    everywhere = store.create_alert_target(None, "email", "boss@example.com")
-    east = store.create_alert_target("east", "wecom", "http://127.0.0.1:9/east")
+        store.registry.create_window(window, None, "hq" if window == "w01" else "east")
+    rule = store.alerts.create_alert_rule("east", "unsatisfied", {"min_ratings": 2})
+    hq = store.alerts.create_alert_target("hq", "webhook", "http://127.0.0.1:9/hq")
+    everywhere = store.alerts.create_alert_target(None, "email", "boss@example.com")
+    east = store.alerts.create_alert_target("east", "wecom", "http://127.0.0.1:9/east")
     for window, device in (("w01", "k1"), ("w02", "k2")):
         hall.rate(1, window, device)
         hall.rate(1, window, device)
@@ -156,8 +156,8 @@ def test_a_rule_of_one_site_watches_only_that_sites_windows(store, hall, clock):
 
 # ---------------------------------------------------------------- merging
 def test_the_same_condition_twice_gives_one_alert_counted_twice_and_sent_once(store, hall, clock):
-    store.create_alert_rule(None, "unsatisfied", {})
-    store.create_alert_target(None, "webhook", "http://127.0.0.1:9/hook")
+    store.alerts.create_alert_rule(None, "unsatisfied", {})
+    store.alerts.create_alert_target(None, "webhook", "http://127.0.0.1:9/hook")
     task = AlertTask(merge_minutes=30, repeat_minutes=30)
     for _ in range(4):
         hall.rate(1)
@@ -174,17 +174,17 @@ def test_the_same_condition_twice_gives_one_alert_counted_twice_and_sent_once(st
     assert len(deliveries(store)) == 1, "no second send while the first is pending or recent"
 
     # acknowledged: a repeat within the merge period reopens the same alert ...
-    store.ack_alert(1, "boss", to_ms(clock.now()))
+    store.alerts.ack_alert(1, "boss", to_ms(clock.now()))
     clock.advance(60)
     for _ in range(4):
         hall.rate(1)
     run(store, clock, task)
-    row = store.alert(1)
+    row = store.alerts.alert(1)
     assert (row["count"], row["acked_at"], row["acked_by"]) == (3, None, None)
     assert len(alerts(store)) == 1
 
     # ... and after it, a new alert
-    store.ack_alert(1, "boss", to_ms(clock.now()))
+    store.alerts.ack_alert(1, "boss", to_ms(clock.now()))
     clock.advance(31 * 60)
     for _ in range(4):
         hall.rate(1)
@@ -194,8 +194,8 @@ def test_the_same_condition_twice_gives_one_alert_counted_twice_and_sent_once(st
 
 
 def test_a_merged_alert_is_sent_again_once_the_last_send_is_old(store, hall, clock):
-    store.create_alert_rule(None, "absence", {"minutes": 10})
-    store.create_alert_target(None, "webhook", "http://127.0.0.1:9/hook")
+    store.alerts.create_alert_rule(None, "absence", {"minutes": 10})
+    store.alerts.create_alert_target(None, "webhook", "http://127.0.0.1:9/hook")
     task = AlertTask(repeat_minutes=30)
     sends = DeliveryTask(lambda *a: None)
     hall.presence("away")
@@ -218,7 +218,7 @@ def test_a_merged_alert_is_sent_again_once_the_last_send_is_old(store, hall, clo
 
 # ---------------------------------------------------------------- absence, unstaffed, offline, gap
 def test_an_absence_longer_than_the_limit_raises_one_alert(store, hall, clock):
-    store.create_alert_rule(None, "absence", {"minutes": 15})
+    store.alerts.create_alert_rule(None, "absence", {"minutes": 15})
     hall.presence("present")
     hall.presence("away")
     clock.advance(14 * 60)
@@ -234,10 +234,10 @@ def test_an_absence_longer_than_the_limit_raises_one_alert(store, hall, clock):
 
 def test_a_window_without_anyone_during_opening_hours(store, hall, clock):
     week = {1: [(9 * 60, 12 * 60), (12 * 60, 17 * 60)]}  # Monday 09:00-17:00 in two adjoining spans
-    store.create_site("hq", "总部大厅", "Asia/Shanghai", hours.dumps(week), False)
+    store.registry.create_site("hq", "总部大厅", "Asia/Shanghai", hours.dumps(week), False)
     for window in ("w01", "w02", "w03", "w04"):
-        store.create_window(window, None, "hq")
-    store.create_alert_rule("hq", "unstaffed", {"minutes": 10})
+        store.registry.create_window(window, None, "hq")
+    store.alerts.create_alert_rule("hq", "unstaffed", {"minutes": 10})
     task = AlertTask()
     hall.presence("present", "w01", "k1")                # serving
     hall.presence("away", "w02", "k2")                   # away since 14:00
@@ -263,11 +263,11 @@ def test_a_window_without_anyone_during_opening_hours(store, hall, clock):
 
 
 def test_closed_hours_and_sites_without_hours_raise_nothing(store, hall, clock):
-    store.create_site("sat", "周六大厅", "Asia/Shanghai", hours.dumps({6: [(540, 1020)]}), False)
-    store.create_site("none", "未设时间", "Asia/Shanghai", "{}", False)
-    store.create_window("w01", None, "sat")
-    store.create_window("w02", None, "none")
-    store.create_alert_rule(None, "unstaffed", {"minutes": 1})
+    store.registry.create_site("sat", "周六大厅", "Asia/Shanghai", hours.dumps({6: [(540, 1020)]}), False)
+    store.registry.create_site("none", "未设时间", "Asia/Shanghai", "{}", False)
+    store.registry.create_window("w01", None, "sat")
+    store.registry.create_window("w02", None, "none")
+    store.alerts.create_alert_rule(None, "unstaffed", {"minutes": 1})
     hall.presence("away", "w01", "k1")
     hall.presence("away", "w02", "k2")
     clock.advance(3600)
@@ -276,8 +276,8 @@ def test_closed_hours_and_sites_without_hours_raise_nothing(store, hall, clock):
 
 
 def test_an_offline_kiosk_and_a_gap_in_its_stream(store, hall, clock):
-    store.create_alert_rule(None, "offline", {"minutes": 10})
-    store.create_alert_rule(None, "gap", {"minutes": 5})
+    store.alerts.create_alert_rule(None, "offline", {"minutes": 10})
+    store.alerts.create_alert_rule(None, "gap", {"minutes": 5})
     hall.rate(5, device="k1", seq=1)
     hall.rate(5, device="k1", seq=3)   # seq 2 missing
     hall.status(False, "k1")
@@ -301,8 +301,8 @@ def test_an_offline_kiosk_and_a_gap_in_its_stream(store, hall, clock):
 
 
 def test_disabled_rules_raise_nothing(store, hall, clock):
-    rule = store.create_alert_rule(None, "absence", {"minutes": 1})
-    store.update_alert_rule(rule, {"minutes": 1}, enabled=False)
+    rule = store.alerts.create_alert_rule(None, "absence", {"minutes": 1})
+    store.alerts.update_alert_rule(rule, {"minutes": 1}, enabled=False)
     hall.presence("away")
     clock.advance(600)
     run(store, clock)
@@ -327,14 +327,14 @@ def _alerts(store, clock, n, site=None):
     now = to_ms(clock.now())
     ids = []
     for i in range(n):
-        alert = store.insert_alert(None, "absence", site, f"w{i:02d}", None, f"absence:0:w{i:02d}", "离岗", now)
-        store.enqueue_deliveries(alert, site, now)
+        alert = store.alerts.insert_alert(None, "absence", site, f"w{i:02d}", None, f"absence:0:w{i:02d}", "离岗", now)
+        store.alerts.enqueue_deliveries(alert, site, now)
         ids.append(alert)
     return ids
 
 
 def test_a_target_gets_at_most_its_rate_and_the_rest_wait(store, clock):
-    store.create_alert_target(None, "webhook", "http://a/")
+    store.alerts.create_alert_target(None, "webhook", "http://a/")
     _alerts(store, clock, 5)
     send = Recorder()
     task = DeliveryTask(send, per_minute=2)
@@ -349,8 +349,8 @@ def test_a_target_gets_at_most_its_rate_and_the_rest_wait(store, clock):
 
 
 def test_a_failing_target_is_retried_with_backoff_and_does_not_stop_the_others(store, clock):
-    bad = store.create_alert_target(None, "wecom", "http://down/")
-    good = store.create_alert_target(None, "email", "ok@example.com")
+    bad = store.alerts.create_alert_target(None, "wecom", "http://down/")
+    good = store.alerts.create_alert_target(None, "email", "ok@example.com")
     _alerts(store, clock, 2)
     send = Recorder(failing={"http://down/"})
     task = DeliveryTask(send, max_attempts=3)
@@ -377,7 +377,7 @@ def test_a_failing_target_is_retried_with_backoff_and_does_not_stop_the_others(s
 
 
 def test_email_without_smtp_settings_fails_at_once_with_a_clear_reason(store, clock):
-    store.create_alert_target(None, "email", "boss@example.com")
+    store.alerts.create_alert_target(None, "email", "boss@example.com")
     _alerts(store, clock, 1)
     DeliveryTask(Sender(None, SHANGHAI)).run(store, clock.now())
     assert store.db.execute("SELECT status, attempts, last_error FROM deliveries").fetchone() == (
@@ -387,8 +387,8 @@ def test_email_without_smtp_settings_fails_at_once_with_a_clear_reason(store, cl
 def test_webhook_and_robot_formats_reach_a_local_receiver(store, clock):
     with WebhookReceiver() as receiver:
         for kind in ("webhook", "wecom", "dingtalk"):
-            store.create_alert_target(None, kind, receiver.url(f"/{kind}"))
-        store.create_window("w00", "社保窗口", None)
+            store.alerts.create_alert_target(None, kind, receiver.url(f"/{kind}"))
+        store.registry.create_window("w00", "社保窗口", None)
         [alert] = _alerts(store, clock, 1)
         assert DeliveryTask(Sender(None, SHANGHAI)).run(store, clock.now())["sent"] == 3
         got = dict(receiver.received)
@@ -403,7 +403,7 @@ def test_webhook_and_robot_formats_reach_a_local_receiver(store, clock):
 
 def test_a_robot_that_answers_an_error_code_is_a_failure(store, clock):
     with WebhookReceiver(reply={"errcode": 93000, "errmsg": "invalid webhook url"}) as receiver:
-        store.create_alert_target(None, "wecom", receiver.url())
+        store.alerts.create_alert_target(None, "wecom", receiver.url())
         _alerts(store, clock, 1)
         DeliveryTask(Sender(None, SHANGHAI)).run(store, clock.now())
     assert store.db.execute("SELECT status, last_error FROM deliveries").fetchone() == (
@@ -426,11 +426,11 @@ def test_an_unknown_target_kind_is_hopeless():
 @pytest.fixture
 def web(app):
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_site("hq", "总部大厅", "Asia/Shanghai", "{}", False)
-    s.create_site("east", "东区大厅", "Asia/Shanghai", "{}", False)
-    s.create_user("admin", hash_password("admin password"), "admin", None, 0)
-    s.create_user("east-boss", hash_password("manager password"), "manager", ["east"], 0)
-    s.create_user("viewer", hash_password("viewer password"), "viewer", None, 0)
+    s.registry.create_site("hq", "总部大厅", "Asia/Shanghai", "{}", False)
+    s.registry.create_site("east", "东区大厅", "Asia/Shanghai", "{}", False)
+    s.accounts.create_user("admin", hash_password("admin password"), "admin", None, 0)
+    s.accounts.create_user("east-boss", hash_password("manager password"), "manager", ["east"], 0)
+    s.accounts.create_user("viewer", hash_password("viewer password"), "viewer", None, 0)
     yield s
     s.db.close()
 
@@ -445,7 +445,7 @@ def test_pages_show_alerts_in_the_readers_language_while_deliveries_say_them_in_
     raised = raise_alerts(web, evaluate(rules, facts), now, 30 * MINUTE, 30 * MINUTE)["raised"]
     chinese = ["东区二号（w02）：离岗已 20 分钟", "评价器 k9（未分配窗口）离线已 12 分钟",
                "评价器 k2（东区二号（w02））的数据流 stream-9 丢失事件 4-6，已无法补传"]
-    assert sorted(web.alert(i)["message"] for i in raised) == sorted(chinese), "what deliveries send"
+    assert sorted(web.alerts.alert(i)["message"] for i in raised) == sorted(chinese), "what deliveries send"
     client, _ = session(app, "east-boss", "manager password")
     page = client.get("/alerts").get_data(as_text=True)
     assert all(text in page for text in chinese)
@@ -459,10 +459,10 @@ def test_pages_show_alerts_in_the_readers_language_while_deliveries_say_them_in_
 
 def test_managers_see_and_acknowledge_only_their_sites_alerts(app, web):
     now = to_ms(NOW)
-    hq = web.insert_alert(1, "absence", "hq", "w01", None, "absence:1:w01", "总部窗口离岗已 20 分钟", now)
-    east = web.insert_alert(1, "absence", "east", "w02", None, "absence:1:w02", "东区窗口离岗已 20 分钟", now)
-    target = web.create_alert_target(None, "wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRET")
-    web.enqueue_deliveries(east, "east", now)
+    hq = web.alerts.insert_alert(1, "absence", "hq", "w01", None, "absence:1:w01", "总部窗口离岗已 20 分钟", now)
+    east = web.alerts.insert_alert(1, "absence", "east", "w02", None, "absence:1:w02", "东区窗口离岗已 20 分钟", now)
+    target = web.alerts.create_alert_target(None, "wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRET")
+    web.alerts.enqueue_deliveries(east, "east", now)
     client, token = session(app, "east-boss", "manager password")
     page = client.get("/alerts").get_data(as_text=True)
     assert "东区窗口离岗已 20 分钟" in page and "总部窗口离岗已 20 分钟" not in page
@@ -472,9 +472,9 @@ def test_managers_see_and_acknowledge_only_their_sites_alerts(app, web):
     assert client.post("/alerts/ack", data={"csrf_token": token, "alert_id": "x"}).status_code == 400
     assert client.post("/alerts/ack", data={"alert_id": east}).status_code == 400, "no CSRF token"
     assert client.post("/alerts/ack", data={"csrf_token": token, "alert_id": east}).status_code == 302
-    row = web.alert(east)
+    row = web.alerts.alert(east)
     assert (row["acked_by"], row["acked_at"]) == ("east-boss", now)
-    assert web.alert(hq)["acked_at"] is None
+    assert web.alerts.alert(hq)["acked_at"] is None
     assert "east-boss 已确认" in client.get("/alerts").get_data(as_text=True)
     viewer, _ = session(app, "viewer", "viewer password")
     assert viewer.get("/alerts").status_code == 403
@@ -487,7 +487,7 @@ def test_the_admin_sets_rules_and_targets_and_bad_input_is_refused(app, web):
     ok = client.post("/admin/alerts/rules", data={"csrf_token": token, "site": "hq", "kind": "unsatisfied",
                                                   "minutes": "15", "min_ratings": "4", "share": "50"})
     assert ok.status_code == 302
-    [rule] = web.alert_rules()
+    [rule] = web.alerts.alert_rules()
     assert (rule["site"], rule["kind"], rule["params"]) == ("hq", "unsatisfied",
                                                            {"minutes": 15, "min_ratings": 4, "share": 0.5})
     for form, message in [({"kind": "unsatisfied", "share": "150"}, "差评占比应在 1 到 100 之间"),
@@ -496,12 +496,12 @@ def test_the_admin_sets_rules_and_targets_and_bad_input_is_refused(app, web):
                           ({"kind": "absence", "site": "nowhere"}, "大厅 nowhere 不存在")]:
         bad = client.post("/admin/alerts/rules", data={"csrf_token": token, **form})
         assert bad.status_code == 400 and message in bad.get_data(as_text=True), form
-    assert len(web.alert_rules()) == 1
+    assert len(web.alerts.alert_rules()) == 1
     saved = client.post("/admin/alerts/rules/save", data={"csrf_token": token, "rule_id": rule["id"],
                                                           "minutes": "30", "min_ratings": "6", "share": "60"})
     assert saved.status_code == 302
-    assert web.alert_rule(rule["id"])["params"] == {"minutes": 30, "min_ratings": 6, "share": 0.6}
-    assert web.alert_rule(rule["id"])["enabled"] == 0, "the box was not ticked"
+    assert web.alerts.alert_rule(rule["id"])["params"] == {"minutes": 30, "min_ratings": 6, "share": 0.6}
+    assert web.alerts.alert_rule(rule["id"])["enabled"] == 0, "the box was not ticked"
     page = client.get("/admin/alerts").get_data(as_text=True)
     assert "30 分钟内至少 6 条评价，其中差评占 60% 及以上" in page
 
@@ -511,31 +511,31 @@ def test_the_admin_sets_rules_and_targets_and_bad_input_is_refused(app, web):
                           ({"kind": "sms", "address": "13800000000"}, "请选择接收方式")]:
         bad = client.post("/admin/alerts/targets", data={"csrf_token": token, **form})
         assert bad.status_code == 400 and message in bad.get_data(as_text=True), form
-    assert web.alert_targets() == []
+    assert web.alerts.alert_targets() == []
     assert client.post("/admin/alerts/targets", data={"csrf_token": token, "kind": "dingtalk", "site": "east",
                                                       "address": "https://oapi.dingtalk.com/robot/send?access_token"
                                                                  "=t#SECabc"}).status_code == 302
-    [target] = web.alert_targets()
+    [target] = web.alerts.alert_targets()
     assert client.post("/admin/alerts/targets/toggle", data={"csrf_token": token,
                                                              "target_id": target["id"]}).status_code == 302
-    assert web.alert_target(target["id"])["enabled"] == 0
+    assert web.alerts.alert_target(target["id"])["enabled"] == 0
     assert client.post("/admin/alerts/targets/delete", data={"csrf_token": token,
                                                              "target_id": target["id"]}).status_code == 302
-    assert web.alert_targets() == []
+    assert web.alerts.alert_targets() == []
     assert client.post("/admin/alerts/rules/delete", data={"csrf_token": token,
                                                            "rule_id": rule["id"]}).status_code == 302
-    assert web.alert_rules() == []
+    assert web.alerts.alert_rules() == []
 
 
 def test_the_admin_sends_a_test_to_a_target(app, web):
     client, token = session(app, "admin", "admin password")
     with WebhookReceiver() as receiver:
-        good = web.create_alert_target(None, "webhook", receiver.url())
+        good = web.alerts.create_alert_target(None, "webhook", receiver.url())
         answer = client.post("/admin/alerts/targets/test", data={"csrf_token": token, "target_id": good})
         assert answer.status_code == 302
         [body] = receiver.bodies()
     assert body["alert"]["kind"] == "test" and "测试告警" in body["alert"]["message"]
-    mail = web.create_alert_target(None, "email", "boss@example.com")
+    mail = web.alerts.create_alert_target(None, "email", "boss@example.com")
     failed = client.post("/admin/alerts/targets/test", data={"csrf_token": token, "target_id": mail})
     assert failed.status_code == 502 and "未配置 SMTP 服务器" in failed.get_data(as_text=True)
 

@@ -21,7 +21,7 @@ def store(app):
 
 @pytest.fixture
 def token(store):
-    return store.create_token("tests", to_ms(NOW))
+    return store.accounts.create_token("tests", to_ms(NOW))
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_bad_dates_are_400(client, token, store, clock, query):
 
 def test_windows_lists_state(client, token, store, clock):
     seed(store, clock)
-    store.update_status("k1", Status(online=True, window="w01", presence="away", outbox=0, version="0.1.0"))
+    store.ingest.update_status("k1", Status(online=True, window="w01", presence="away", outbox=0, version="0.1.0"))
     response = client.get("/api/v1/windows", headers=auth(token))
     assert response.status_code == 200
     assert response.json == [{"window": "w01", "title": "1号窗口", "device": "k1", "online": True,
@@ -111,7 +111,7 @@ def test_the_board_page_shows_todays_figures(client, store, clock):
     from server.domain.passwords import hash_password
 
     seed(store, clock)
-    store.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
+    store.accounts.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
     log_in(client, "viewer", "viewer pass")
     page = client.get("/").get_data(as_text=True)
     assert "1号窗口" in page and "25.0%" in page and "37.5" in page
@@ -129,14 +129,14 @@ def test_board_json_gives_each_windows_live_state(client, store, clock):
     from server.domain.passwords import hash_password
 
     seed(store, clock)  # w01 has been away since 13:50
-    store.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
+    store.accounts.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
     log_in(client, "viewer", "viewer pass")
     assert client.get("/board.json").json["windows"][0]["state"] == "offline"
-    store.update_status("k1", Status(online=True, window="w01"))
+    store.ingest.update_status("k1", Status(online=True, window="w01"))
     [w01] = client.get("/board.json").json["windows"]
     assert (w01["state"], w01["away_minutes"]) == ("away", 10)
     assert w01["today"] == client.get("/api/v1/windows/w01/summary",
-                                      headers={"Authorization": "Bearer " + store.create_token("t", 0)}).json | {
+                                      headers={"Authorization": "Bearer " + store.accounts.create_token("t", 0)}).json | {
         "window": "w01"}
     assert "离岗 10 分钟" in client.get("/").get_data(as_text=True)
 

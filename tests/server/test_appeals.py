@@ -26,9 +26,9 @@ def store(app, clock):
     s = Store(open_db(app.config["DATABASE"]))
     for name, role, sites in (("leader", "manager", None), ("reader", "viewer", None), ("boss", "manager", None), ("root", "admin", None),
                               ("east", "manager", ["east"])):
-        s.create_user(name, hash_password(f"{name} password"), role, sites, 0)
-    s.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
-    s.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
+        s.accounts.create_user(name, hash_password(f"{name} password"), role, sites, 0)
+    s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
+    s.registry.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
     Ingestor(s, clock).handle([
         msg(event(1, score=1, staff="1024", id="rating-low", reasons=["attitude"])),
         msg(event(2, type="feedback", text="态度很差", rating="rating-low", staff="1024",
@@ -36,8 +36,8 @@ def store(app, clock):
         msg(event(3, score=5, staff="1024", id="rating-good", ts="2026-11-23T10:00:00.000+08:00")),
         msg(event(1, stream="stream-0002", window="w02", score=2, staff="2048", id="rating-east"), device="k2"),
     ])
-    s.update_window("w01", "一号窗口", "hq")
-    s.update_window("w02", "东区二号窗口", "east")
+    s.registry.update_window("w01", "一号窗口", "hq")
+    s.registry.update_window("w02", "东区二号窗口", "east")
     return s
 
 
@@ -68,7 +68,7 @@ def decide(user, appeal, decision, note="核实监控录像，情况属实"):
 
 def figures(client, store, window="w01", staff="1024"):
     """The window's figures wherever they are shown."""
-    bearer = {"Authorization": "Bearer " + store.create_token("t", 0)}
+    bearer = {"Authorization": "Bearer " + store.accounts.create_token("t", 0)}
     api = client.get(f"/api/v1/windows/{window}/summary?{RANGE}", headers=bearer).json["ratings"]
     board = {w["window"]: w["today"]["ratings"] for w in client.get("/board.json").json["windows"]}[window]
     page = client.get(f"/windows/{window}?{RANGE}").get_data(as_text=True)
@@ -129,7 +129,7 @@ def test_a_rejected_appeal_changes_nothing_but_itself(app, store, leader, boss):
     assert decide(boss, 1, "rejected", "评价属实").status_code == 302
     assert figures(client, store) == before
     assert store.db.execute("SELECT count(*) FROM excluded_ratings").fetchone()[0] == 0
-    assert store.appeal(1)["status"] == "rejected" and store.appeal(1)["decided_by"] == "boss"
+    assert store.appeals.appeal(1)["status"] == "rejected" and store.appeals.appeal(1)["decided_by"] == "boss"
     assert export_rows(client)["rating-low"]["申诉结果"] == "申诉不成立"
     # a rejected appeal does not stand: the rating may be appealed again, and then it stands
     assert file(leader, reason="补充了新的证据").status_code == 302
@@ -142,7 +142,7 @@ def test_one_standing_appeal_per_rating(app, store, leader, boss):
     response = file(boss)
     assert response.status_code == 409 and 'role="alert"' in response.get_data(as_text=True)
     with pytest.raises(sqlite3.IntegrityError):
-        store.file_appeal("rating-low", "someone", "again", 0)
+        store.appeals.file_appeal("rating-low", "someone", "again", 0)
     assert decide(boss, 1, "upheld").status_code == 302
     response = file(leader)
     assert response.status_code == 409, "an upheld appeal still stands"
@@ -161,7 +161,7 @@ def test_deciding_is_for_managers_and_happens_once(app, store, leader, reader, b
     assert decide(admin, 1, "rejected").status_code == 302
     response = decide(boss, 1, "upheld")
     assert response.status_code == 409 and "已经处理过了" in response.get_data(as_text=True)
-    assert store.appeal(1)["status"] == "rejected" and store.appeal(1)["decided_by"] == "root"
+    assert store.appeals.appeal(1)["status"] == "rejected" and store.appeals.appeal(1)["decided_by"] == "root"
     assert decide(boss, 99, "upheld").status_code == 404
 
 
@@ -190,7 +190,7 @@ def test_deciding_refuses_bad_input(store, leader, boss, data):
     form = {"decision": "upheld", "note": "属实", "csrf_token": token, **data}
     response = client.post("/appeals/1/decide", data=form)
     assert response.status_code == 400 and 'role="alert"' in response.get_data(as_text=True)
-    assert store.appeal(1)["status"] == "pending"
+    assert store.appeals.appeal(1)["status"] == "pending"
     assert store.db.execute("SELECT count(*) FROM ratings").fetchone()[0] == 3
 
 
@@ -202,7 +202,7 @@ def test_every_form_needs_its_csrf_token(store, leader, boss):
     assert store.db.execute("SELECT count(*) FROM appeals").fetchone()[0] == 0
     assert file(leader).status_code == 302
     assert boss[0].post("/appeals/1/decide", data={"decision": "upheld", "note": "属实"}).status_code == 400
-    assert store.appeal(1)["status"] == "pending"
+    assert store.appeals.appeal(1)["status"] == "pending"
     for page in ("/appeals/new?rating=rating-low", "/appeals/1"):
         for user in (leader, boss):
             html = user[0].get(page).get_data(as_text=True)
@@ -273,10 +273,10 @@ def test_the_filer_cannot_decide_their_own_appeal(app, store, boss):
     assert "/appeals/1/decide" not in page and 'id="own"' in page, "the filer is not offered the decision"
     response = decide(boss, 1, "upheld")
     assert response.status_code == 403 and "不能处理自己提出的申诉" in response.get_data(as_text=True)
-    assert store.appeal(1)["status"] == "pending"
+    assert store.appeals.appeal(1)["status"] == "pending"
     assert store.db.execute("SELECT count(*) FROM ratings WHERE event_id = 'rating-low'").fetchone()[0] == 1
     with pytest.raises(OwnAppeal):
-        store.decide_appeal(1, "upheld", "boss", "自己处理", 0)
+        store.appeals.decide_appeal(1, "upheld", "boss", "自己处理", 0)
 
     root = session(app, "root", "root password")
     assert 'action="/appeals/1/decide"' in root[0].get("/appeals/1").get_data(as_text=True)

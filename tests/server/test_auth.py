@@ -14,9 +14,9 @@ from .web import log_in, token_of
 @pytest.fixture
 def store(app):
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_user("zhang", hash_password("correct horse"), "manager", None, 0)
-    s.create_user("li", hash_password("viewer pass"), "viewer", None, 0)
-    s.create_user("root", hash_password("admin pass!"), "admin", None, 0)
+    s.accounts.create_user("zhang", hash_password("correct horse"), "manager", None, 0)
+    s.accounts.create_user("li", hash_password("viewer pass"), "viewer", None, 0)
+    s.accounts.create_user("root", hash_password("admin pass!"), "admin", None, 0)
     return s
 
 
@@ -97,7 +97,7 @@ def test_user_add_command(tmp_path):
     db = str(tmp_path / "s.sqlite3")
     result = ceval("user", "add", "wang", "--role", "admin", "--db", db, input="a good password\n")
     assert result.returncode == 0, result.stderr
-    user = Store(open_db(db)).user_by_name("wang")
+    user = Store(open_db(db)).accounts.user_by_name("wang")
     assert user["role"] == "admin" and verify_password("a good password", user["password_hash"])
     again = ceval("user", "add", "wang", "--role", "admin", "--db", db, input="a good password\n")
     assert again.returncode == 2 and "exists" in again.stderr
@@ -122,11 +122,11 @@ def test_an_admin_adds_a_user_on_the_admin_page(client, store):
     bad = client.post("/admin/users", data={"csrf_token": token, "username": "wu", "password": "short",
                                             "role": "viewer"})
     assert bad.status_code == 400 and "密码至少 8 个字符" in bad.get_data(as_text=True)
-    assert store.user_by_name("wu") is None
+    assert store.accounts.user_by_name("wu") is None
     good = client.post("/admin/users", data={"csrf_token": token, "username": "wu", "password": "long enough",
                                              "role": "viewer", "sites": "hall-a"})
     assert good.status_code == 302
-    assert store.user_by_name("wu")["role"] == "viewer"
+    assert store.accounts.user_by_name("wu")["role"] == "viewer"
     assert "<script>" not in client.get("/admin/users").get_data(as_text=True)
 
 
@@ -151,6 +151,6 @@ def test_behind_a_proxy_the_limit_per_address_uses_the_forwarded_address(tmp_pat
 
 
 def test_old_attempts_are_forgotten(store):
-    store.record_attempt("report-mail:1", 0)
-    store.record_attempt("report-mail:2", 24 * 3600 * 1000 + 1)
+    store.accounts.record_attempt("report-mail:1", 0)
+    store.accounts.record_attempt("report-mail:2", 24 * 3600 * 1000 + 1)
     assert store.db.execute("SELECT key FROM attempts").fetchall() == [("report-mail:2",)]

@@ -45,7 +45,7 @@ def count(path: Path, sql: str, params=()) -> int:
 def fill(path: Path, n: int, stream: str = "stream-fill", start: int = 1) -> None:
     store = Store(open_db(path))
     try:
-        store.set_device_rate(100_000)  # thousands of ratings in one minute: far above the quota meant for humans
+        store.settings.set_device_rate(100_000)  # thousands of ratings in one minute: far above the quota meant for humans
         ingest = Ingestor(store, FakeClock(NOW))
         ingest.handle([msg(event(seq, stream=stream, ts=ts(NOW))) for seq in range(start, start + n)])
     finally:
@@ -274,9 +274,9 @@ def test_retention_prunes_old_raw_payloads_keeps_every_figure_and_still_knows_ol
     rejected = store.db.execute("SELECT rejected FROM devices WHERE device = 'k1'").fetchone()[0]
 
     RetentionTask(batch=3, pause=0).run(store, later)  # off by default: nothing goes
-    assert store.pruned_payloads() == 0 and store.db.execute("SELECT count(*) FROM rejects").fetchone()[0] == 2
+    assert store.maintenance.pruned_payloads() == 0 and store.db.execute("SELECT count(*) FROM rejects").fetchone()[0] == 2
 
-    store.set_retention_days(30)
+    store.maintenance.set_retention_days(30)
     RetentionTask(batch=3, pause=0).run(store, later)
     payloads = dict(store.db.execute("SELECT id, payload FROM events").fetchall())
     assert len(payloads) == 18, "every event row stays"
@@ -299,19 +299,19 @@ def test_retention_prunes_old_raw_payloads_keeps_every_figure_and_still_knows_ol
     assert figures(store, later) == before
 
     RetentionTask(batch=3, pause=0).run(store, later)  # a second run finds nothing more
-    assert store.pruned_payloads() == 14
+    assert store.maintenance.pruned_payloads() == 14
 
 
 def test_retention_leaves_the_payloads_a_stream_has_not_reached_yet(store, clock):
     ingest = Ingestor(store, clock, gap_timeout=10 * 86400 * 60)
     ingest.handle([msg(event(1, ts=ts(NOW))), msg(event(3, type="presence", state="away", ts=ts(NOW)))])
     clock.advance(40 * 86400)
-    store.set_retention_days(30)
+    store.maintenance.set_retention_days(30)
     RetentionTask(pause=0).run(store, clock.now())
     payloads = dict(store.db.execute("SELECT seq, payload FROM events").fetchall())
     assert payloads[1] == "" and json.loads(payloads[3])["state"] == "away", "seq 3 waits for seq 2"
     ingest.handle([msg(event(2, ts=ts(NOW)))])  # the gap fills: the away sign now applies, from its payload
-    assert store.window_presence("w01")[0] == "away"
+    assert store.ingest.window_presence("w01")[0] == "away"
     RetentionTask(pause=0).run(store, clock.now())
     payloads = dict(store.db.execute("SELECT seq, payload FROM events").fetchall())
     assert payloads == {1: "", 3: "", 2: payloads[2]} and payloads[2], "seq 2 arrived just now: it stays"

@@ -60,17 +60,17 @@ def test_the_workflow_allows_what_each_status_allows():
 @pytest.fixture
 def store(app):
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
-    s.create_site("west", "西部分中心", "Asia/Urumqi", "{}", False)
-    s.create_window("w01", "1号窗口", "hq")
-    s.create_window("w02", "2号窗口", "west")
-    s.create_clerk("1024", "张三", "hq", None)
-    s.create_clerk("2048", "李四", "west", None)
-    s.create_user("root", hash_password(PASSWORD), "admin", None, 0)
-    s.create_user("boss", hash_password(PASSWORD), "manager", None, 0)
-    s.create_user("hq-boss", hash_password(PASSWORD), "manager", ["hq"], 0)
-    s.create_user("west-boss", hash_password(PASSWORD), "manager", ["west"], 0)
-    s.create_user("look", hash_password(PASSWORD), "viewer", None, 0)
+    s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
+    s.registry.create_site("west", "西部分中心", "Asia/Urumqi", "{}", False)
+    s.registry.create_window("w01", "1号窗口", "hq")
+    s.registry.create_window("w02", "2号窗口", "west")
+    s.registry.create_clerk("1024", "张三", "hq", None)
+    s.registry.create_clerk("2048", "李四", "west", None)
+    s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
+    s.accounts.create_user("boss", hash_password(PASSWORD), "manager", None, 0)
+    s.accounts.create_user("hq-boss", hash_password(PASSWORD), "manager", ["hq"], 0)
+    s.accounts.create_user("west-boss", hash_password(PASSWORD), "manager", ["west"], 0)
+    s.accounts.create_user("look", hash_password(PASSWORD), "viewer", None, 0)
     return s
 
 
@@ -110,8 +110,8 @@ def test_a_case_carries_the_case_number_its_rating_was_invited_for(app, store, c
 def test_opening_is_part_of_the_batch_and_a_duplicate_case_is_ignored(store, clock):
     from server.store.cases import CaseSeed
     seed = CaseSeed("x1", "w01", None, 1, 5, "BJ-2026-001", 1_795_000_000_000)
-    assert store.open_cases([seed, seed], 1_795_000_000_000) == 1
-    assert store.open_cases([tuple(seed)], 1_795_000_000_000) == 0
+    assert store.cases.open_cases([seed, seed], 1_795_000_000_000) == 1
+    assert store.cases.open_cases([tuple(seed)], 1_795_000_000_000) == 0
     assert rows(store, "SELECT case_no FROM cases") == [("BJ-2026-001",)]
 
 
@@ -145,7 +145,7 @@ def test_deadlines_skip_spring_festival_and_count_its_make_up_days(store, clock)
 
 
 def test_the_rules_setting_decides_what_is_bad_and_the_deadline(store, clock):
-    store.set_case_rules(Rules({5: frozenset({1}), 4: frozenset({1, 2}), 3: frozenset({1})}, 15))
+    store.cases.set_case_rules(Rules({5: frozenset({1}), 4: frozenset({1, 2}), 3: frozenset({1})}, 15))
     Ingestor(store, clock).handle([
         msg(event(1, score=2, id="two-of-five")), msg(event(2, score=1, id="one-of-five")),
         msg(event(1, stream="stream-4", window="w01", scale=4, score=2, id="two-of-four"), device="k4")])
@@ -157,7 +157,7 @@ def test_the_admins_correction_moves_a_new_deadline(store, clock):
     from datetime import date
 
     from server.domain.workdays import Correction
-    store.save_corrections([Correction(date(2026, 11, 27), "off", "本地假日")])
+    store.cases.save_corrections([Correction(date(2026, 11, 27), "off", "本地假日")])
     Ingestor(store, clock).handle([msg(event(1, score=1, id="rating-r"))])
     assert rows(store, "SELECT due_date FROM cases") == [("2026-12-01",)]
 
@@ -293,7 +293,7 @@ def test_overdue_cases_stand_out_and_are_counted_per_window_and_clerk(app, store
     assert f'data-case="{cases["bad-hq"]}"' in overdue and f'data-case="{cases["bad-hq-2"]}"' not in overdue
     closed = boss.text("/cases?status=closed")
     assert f'data-case="{cases["bad-hq-2"]}"' in closed and f'data-case="{cases["bad-hq"]}"' not in closed
-    assert store.case_counts("staff", "Asia/Shanghai", {"Asia/Shanghai": "2026-12-02", "Asia/Urumqi": "2026-12-02"}) \
+    assert store.cases.case_counts("staff", "Asia/Shanghai", {"Asia/Shanghai": "2026-12-02", "Asia/Urumqi": "2026-12-02"}) \
         == [{"key": "1024", "label": "张三", "windows": ["w01"], "total": 2, "open": 1, "overdue": 1},
             {"key": "2048", "label": "李四", "windows": ["w02"], "total": 1, "open": 1, "overdue": 1}]
 
@@ -329,9 +329,9 @@ def test_the_admin_sets_the_rules(app, store, clock):
                  {"bad_5": "2", "bad_4": "x", "bad_3": "1", "days": "7"}):
         response = root.post("/admin/cases", form)
         assert response.status_code == 400 and 'role="alert"' in response.get_data(as_text=True)
-    assert store.setting("cases") is None
+    assert store.settings.setting("cases") is None
     assert root.post("/admin/cases", {"bad_5": "1", "bad_4": "2", "bad_3": "1", "days": "7"}).status_code == 302
-    assert store.setting("cases") == {"bad": {"3": [1], "4": [1, 2], "5": [1]}, "days": 7}
+    assert store.settings.setting("cases") == {"bad": {"3": [1], "4": [1, 2], "5": [1]}, "days": 7}
     Ingestor(store, clock).handle([msg(event(1, score=2, id="not-bad-now")), msg(event(2, score=1, id="rating-bad"))])
     assert rows(store, "SELECT rating_id, due_date FROM cases") == [("rating-bad", "2026-12-02")]
 

@@ -82,7 +82,7 @@ def test_the_hours_error_is_english_in_the_cli_and_changes_nothing(capsys, db):
     code, _, err = run(capsys, "site", "add", "hq", "--name", "总部", "--hours", "1-5=09:00-08:00", "--db", str(db))
     assert code == 2 and "the end time must be later than the start time" in one_line(err), err
     assert "“" not in err and "应" not in err, "no Chinese from the web's wording"
-    assert Store(open_db(db)).site("hq") is None
+    assert Store(open_db(db)).registry.site("hq") is None
 
 
 def test_help_shows_the_defaults(capsys):
@@ -115,7 +115,7 @@ def test_device_add_that_cannot_write_its_file_registers_nothing(capsys, tmp_pat
     code, _, err = run(capsys, "device", "add", "k-1", "--window", "w01", "--db", str(db), "--no-broker",
                        "--out", str(tmp_path / "k-1.toml"))
     assert code == 2 and "--broker" in one_line(err)
-    assert Store(open_db(db)).device("k-1") is None
+    assert Store(open_db(db)).registry.device("k-1") is None
     assert not (tmp_path / "k-1.toml").exists()
 
 
@@ -131,7 +131,7 @@ def test_site_list_and_window_add_and_list(capsys, db):
     assert "1=09:00-12:00, 13:30-17:00" in row
 
     store = Store(open_db(db))
-    store.create_clerk("1024", "张敏", "hq", None)
+    store.registry.create_clerk("1024", "张敏", "hq", None)
     code, out, err = run(capsys, "window", "add", "w03", "--title", "3号窗口 · 社保", "--site", "hq", "--clerk",
                          "1024", "--db", str(db))
     assert code == 0 and out == "window w03 added (3号窗口 · 社保, site hq, clerk 1024)\n", err
@@ -147,7 +147,7 @@ def test_site_list_and_window_add_and_list(capsys, db):
     assert rows[0] == ["WINDOW", "TITLE", "SITE", "CLERK", "KIOSK"]
     assert rows[1] == ["w03", "3号窗口", "·", "社保", "hq", "1024", "-"]
     assert rows[2] == ["w04", "4号窗口", "-", "-", "-"]
-    assert store.window("w03")["clerk"] == "1024"
+    assert store.reports.window("w03")["clerk"] == "1024"
 
 
 # ---------------------------------------------------------------- never seen
@@ -166,8 +166,8 @@ def test_a_kiosk_registered_but_never_heard_from_is_never_seen(capsys, db):
 def test_the_migration_marks_only_registrations_never_heard_from(tmp_path):
     path = tmp_path / "old.sqlite3"
     store = Store(open_db(path))
-    store.register_device("k-new", "w01", 1000)
-    store.seen_device("k-seen", 2000)
+    store.ingest.register_device("k-new", "w01", 1000)
+    store.ingest.seen_device("k-seen", 2000)
     store.db.execute("UPDATE devices SET heard = 1")  # as before the column existed
     store.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm019_cli'")
     store.db.execute("ALTER TABLE devices DROP COLUMN heard")
@@ -180,8 +180,8 @@ def test_fleet_shows_never_for_a_kiosk_never_heard_from(app, tmp_path):
     from server.domain.passwords import hash_password
 
     store = Store(open_db(app.config["DATABASE"]))
-    store.create_user("boss", hash_password(PASSWORD), "admin", None, 0)
-    store.assign_device("k-quiet", "w01", 1_000)
+    store.accounts.create_user("boss", hash_password(PASSWORD), "admin", None, 0)
+    store.registry.assign_device("k-quiet", "w01", 1_000)
     client = app.test_client()
     assert log_in(client, "boss", PASSWORD).status_code == 302
     page = client.get("/fleet").get_data(as_text=True)
@@ -198,9 +198,9 @@ def test_an_empty_database_says_how_to_add_the_first_admin(capsys, app, db):
     from server.domain.passwords import hash_password
 
     store = Store(open_db(app.config["DATABASE"]))
-    store.create_user("boss", hash_password(PASSWORD), "admin", None, 0)
+    store.accounts.create_user("boss", hash_password(PASSWORD), "admin", None, 0)
     assert 'id="first-admin"' not in app.test_client().get("/login").get_data(as_text=True)
-    Store(open_db(db)).create_user("boss", hash_password(PASSWORD), "admin", None, 0)
+    Store(open_db(db)).accounts.create_user("boss", hash_password(PASSWORD), "admin", None, 0)
     _first_admin_hint(str(db), "ceval.sqlite3")
     assert capsys.readouterr().out == ""
 

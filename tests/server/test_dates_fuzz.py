@@ -31,14 +31,14 @@ RANGES = ({"from": "0001-01-01", "to": "9999-12-31"}, {"from": "2000-01-01", "to
 @pytest.fixture
 def store(app, clock):
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_user("root", hash_password(PASSWORD), "admin", None, 0)
-    s.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", True)
+    s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
+    s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", True)
     Ingestor(s, clock).handle([msg(event(1, score=1, staff="1024", id="rating-low")),
                                msg(event(2, type="feedback", text="太慢", staff="1024", rating="rating-low"))])
-    s.update_window("w01", "1号窗口", "hq")
+    s.registry.update_window("w01", "1号窗口", "hq")
     s.db.execute("INSERT OR IGNORE INTO cases (rating_id, window, staff, score, scale, opened_at, due_date) "
                  "VALUES ('rating-low', 'w01', '1024', 1, 5, 0, '2026-11-30')")
-    s.file_appeal("rating-low", "someone", "误评", 0)
+    s.appeals.file_appeal("rating-low", "someone", "误评", 0)
     return s
 
 
@@ -61,7 +61,7 @@ def get_routes(app, store):
 
 def test_no_date_input_on_any_route_gives_a_server_error(app, store):
     root = As(app, "root")
-    bearer = {"Authorization": "Bearer " + store.create_token("fuzz", 0)}
+    bearer = {"Authorization": "Bearer " + store.accounts.create_token("fuzz", 0)}
     routes = get_routes(app, store)
     assert len(routes) >= 50
     queries = [{p: v} for p, v in itertools.product(PARAMS, HOSTILE)] + list(RANGES)
@@ -85,7 +85,7 @@ def test_no_date_input_on_any_route_gives_a_server_error(app, store):
 ])
 def test_a_bad_range_is_a_clear_400(app, store, path, query, reason):
     root = As(app, "root")
-    bearer = {"Authorization": "Bearer " + store.create_token("t", 0)}
+    bearer = {"Authorization": "Bearer " + store.accounts.create_token("t", 0)}
     response = root.client.get(f"{path}?{query}", headers=bearer)
     assert response.status_code == 400
     if path.startswith("/api/"):

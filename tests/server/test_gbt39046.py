@@ -75,9 +75,9 @@ def store(app, clock):
     s = Store(open_db(app.config["DATABASE"]))
     for name, role, sites in (("viewer", "viewer", None), ("boss", "manager", None), ("root", "admin", None),
                               ("east", "manager", ["east"])):
-        s.create_user(name, hash_password(f"{name} password"), role, sites, 0)
-    s.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
-    s.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
+        s.accounts.create_user(name, hash_password(f"{name} password"), role, sites, 0)
+    s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
+    s.registry.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
     Ingestor(s, clock).handle([
         msg(event(1, score=5, staff="1024", id="rating-before", ts="2026-11-21T23:59:59.000+08:00")),
         msg(event(2, score=4, scale=4, staff="1024", id="rating-four", ts="2026-11-22T00:00:00.000+08:00")),
@@ -93,10 +93,10 @@ def store(app, clock):
     clock.advance(86400)  # a rating at the first instant after the range (a future one would be retimed)
     Ingestor(s, clock).handle([msg(event(2, stream="stream-0002", window="w02", score=5, id="rating-after",
                                          ts="2026-11-24T00:00:00.000+08:00"), device="k2")])
-    s.update_window("w01", "一号窗口", "hq")
-    s.update_window("w02", "东区二号窗口", "east")
+    s.registry.update_window("w01", "一号窗口", "hq")
+    s.registry.update_window("w02", "东区二号窗口", "east")
     s.db.execute("UPDATE ratings SET case_no = 'BJ-2026-000123' WHERE event_id = 'rating-bad'")  # as a bound case
-    s.set_setting("export", {"channel": "政务大厅其他终端", "channel_code": "5", "area_code": "110105",
+    s.settings.set_setting("export", {"channel": "政务大厅其他终端", "channel_code": "5", "area_code": "110105",
                              "site_area_codes": {"east": "110105003"}})
     return s
 
@@ -176,7 +176,7 @@ def test_the_admin_sets_channel_and_area_codes(app, store):
                                                   "area_code": "320102", "area_hq": "320102001", "area_east": "",
                                                   "csrf_token": token})
     assert response.status_code == 302
-    assert store.setting("export") == {"channel": "政务大厅平板电脑", "channel_code": "4", "area_code": "320102",
+    assert store.settings.setting("export") == {"channel": "政务大厅平板电脑", "channel_code": "4", "area_code": "320102",
                                        "site_area_codes": {"hq": "320102001"}}
     records = client.get(f"/exports/gbt39046.json?{RANGE}").json
     assert {r["window"]: r["area_code"] for r in records} == {"w01": "320102001", "w02": "320102"}
@@ -187,11 +187,11 @@ def test_the_admin_sets_channel_and_area_codes(app, store):
                                     {"channel_code": ""}, {"area_hq": "abc"}])
 def test_bad_settings_are_refused_and_change_nothing(app, store, change):
     client, token = session(app, "root", "root password")
-    before = store.setting("export")
+    before = store.settings.setting("export")
     form = {"channel": "政务大厅平板电脑", "channel_code": "4", "area_code": "320102", "csrf_token": token, **change}
     response = client.post("/admin/export", data=form)
     assert response.status_code == 400 and 'role="alert"' in response.get_data(as_text=True)
-    assert store.setting("export") == before
+    assert store.settings.setting("export") == before
 
 
 def test_export_settings_are_the_admins(app, store):
@@ -201,4 +201,4 @@ def test_export_settings_are_the_admins(app, store):
                                               "csrf_token": token}).status_code == 403
     root, _ = session(app, "root", "root password")
     assert root.post("/admin/export", data={"channel": "电话", "channel_code": "6", "area_code": ""}).status_code == 400
-    assert store.setting("export")["channel"] == "政务大厅其他终端"
+    assert store.settings.setting("export")["channel"] == "政务大厅其他终端"

@@ -42,24 +42,24 @@ def test_alert_messages_and_the_national_export_use_it():
 @pytest.fixture
 def store(app):
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_user("root", hash_password("password 123"), "admin", None, 0)
+    s.accounts.create_user("root", hash_password("password 123"), "admin", None, 0)
     return s
 
 
 def test_pages_show_times_in_the_halls_zone(app, store, clock):
-    store.create_token("reports", to_ms(NOW))
+    store.accounts.create_token("reports", to_ms(NOW))
     root = As(app, "root")
     assert "2026-11-23 14:00" in root.get("/admin/tokens").get_data(as_text=True)
-    store.seen_device("k1", AFTERNOON)
+    store.ingest.seen_device("k1", AFTERNOON)
     row = root.get("/fleet").get_data(as_text=True).split('<tr data-device="k1"')[1].split("</tr>")[0]
     assert "2026-11-23 14:05:07" in row
 
 
 def test_the_devices_page_shows_never_for_a_kiosk_never_heard_from(app, store):
-    store.register_device("k1", "w01", to_ms(NOW))  # `ceval device add`, before the kiosk connects
+    store.ingest.register_device("k1", "w01", to_ms(NOW))  # `ceval device add`, before the kiosk connects
     root = As(app, "root")
     row = root.get("/admin/devices").get_data(as_text=True).split('data-device="k1"')[1].split("</tr>")[0]
     assert "从未" in row and "2026-11-23 14:00" not in row
-    store.seen_device("k1", AFTERNOON)
+    store.ingest.seen_device("k1", AFTERNOON)
     row = root.get("/admin/devices").get_data(as_text=True).split('data-device="k1"')[1].split("</tr>")[0]
     assert "2026-11-23 14:05" in row and "从未" not in row

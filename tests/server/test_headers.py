@@ -25,10 +25,10 @@ PAGES = ("/", "/windows/w01?from=2026-11-01&to=2026-11-23", "/staff/1024", "/com
 @pytest.fixture
 def store(app, clock):
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_user("root", hash_password(PASSWORD), "admin", None, 0)
+    s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
     Ingestor(s, clock).handle([msg(event(1, score=4, staff="1024"))])
-    s.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", True)
-    s.update_window("w01", "1号窗口", "hq")
+    s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", True)
+    s.registry.update_window("w01", "1号窗口", "hq")
     return s
 
 

@@ -130,7 +130,7 @@ def test_strict_mode_rejects_unknown_devices_but_keeps_the_stream_moving(store, 
     assert result.rejected == 1 and result.acks == [("stranger", Ack(STREAM, 1))]
     assert "not registered" in rows(store, "SELECT reason FROM rejects")[0][0]
     assert rows(store, "SELECT payload FROM rejects")[0][0], "the refused event is kept for a manager"
-    store.register_device("k1", "w01", to_ms(NOW - timedelta(hours=1)))  # before its event
+    store.ingest.register_device("k1", "w01", to_ms(NOW - timedelta(hours=1)))  # before its event
     assert strict.handle([msg(event(1, stream="stream-0002"))]).stored == 1
 
 
@@ -177,11 +177,11 @@ def test_status_and_staff_update_the_window(ingest, store):
     assert rows(store, "SELECT online, window, outbox, version, sensor FROM devices") == [
         (1, "w01", 3, "0.1.0", "flapping")]
     ingest.handle([msg(event(1, type="staff", staff="2048"))])
-    assert store.windows()[0]["staff"] == "2048"
+    assert store.reports.windows()[0]["staff"] == "2048"
     ingest.handle([msg(event(2, type="staff"))])
-    assert store.windows()[0]["staff"] is None
+    assert store.reports.windows()[0]["staff"] is None
     ingest.handle([msg({"v": 1, "online": False}, kind="status")])
-    assert store.windows()[0]["online"] == 0
+    assert store.reports.windows()[0]["online"] == 0
     assert ingest.handle([msg(b"", kind="status")]).rejected == 0, "a cleared retained status is no error"
     assert ingest.handle([msg(b'{"v":1}', kind="status")]).rejected == 1
 
@@ -193,14 +193,14 @@ def test_the_servers_own_topics_are_ignored(ingest, store):
 
 
 def test_a_message_the_store_cannot_take_does_not_block_the_batch(ingest, store, monkeypatch):
-    original = store.insert_events
+    original = store.ingest.insert_events
 
     def insert_events(items):
         if any(item.event.seq == 2 for item in items):
             raise ValueError("a bug in storing this one")
         return original(items)
 
-    monkeypatch.setattr(store, "insert_events", insert_events)
+    monkeypatch.setattr(store.ingest, "insert_events", insert_events)
     result = ingest.handle([msg(event(1)), msg(event(2)), msg(event(3))])
     assert (result.stored, result.rejected) == (2, 1)
     assert result.acks[-1] == ("k1", Ack(STREAM, 3))
@@ -214,7 +214,7 @@ def test_a_passing_database_fault_acks_nothing(ingest, store, monkeypatch):
     def locked(items):
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(store, "insert_events", locked)
+    monkeypatch.setattr(store.ingest, "insert_events", locked)
     with pytest.raises(sqlite3.OperationalError):
         ingest.handle([msg(event(1))])
     assert rows(store, "SELECT count(*) FROM rejects") == [(0,)]
@@ -327,5 +327,5 @@ def test_a_window_is_dated_from_its_earliest_event_whatever_the_order_they_come_
     ingest.handle([msg(event(3, ts="2026-11-23T11:00:00.000+08:00"))])
     ingest.handle([msg(event(1, stream="stream-old", ts="2026-11-19T09:00:00.000+08:00"), device="k9")])
     assert first_at() == to_ms(datetime(2026, 11, 19, 1, tzinfo=UTC)), "an earlier one, sent late"
-    store.create_window("w77", "77号窗口", None)
+    store.registry.create_window("w77", "77号窗口", None)
     assert store.db.execute("SELECT first_at FROM windows WHERE window = 'w77'").fetchone()[0] is None

@@ -41,13 +41,13 @@ def store(tmp_path):
 def kiosks(store):
     """k1 at w01 of site a, k2 at w02 of site b, both confirmed a day ago, as `ceval device add` does."""
     for site in ("a", "b"):
-        store.create_site(site, site.upper(), "Asia/Shanghai", "{}", False)
-    store.create_window("w01", None, "a")
-    store.create_window("w02", None, "b")
-    store.create_clerk("1001", "甲", "a", None)
-    store.create_clerk("2002", "乙", "b", None)
-    store.assign_device("k1", "w01", to_ms(NOW - 24 * HOUR))
-    store.assign_device("k2", "w02", to_ms(NOW - 24 * HOUR))
+        store.registry.create_site(site, site.upper(), "Asia/Shanghai", "{}", False)
+    store.registry.create_window("w01", None, "a")
+    store.registry.create_window("w02", None, "b")
+    store.registry.create_clerk("1001", "甲", "a", None)
+    store.registry.create_clerk("2002", "乙", "b", None)
+    store.registry.assign_device("k1", "w01", to_ms(NOW - 24 * HOUR))
+    store.registry.assign_device("k2", "w02", to_ms(NOW - 24 * HOUR))
     return store
 
 
@@ -95,7 +95,7 @@ def test_events_timed_before_the_assignment_are_rejected_and_acked(kiosks, clock
 
 def test_a_moved_kiosks_queued_events_still_count_for_its_old_window(kiosks, clock):
     store = kiosks
-    store.assign_device("k1", "w02", to_ms(NOW - HOUR))  # moved an hour ago (w02's old kiosk k2 is unassigned)
+    store.registry.assign_device("k1", "w02", to_ms(NOW - HOUR))  # moved an hour ago (w02's old kiosk k2 is unassigned)
     assert rows(store, "SELECT device, window, since, until FROM device_windows ORDER BY id") == [
         ("k1", "w01", to_ms(NOW - 24 * HOUR), to_ms(NOW - HOUR)),
         ("k2", "w02", to_ms(NOW - 24 * HOUR), to_ms(NOW - HOUR)),
@@ -128,12 +128,12 @@ def test_a_status_never_creates_a_window_for_a_confirmed_device(kiosks, clock):
     for ingestor in (Ingestor(store, clock), strict(store, clock)):
         ingestor.handle([msg({"v": 1, "online": True, "window": "w55"}, kind="status")])
     assert rows(store, "SELECT window FROM windows ORDER BY window") == [("w01",), ("w02",)]
-    assert store.device("k1")["window"] == "w01"
+    assert store.registry.device("k1")["window"] == "w01"
 
 
 def test_a_confirmed_device_without_a_window_is_refused_under_strict(store, clock):
-    store.seen_device("k5", to_ms(NOW - HOUR))
-    store.assign_device("k5", None, to_ms(NOW - HOUR))
+    store.ingest.seen_device("k5", to_ms(NOW - HOUR))
+    store.registry.assign_device("k5", None, to_ms(NOW - HOUR))
     result = strict(store, clock).handle([msg(event(1, window="w05"), device="k5")])
     assert result.rejected == 1 and result.acks == [("k5", Ack(STREAM, 1))]
     assert rows(store, "SELECT reason FROM rejects") == [
@@ -214,11 +214,11 @@ def test_events_beyond_the_quota_are_rejected_as_rate_acked_and_alerted_once(kio
 
 def test_the_quota_is_a_setting(kiosks, clock):
     store = kiosks
-    store.set_device_rate(5)
+    store.settings.set_device_rate(5)
     result = strict(store, clock).handle([msg(event(seq, ts=ts(NOW - HOUR))) for seq in range(1, 9)])
     assert (result.stored, result.rejected) == (5, 3)
     with pytest.raises(ValueError):
-        store.set_device_rate(0)
+        store.settings.set_device_rate(0)
 
 
 # ---------------------------------------------------------------- rejects kept, counted exactly
@@ -299,10 +299,10 @@ def test_the_devices_page_shows_each_devices_rejections_and_sets_the_quota(app, 
     from .web import PASSWORD, As
 
     store = Store(open_db(app.config["DATABASE"]))
-    store.create_user("root", hash_password(PASSWORD), "admin", None, 0)
-    store.create_window("w01", None, None)
-    store.create_window("w02", None, None)
-    store.assign_device("k1", "w01", to_ms(clock.now()) - 3_600_000)
+    store.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
+    store.registry.create_window("w01", None, None)
+    store.registry.create_window("w02", None, None)
+    store.registry.assign_device("k1", "w01", to_ms(clock.now()) - 3_600_000)
     ingest = Ingestor(store, clock, strict=True)
     ingest.handle([msg(event(1, window="w02", ts=format_ts(clock.now())))] +
                   [msg(b"[" * 40 + b"]" * 40) for _ in range(7)] +
@@ -317,8 +317,8 @@ def test_the_devices_page_shows_each_devices_rejections_and_sets_the_quota(app, 
     assert 'name="rate"' in page and 'value="120"' in page
 
     assert admin.post("/admin/device-quota", {"rate": "30"}).status_code == 302
-    assert store.device_rate() == 30
+    assert store.settings.device_rate() == 30
     for bad in ("0", "-5", "abc", "1e9", "100001", ""):
         response = admin.post("/admin/device-quota", {"rate": bad})
         assert response.status_code == 400 and "每分钟事件上限应为 1 到 100000 之间的整数" in response.get_data(as_text=True)
-    assert store.device_rate() == 30
+    assert store.settings.device_rate() == 30

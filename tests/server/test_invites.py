@@ -23,7 +23,7 @@ def store(app):
 
 @pytest.fixture
 def token(store):
-    return store.create_token("business-system", to_ms(NOW))
+    return store.accounts.create_token("business-system", to_ms(NOW))
 
 
 @pytest.fixture
@@ -37,8 +37,8 @@ def auth(token):
 
 def kiosk_at(store, device: str, window: str, online: bool = True) -> None:
     """A kiosk confirmed at `window`, as `ceval device add` makes it, and its status."""
-    store.register_device(device, window, to_ms(NOW))
-    store.update_status(device, Status(online=online, window=window))
+    store.ingest.register_device(device, window, to_ms(NOW))
+    store.ingest.update_status(device, Status(online=online, window=window))
 
 
 def post(client, token, window, body):
@@ -71,7 +71,7 @@ def test_an_invite_is_queued_for_the_windows_kiosk(client, store, token):
     body = response.json
     assert body == {"id": body["id"], "window": "w03", "device": "k-w03", "case": "370102-2026-000123",
                     "expires": "2026-11-23T14:02:00.000+08:00"}
-    row = store.invite(body["id"])
+    row = store.invites.invite(body["id"])
     assert (row["window"], row["case_no"], row["device"], row["requested_by"], row["sent_at"]) == (
         "w03", "370102-2026-000123", "k-w03", "business-system", None)
     assert row["expires_at"] - row["created_at"] == INVITE_WAIT_SECONDS * 1000 == 120_000
@@ -93,10 +93,10 @@ def test_unknown_window_bad_case_and_no_kiosk_are_refused_with_a_json_error(clie
         response = post(client, token, "w03", body)
         assert response.status_code == 400, body
         assert response.is_json and response.json["error"]
-    store.ensure_window("w04", "k-new")  # a window whose kiosk reported itself but was never confirmed
+    store.ingest.ensure_window("w04", "k-new")  # a window whose kiosk reported itself but was never confirmed
     response = post(client, token, "w04", {"case": "A1"})
     assert response.status_code == 409 and "no confirmed kiosk" in response.json["error"]
-    store.create_window("w05", "5号窗口", None)
+    store.registry.create_window("w05", "5号窗口", None)
     assert post(client, token, "w05", {"case": "A1"}).status_code == 409
     assert store.db.execute("SELECT count(*) FROM invites").fetchone()[0] == 0, "nothing queued by a refusal"
 
@@ -110,10 +110,10 @@ def test_the_invite_endpoint_takes_only_post(client, store, token):
 def test_the_kiosk_the_window_names_is_preferred(store):
     kiosk_at(store, "k-old", "w03")
     kiosk_at(store, "k-new", "w03")  # confirmed at the same window, but the window still names k-old
-    assert store.window_kiosk("w03") == "k-old"
-    store.assign_device("k-new", "w03", to_ms(NOW))
-    assert store.window_kiosk("w03") == "k-new"
-    assert store.window_kiosk("w99") is None
+    assert store.invites.window_kiosk("w03") == "k-old"
+    store.registry.assign_device("k-new", "w03", to_ms(NOW))
+    assert store.invites.window_kiosk("w03") == "k-new"
+    assert store.invites.window_kiosk("w99") is None
 
 
 # ------------------------------------------------------------------ the push from the collector's thread
@@ -151,11 +151,11 @@ def test_due_invites_go_to_their_online_kiosk_once_and_are_marked_sent(client, s
     push.run()
     assert len(broker.messages) == 1, "published and not yet acknowledged: not again so soon"
     push.published(broker.messages[0][0])
-    assert store.invite(first)["sent_at"] == to_ms(clock.now())
+    assert store.invites.invite(first)["sent_at"] == to_ms(clock.now())
     assert push.sent == 1
 
     clock.advance(30)
-    store.update_status("k-w04", Status(online=True))
+    store.ingest.update_status("k-w04", Status(online=True))
     push.run()
     assert [t for _, t, _ in broker.messages][1:] == ["ceval/v1/k-w04/invite"]
     assert parse_invite(broker.messages[1][2]).ttl == 89, "what is left of its lifetime (89.75 s)"
@@ -178,9 +178,9 @@ def test_an_unacknowledged_invite_goes_again_with_its_id_and_an_expired_one_neve
     assert [parse_invite(p).id for _, _, p in broker.messages] == [invite_id, invite_id]
     push.published(broker.messages[0][0])  # the first copy's ack is stale: nothing recorded by it
     push.published(broker.messages[1][0])
-    assert store.invite(invite_id)["sent_at"] is not None
+    assert store.invites.invite(invite_id)["sent_at"] is not None
 
     late = post(client, token, "w03", {"case": "CASE-LATE"}).json["id"]
     clock.advance(INVITE_WAIT_SECONDS)
     push.run()
-    assert len(broker.messages) == 2 and store.invite(late)["sent_at"] is None, "expired: never sent"
+    assert len(broker.messages) == 2 and store.invites.invite(late)["sent_at"] is None, "expired: never sent"

@@ -116,9 +116,9 @@ def store(tmp_path):
     s.db.execute("INSERT INTO sites (site, name) VALUES ('hall-a', '市民服务中心')")
     s.db.execute("INSERT INTO staff (staff, name, site, pin_hash) VALUES ('1024', '张敏', 'hall-a', ?), "
                  "('1031', '王磊', 'hall-a', NULL), ('2048', '外站', 'hall-b', ?)", (PIN, PIN))
-    s.register_device("k1", "w03", 0)
+    s.ingest.register_device("k1", "w03", 0)
     s.db.execute("UPDATE windows SET title = '社保窗口', site = 'hall-a' WHERE window = 'w03'")
-    s.seen_device("k9", 0)  # seen but never confirmed: gets nothing
+    s.ingest.seen_device("k9", 0)  # seen but never confirmed: gets nothing
     s.db.execute("UPDATE devices SET window = 'w03' WHERE device = 'k9'")
     return s
 
@@ -145,9 +145,9 @@ def test_a_confirmed_kiosk_gets_its_config_and_it_counts_once_acknowledged(push,
     link = urlsplit(config.comment_url)
     assert (link.scheme, link.netloc, link.path) == ("https", "pj.example.cn", "/c/w03")
     check_token("the-secret", parse_qs(link.query)["t"][0], "w03", clock.now())
-    assert store.device("k1")["config_sent"] is None, "not before the broker acknowledged it"
+    assert store.registry.device("k1")["config_sent"] is None, "not before the broker acknowledged it"
     ack_all(push)
-    row = store.device("k1")
+    row = store.registry.device("k1")
     assert row["config_sent"] and row["config_sent_at"] == to_ms(clock.now())
 
 
@@ -214,7 +214,7 @@ def test_an_unacknowledged_config_is_sent_again_after_30_s(push, store, clock):
     push.run()
     assert len(push.broker.published) == 2
     push.published(2)
-    assert store.device("k1")["config_sent"]
+    assert store.registry.device("k1")["config_sent"]
 
 
 def test_a_publish_paho_could_not_take_is_tried_again(push, store, clock):
@@ -229,7 +229,7 @@ def test_a_publish_paho_could_not_take_is_tried_again(push, store, clock):
 def test_a_device_moved_to_another_window_gets_that_windows_config(push, store, clock):
     push.run()
     ack_all(push)
-    store.register_device("k1", "w04", 0)
+    store.ingest.register_device("k1", "w04", 0)
     clock.advance(2)
     push.run()
     config = push.broker.configs("k1")[-1]

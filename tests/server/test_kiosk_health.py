@@ -32,13 +32,13 @@ FORGED = {"count": 3, "upto_seq": 999_999, "ts": "2026-11-23T13:40:00.000+08:00"
 def store(app):
     """k1 at w01 of hall a, k2 at w02 of hall b, both confirmed; k3 not confirmed; an admin."""
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_site("a", "A 厅", "Asia/Shanghai", "{}", True)
-    s.create_site("b", "B 厅", "Asia/Shanghai", "{}", False)
-    s.create_window("w01", "一号窗", "a")
-    s.create_window("w02", "二号窗", "b")
-    s.assign_device("k1", "w01", to_ms(NOW - 24 * HOUR))
-    s.assign_device("k2", "w02", to_ms(NOW - 24 * HOUR))
-    s.create_user("boss", hash_password("boss pass"), "admin", None, 0)
+    s.registry.create_site("a", "A 厅", "Asia/Shanghai", "{}", True)
+    s.registry.create_site("b", "B 厅", "Asia/Shanghai", "{}", False)
+    s.registry.create_window("w01", "一号窗", "a")
+    s.registry.create_window("w02", "二号窗", "b")
+    s.registry.assign_device("k1", "w01", to_ms(NOW - 24 * HOUR))
+    s.registry.assign_device("k2", "w02", to_ms(NOW - 24 * HOUR))
+    s.accounts.create_user("boss", hash_password("boss pass"), "admin", None, 0)
     return s
 
 
@@ -97,7 +97,7 @@ def test_the_health_of_a_kiosk_of_the_first_version_is_blank(store, ingest):
 def test_a_storage_value_outside_the_contract_is_dropped(store, ingest, storage):
     result = ingest.handle([status(storage=storage)])
     assert result.rejected == 0, "the rest of the status counts"
-    assert health(store)[0] is None and store.device("k1")["outbox"] == 4
+    assert health(store)[0] is None and store.registry.device("k1")["outbox"] == 4
     assert alerts(store) == []
 
 
@@ -149,7 +149,7 @@ def test_a_full_storage_raises_one_alert_per_episode(store, ingest, clock):
     ingest.handle([status(storage="full")])  # full again: a new episode, counted into the open alert
     assert [(a[0], a[4]) for a in alerts(store)] == [("storage", 2)]
 
-    store.ack_alert(store.alert_list()[0]["id"], "boss", to_ms(clock.now()))
+    store.alerts.ack_alert(store.alerts.alert_list()[0]["id"], "boss", to_ms(clock.now()))
     clock.advance(MERGE_MINUTES * 60 + 1)
     ingest.handle([status()])
     ingest.handle([status(storage="error")])  # long after it was acknowledged: a new alert
@@ -158,8 +158,8 @@ def test_a_full_storage_raises_one_alert_per_episode(store, ingest, clock):
 
 
 def test_each_kiosk_has_its_own_alert_queued_for_its_hall(store, ingest):
-    store.create_alert_target("b", "webhook", "https://hall-b.example.cn/hook")
-    store.create_alert_target("a", "webhook", "https://hall-a.example.cn/hook")
+    store.alerts.create_alert_target("b", "webhook", "https://hall-b.example.cn/hook")
+    store.alerts.create_alert_target("a", "webhook", "https://hall-a.example.cn/hook")
     ingest.handle([status(storage="full"), status(device="k2", window="w02", storage="full")])
     assert [(a[2], a[3]) for a in alerts(store)] == [("w01", "k1"), ("w02", "k2")]
     queued = store.db.execute("SELECT a.device, t.site FROM deliveries d JOIN alerts a ON a.id = d.alert_id "

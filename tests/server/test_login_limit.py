@@ -24,7 +24,7 @@ _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture
 def server(app):
-    Store(open_db(app.config["DATABASE"])).create_user("zhang", hash_password(PASSWORD), "manager", None, 0)
+    Store(open_db(app.config["DATABASE"])).accounts.create_user("zhang", hash_password(PASSWORD), "manager", None, 0)
     http_server = make_server("127.0.0.1", 0, app, threaded=True)  # a thread per request: all 40 at once
     thread = threading.Thread(target=http_server.serve_forever, daemon=True)
     thread.start()
@@ -91,6 +91,6 @@ def test_a_huge_user_name_is_cut_before_it_is_counted_logged_or_shown(app, caplo
 
 def test_the_same_first_64_characters_do_not_open_a_64_character_account(app):
     name = "n" * 64
-    Store(open_db(app.config["DATABASE"])).create_user(name, hash_password(PASSWORD), "viewer", None, 0)
+    Store(open_db(app.config["DATABASE"])).accounts.create_user(name, hash_password(PASSWORD), "viewer", None, 0)
     assert log_in(app.test_client(), name + "tail", PASSWORD).status_code == 401
     assert log_in(app.test_client(), name, PASSWORD).status_code == 302

@@ -52,7 +52,7 @@ def store(app, clock):
     s.db.conn.commit()
     for name, role, sites in (("viewer", "viewer", None), ("manager", "manager", None), ("admin", "admin", None),
                               ("east", "manager", ["hall-b"]), ("city", "manager", ["hall-a"])):
-        s.create_user(name, hash_password(name + " pass"), role, sites, 0)
+        s.accounts.create_user(name, hash_password(name + " pass"), role, sites, 0)
     return s
 
 
@@ -87,7 +87,7 @@ class Report(HTMLParser):
 
 
 def api_summary(app, store, window: str, first="2026-10-01", last="2026-10-31") -> dict:
-    token = store.create_token("monthly-test", 0)
+    token = store.accounts.create_token("monthly-test", 0)
     answer = app.test_client().get(f"/api/v1/windows/{window}/summary?from={first}&to={last}",
                                    headers={"Authorization": "Bearer " + token})
     assert answer.status_code == 200

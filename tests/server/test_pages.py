@@ -15,7 +15,7 @@ from .web import session
 @pytest.fixture
 def store(app, clock):
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
+    s.accounts.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
     Ingestor(s, clock).handle([
         msg(event(1, score=1, ts="2026-11-23T09:00:00.000+08:00", staff="1024", id="rating-one")),
         msg(event(2, type="feedback", text="<script>alert(1)</script>太慢了", rating="rating-one",
@@ -77,7 +77,7 @@ def test_comments_need_a_log_in(app, store):
 
 def test_the_window_report_shows_the_apis_figures(client, store):
     api = client.get("/api/v1/windows/w01/summary?from=2026-11-01&to=2026-11-30",
-                     headers={"Authorization": "Bearer " + store.create_token("t", 0)}).json
+                     headers={"Authorization": "Bearer " + store.accounts.create_token("t", 0)}).json
     page = client.get("/windows/w01?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
     r = api["ratings"]
     assert f'<b id="total">{r["total"]}</b>' in page
@@ -108,8 +108,8 @@ def test_the_fleet_page_is_for_managers_and_shows_trouble(app, store, clock):
     from server.ingest.ingestor import Message
     from shared.contract import Status
 
-    store.create_user("boss", hash_password("manager pass"), "manager", None, 0)
-    store.update_status("k1", Status(online=True, window="w01", outbox=7, version="0.1.0", sensor="flapping"))
+    store.accounts.create_user("boss", hash_password("manager pass"), "manager", None, 0)
+    store.ingest.update_status("k1", Status(online=True, window="w01", outbox=7, version="0.1.0", sensor="flapping"))
     Ingestor(store, clock).handle([Message("ceval/v1/k1/event", b"{oops"), msg(event(9))])  # seq 5..8 missing
     manager, _ = session(app, "boss", "manager pass")
     page = manager.get("/fleet").get_data(as_text=True)

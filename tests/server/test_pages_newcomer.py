@@ -25,18 +25,18 @@ def store(app, clock):
     s = Store(open_db(app.config["DATABASE"]))
     for name, role, sites in (("viewer", "viewer", None), ("boss", "manager", None), ("root", "admin", None),
                               ("east", "manager", ["east"])):
-        s.create_user(name, hash_password("password 123"), role, sites, 0)
-    s.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
-    s.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
-    s.create_clerk("1046", "李娜", "hq", None)
-    s.create_clerk("2048", "周敏", "east", None)
+        s.accounts.create_user(name, hash_password("password 123"), role, sites, 0)
+    s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
+    s.registry.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
+    s.registry.create_clerk("1046", "李娜", "hq", None)
+    s.registry.create_clerk("2048", "周敏", "east", None)
     Ingestor(s, clock).handle([
         msg(event(1, score=2, staff="1046", id="rating-low")),
         msg(event(2, type="feedback", text="等了很久", rating="rating-low", staff="1046",
                   ts="2026-11-23T09:01:00.000+08:00")),
     ])
-    s.update_window("w01", "一号窗口", "hq")
-    s.create_window("w09", "九号窗口", "hq")  # named before any kiosk reports
+    s.registry.update_window("w01", "一号窗口", "hq")
+    s.registry.create_window("w09", "九号窗口", "hq")  # named before any kiosk reports
     return s
 
 
@@ -100,8 +100,8 @@ def test_the_api_answers_json_in_english_and_phone_pages_keep_their_own_look(app
 # ------------------------------------------------------------ the alert count
 def test_unacknowledged_alerts_show_in_the_navigation_and_on_the_board(app, store, clock):
     for n, site in enumerate(("hq", "hq", "east")):
-        store.insert_alert(None, "offline", site, None, None, f"key-{n}", "评价器离线", 0)
-    store.ack_alert(store.insert_alert(None, "offline", "hq", None, None, "key-acked", "评价器离线", 0), "root", 1)
+        store.alerts.insert_alert(None, "offline", site, None, None, f"key-{n}", "评价器离线", 0)
+    store.alerts.ack_alert(store.alerts.insert_alert(None, "offline", "hq", None, None, "key-acked", "评价器离线", 0), "root", 1)
     boss, east = As(app, "boss"), As(app, "east")
     assert '<span class="badge"' in boss.text("/comments") and ">3</span></a>" in boss.text("/comments")
     assert ">1</span></a>" in east.text("/comments"), "only the alerts of the user's sites"

@@ -73,8 +73,8 @@ def hall(app, clock):
                 for n, (day, score) in enumerate([("2025-11-03", 1), ("2026-10-02", 2), ("2026-10-20", 4),
                                                   ("2026-11-02", 5), ("2026-11-05", 5)], 1)]
     Ingestor(store, clock).handle(messages)
-    store.create_user("boss", hash_password("boss pass"), "admin", None, 0)
-    token = store.create_token("tests", 0)
+    store.accounts.create_user("boss", hash_password("boss pass"), "admin", None, 0)
+    token = store.accounts.create_token("tests", 0)
     store.db.close()
     return token
 

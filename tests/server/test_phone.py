@@ -62,7 +62,7 @@ def test_the_form_opens_with_a_good_token_and_stores_the_comment(client, app, cl
     stored = store.db.execute("SELECT type, window, at FROM events WHERE id = ?", (event_id,)).fetchone()
     assert stored[:2] == ("feedback", "w01") and stored[2] == int(clock.now().timestamp() * 1000)
     # it counts as the window's feedback in the figures the API and pages use
-    assert store.feedback_counts_of(["w01"], 0, 2**62) == {"w01": 1}
+    assert store.reports.feedback_counts_of(["w01"], 0, 2**62) == {"w01": 1}
 
 
 def test_an_expired_token_asks_to_scan_again(client, app, clock, store):
@@ -148,7 +148,7 @@ def test_the_comment_shows_in_the_opinion_book(app, client, clock, store):
 
     page, html = open_form(client, app, clock)
     send(client, html, "手机留言：窗口很热情")
-    store.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
+    store.accounts.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
     login = client.get("/login").get_data(as_text=True)
     client.post("/login", data={"username": "viewer", "password": "viewer pass", "csrf_token": token_of(login)})
     assert "手机留言：窗口很热情" in client.get("/comments").get_data(as_text=True)

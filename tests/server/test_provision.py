@@ -146,7 +146,7 @@ def test_device_add_registers_makes_the_account_and_writes_the_kiosk_config(caps
     assert check_password(accounts.users()["k-w03"], settings.password)
     assert accounts.acl.read_text() == acl_text()
     store = Store(open_db(db))
-    assert (store.device("k-w03")["confirmed"], store.device("k-w03")["window"]) == (1, "w03")
+    assert (store.registry.device("k-w03")["confirmed"], store.registry.device("k-w03")["window"]) == (1, "w03")
     assert next(store.db.query("SELECT device FROM windows WHERE window = 'w03'"))["device"] == "k-w03"
 
 
@@ -164,7 +164,7 @@ def test_a_kiosk_moved_to_another_window_keeps_its_history_and_gets_a_new_passwo
     assert [tuple(r.values()) for r in store.db.query("SELECT window, score FROM ratings")] == [("w03", 5)]
     windows = {r["window"]: r["device"] for r in store.db.query("SELECT window, device FROM windows")}
     assert windows == {"w03": None, "w05": "k-1"}
-    assert store.device("k-1")["window"] == "w05"
+    assert store.registry.device("k-1")["window"] == "w05"
     # run again without --window: the window it has
     assert add(capsys, paths, "k-1", None)[0] == 0
     assert load_settings(db.parent / "k-1.toml").window == "w05"
@@ -183,7 +183,7 @@ def test_device_add_refuses_bad_input_and_changes_nothing(capsys, paths, device,
     code, out, err = add(capsys, paths, device, window, *extra)
     assert code == 2 and message in err
     assert not (broker_dir / "passwd").exists()
-    assert Store(open_db(db)).devices() == []
+    assert Store(open_db(db)).registry.devices() == []
 
 
 def test_device_add_needs_the_broker_address_for_a_kiosk_config(capsys, paths, monkeypatch):
@@ -210,7 +210,7 @@ def test_a_broker_dir_given_but_missing_is_an_error_and_no_broker_only_registers
     assert code == 2 and "does not exist" in err
     code, out, err = run(capsys, "device", "add", "k-1", "--window", "w01", "--db", str(db), "--no-broker")
     assert code == 0 and out == "device k-1 registered at window w01\n"
-    assert Store(open_db(db)).device("k-1")["confirmed"] == 1
+    assert Store(open_db(db)).registry.device("k-1")["confirmed"] == 1
 
 
 # ---------------------------------------------------------------- revoke, list, broker account
@@ -223,7 +223,7 @@ def test_revoke_removes_the_account_and_the_confirmation_but_not_the_history(cap
     assert "broker account removed" in out and "systemctl reload mosquitto" in out
     assert list(BrokerAccounts(broker_dir).users()) == ["k-2"]
     store = Store(open_db(db))
-    assert (store.device("k-1")["confirmed"], store.device("k-1")["window"]) == (0, "w01")
+    assert (store.registry.device("k-1")["confirmed"], store.registry.device("k-1")["window"]) == (0, "w01")
     assert next(store.db.query("SELECT device FROM windows WHERE window = 'w01'"))["device"] is None
     code, _, err = run(capsys, "device", "revoke", "k-9", "--db", str(db), "--broker-dir", str(broker_dir))
     assert code == 2 and "no device 'k-9'" in err

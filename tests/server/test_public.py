@@ -57,7 +57,7 @@ def test_the_board_needs_no_log_in_and_shows_the_sites_windows(client):
 
 
 def test_the_figures_equal_the_api(client, store):
-    api_token = store.create_token("board-check", 0)
+    api_token = store.accounts.create_token("board-check", 0)
     board = client.get("/public/hall-a.json").get_json()
     assert board["today"] == "2026-11-23" and board["month_from"] == "2026-11-01"
     assert [w["window"] for w in board["windows"]] == ["w01", "w02"]

@@ -97,9 +97,9 @@ def store(app, clock):
                               {"staff": "3072", "name": "赵敏", "site": "hall-b"},
                               {"staff": "5120", "name": "孙静", "site": "hall-a"}])
     s.db.conn.commit()
-    s.create_user("boss", hash_password("boss pass"), "admin", None, 0)
-    s.create_user("anna", hash_password("anna pass"), "manager", ["hall-a"], 0)
-    s.create_user("bert", hash_password("bert pass"), "viewer", ["hall-b"], 0)
+    s.accounts.create_user("boss", hash_password("boss pass"), "admin", None, 0)
+    s.accounts.create_user("anna", hash_password("anna pass"), "manager", ["hall-a"], 0)
+    s.accounts.create_user("bert", hash_password("bert pass"), "viewer", ["hall-b"], 0)
     return s
 
 
@@ -217,7 +217,7 @@ def test_clerk_reports_show_the_apis_figures(boss, api):
 
 
 def test_unknown_clerks_are_404(boss, app, store):
-    headers = {"Authorization": "Bearer " + store.create_token("t", 0)}
+    headers = {"Authorization": "Bearer " + store.accounts.create_token("t", 0)}
     for staff in ("9999", "bad%20number", "x" * 17):
         assert app.test_client().get(f"/api/v1/staff/{staff}/summary", headers=headers).status_code == 404
         assert boss.get(f"/staff/{staff}").status_code == 404
@@ -264,7 +264,7 @@ def test_staffed_share_counts_from_the_windows_first_event(app, api, store, cloc
     Ingestor(store, clock).handle([msg(event(1, stream="stream-late", window="w02", score=5,  # sent late
                                              ts="2026-11-12T09:00:00.000+08:00"), device="k2b")])
     assert api(week)["staffed"] == {"opening_seconds": 2 * 6.5 * 3600, "share": 1.0}, "the earliest counts"
-    store.create_window("w09", "9号窗口", "hall-a")  # registered, no kiosk yet
+    store.registry.create_window("w09", "9号窗口", "hall-a")  # registered, no kiosk yet
     assert api("/windows/w09/summary")["staffed"] == {"opening_seconds": 0, "share": None}
 
 
@@ -370,7 +370,7 @@ def test_comparison_sorting_puts_empty_values_last_and_refuses_unknown_columns(a
     assert [r["staff"] for r in asc] == ["4096", "1024", "2048", "3072", "5120"]  # 5120 has no index: last
     desc = api(f"/compare?{RANGE}&by=staff&sort=index&order=desc")["rows"]
     assert [r["staff"] for r in desc] == ["3072", "2048", "1024", "4096", "5120"]
-    headers = {"Authorization": "Bearer " + store.create_token("t", 0)}
+    headers = {"Authorization": "Bearer " + store.accounts.create_token("t", 0)}
     for query in ("sort=nonsense", "order=up", "by=site", "by=staff&sort=staffed"):
         response = app.test_client().get(f"/api/v1/compare?{query}", headers=headers)
         assert response.status_code == 400 and response.json["error"]
@@ -497,7 +497,7 @@ def test_bad_dates_are_400_everywhere(boss, app, store, query):
     for path in PAGES:
         response = boss.get(f"{path}?{query}")
         assert response.status_code == 400, path
-    headers = {"Authorization": "Bearer " + store.create_token("t", 0)}
+    headers = {"Authorization": "Bearer " + store.accounts.create_token("t", 0)}
     for path in ("/windows/w01/summary", "/staff/1024/summary", "/compare"):
         response = app.test_client().get(f"/api/v1{path}?{query}", headers=headers)
         assert response.status_code == 400 and response.json["error"], path

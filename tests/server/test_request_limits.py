@@ -25,7 +25,7 @@ MB = 1024 * 1024
 @pytest.fixture
 def store(app, clock):
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_user("root", hash_password(PASSWORD), "admin", None, 0)
+    s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
     Ingestor(s, clock).handle([msg(event(1, score=1, staff="1024", id="rating-low"))])
     return s
 
@@ -63,7 +63,7 @@ def test_a_body_over_the_limit_gets_a_page_in_the_readers_language(app, store):
 
 
 def test_the_api_answers_413_in_json(app, store):
-    bearer = {"Authorization": "Bearer " + store.create_token("erp", 0)}
+    bearer = {"Authorization": "Bearer " + store.accounts.create_token("erp", 0)}
     body = json.dumps({"case": "A" * (2 * MB)})
     response = app.test_client().post("/api/v1/windows/w01/invite", data=body, headers=bearer,
                                       content_type="application/json")

@@ -29,7 +29,7 @@ SAMPLE = {"window": "w01", "staff": "1024", "site": "hq", "device": "k1", "fmt":
 def store(app):
     s = Store(open_db(app.config["DATABASE"]))
     for role in ROLES:
-        s.create_user(role, hash_password(f"{role} password"), role, None, 0)
+        s.accounts.create_user(role, hash_password(f"{role} password"), role, None, 0)
     return s
 
 

@@ -79,12 +79,12 @@ def rate(store, clock, scores, window="w01", reasons=None):
 
 
 def test_the_bad_review_alert_counts_what_opens_a_case(store, clock):
-    store.create_alert_rule(None, "unsatisfied", {"minutes": 15, "min_ratings": 4, "share": 0.5})
+    store.alerts.create_alert_rule(None, "unsatisfied", {"minutes": 15, "min_ratings": 4, "share": 0.5})
     rate(store, clock, (3, 3, 3, 1))  # three 基本满意 and one 差评: a quarter, no alert (it was "4 of 4")
     AlertTask().run(store, clock.now())
     assert store.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 0
     assert store.db.execute("SELECT count(*) FROM cases").fetchone()[0] == 1
-    store.set_case_rules(Rules({**Rules().bad, 5: frozenset({1, 2, 3})}))  # a locality that counts 基本满意 too
+    store.cases.set_case_rules(Rules({**Rules().bad, 5: frozenset({1, 2, 3})}))  # a locality that counts 基本满意 too
     AlertTask().run(store, clock.now())
     [message] = [r[0] for r in store.db.execute("SELECT message FROM alerts")]
     assert "4 条评价中 4 条差评" in message
@@ -96,9 +96,9 @@ def hall(app, clock):
     """w01 in a site open on weekdays; today (Monday 23 November, 14:00) w01 was away 09:00:00-09:00:54 and
     09:30:00-09:33:12, and was rated with a custom reason that a later config removed."""
     store = Store(open_db(app.config["DATABASE"]))
-    store.create_site("a", "A 厅", "Asia/Shanghai", WEEKDAYS, True)
-    store.create_window("w01", "1号窗口", "a")
-    store.update_window_kiosk("w01", "1号窗口", None, json.dumps(
+    store.registry.create_site("a", "A 厅", "Asia/Shanghai", WEEKDAYS, True)
+    store.registry.create_window("w01", "1号窗口", "a")
+    store.registry.update_window_kiosk("w01", "1号窗口", None, json.dumps(
         {"reasons": [{"code": "queue", "label": "排队太久", "label_en": "Queue too long"},
                      {"code": "slow", "label": "办理时间长"}, {"code": "rude", "label": "不礼貌"}]}))
     spans = [("09:00:00", "present"), ("09:00:00.5", "away"), ("09:00:54.5", "present"),
@@ -108,8 +108,8 @@ def hall(app, clock):
     events.append(event(6, stream="stream-w01", score=1, reasons=["queue", "slow", "rude", "gone"],
                         ts="2026-11-23T10:00:00.000+08:00"))
     Ingestor(store, clock).handle([msg(e, device="k-w01") for e in events])
-    store.update_window_kiosk("w01", "1号窗口", None, json.dumps({"reasons": [{"code": "slow", "label": "办理时间长"}]}))
-    store.create_user("boss", hash_password("boss pass"), "admin", None, 0)
+    store.registry.update_window_kiosk("w01", "1号窗口", None, json.dumps({"reasons": [{"code": "slow", "label": "办理时间长"}]}))
+    store.accounts.create_user("boss", hash_password("boss pass"), "admin", None, 0)
     store.db.close()
 
 
@@ -147,7 +147,7 @@ def test_the_reason_labels_of_configs_saved_before_the_migration_are_kept(app, h
         db.execute("INSERT INTO windows (window, title, config) VALUES "
                    "('w02', '2号窗口', '{\"reasons\": [{\"code\": \"cold\", \"label\": \"大厅太冷\"}, \"junk\"]}')")
     db.close()
-    assert Store(open_db(path)).reason_labels() == {"cold": ("大厅太冷", None)}
+    assert Store(open_db(path)).reason_labels.reason_labels() == {"cold": ("大厅太冷", None)}
 
 
 def test_the_boards_clock_is_the_halls(app, hall):

@@ -88,12 +88,12 @@ def test_a_day_is_reported_after_half_past_midnight_not_before(store, clock):
     assert runs(store) == []
     t.run(store, local(2026, 11, 24, 0, 30))
     assert [(r["kind"], r["period"], r["status"]) for r in runs(store)] == [("daily", "2026-11-23", "done")]
-    run = store.report_run("daily", "2026-11-23")
+    run = store.report_runs.report_run("daily", "2026-11-23")
     assert run["started_at"] == to_ms(local(2026, 11, 24, 0, 30)) and run["finished_at"] >= run["started_at"]
     assert run["emailed_to"] == "" and run["error"] == "没有设置收件人", "recorded as not e-mailed"
-    store.set_setting("reports", {"recipients": ["director@hall.example.cn"]})
+    store.settings.set_setting("reports", {"recipients": ["director@hall.example.cn"]})
     t.run(store, local(2026, 11, 25, 0, 30))
-    run = store.report_run("daily", "2026-11-24")
+    run = store.report_runs.report_run("daily", "2026-11-24")
     assert run["status"] == "done" and run["emailed_to"] == "" and run["error"] == "没有配置 SMTP 服务器"
 
 
@@ -150,14 +150,14 @@ def test_a_failed_run_is_recorded_and_retried_a_few_times(store, clock):
     t = task(make=flaky)
     now = local(2026, 11, 23, 1, 0)
     t.run(store, now)
-    run = store.report_run("daily", "2026-11-22")
+    run = store.report_runs.report_run("daily", "2026-11-22")
     assert run["status"] == "failed" and "disk full" in run["error"]
     t.run(store, now + timedelta(seconds=60))          # too soon to try again
     assert len(calls) == 1
     t.run(store, now + timedelta(minutes=6))
-    run = store.report_run("daily", "2026-11-22")
+    run = store.report_runs.report_run("daily", "2026-11-22")
     assert run["status"] == "done" and run["emailed_to"] == ""
-    assert len(calls) == 2 and store.report_run_content(run["id"])[:2] == b"PK"
+    assert len(calls) == 2 and store.report_runs.report_run_content(run["id"])[:2] == b"PK"
 
 
 def test_a_run_that_keeps_failing_is_given_up_for_the_day(store, clock):
@@ -173,7 +173,7 @@ def test_a_run_that_keeps_failing_is_given_up_for_the_day(store, clock):
     for minutes in range(0, 120, 6):
         t.run(store, now + timedelta(minutes=minutes))
     assert len(calls) == MAX_MAKE_TRIES
-    assert store.report_run("daily", "2026-11-22")["status"] == "failed"
+    assert store.report_runs.report_run("daily", "2026-11-22")["status"] == "failed"
 
 
 def test_two_servers_racing_make_a_report_once(app, store, clock):
@@ -200,22 +200,22 @@ def test_two_servers_racing_make_a_report_once(app, store, clock):
     try:
         assert started.wait(20), "the first server never began the report"
         task(make=slow).run(store, now + timedelta(seconds=1))   # the second server finds it running
-        assert store.report_run("daily", "2026-11-22")["status"] == "running"
+        assert store.report_runs.report_run("daily", "2026-11-22")["status"] == "running"
     finally:
         release.set()
         thread.join(20)
     assert made == ["2026-11-22"]
-    assert store.report_run("daily", "2026-11-22")["status"] == "done"
+    assert store.report_runs.report_run("daily", "2026-11-22")["status"] == "done"
 
 
 def test_a_run_left_running_by_a_dead_server_is_taken_over(store, clock):
     seed_day(store, clock, date(2026, 11, 22), 1)
     now = local(2026, 11, 23, 1, 0)
-    assert store.claim_report_run("daily", "2026-11-22", to_ms(now), to_ms(now)) is not None  # and then it died
+    assert store.report_runs.claim_report_run("daily", "2026-11-22", to_ms(now), to_ms(now)) is not None  # and then it died
     task().run(store, now + timedelta(minutes=10))
-    assert store.report_run("daily", "2026-11-22")["status"] == "running"
+    assert store.report_runs.report_run("daily", "2026-11-22")["status"] == "running"
     task().run(store, now + timedelta(minutes=31))
-    assert store.report_run("daily", "2026-11-22")["status"] == "done"
+    assert store.report_runs.report_run("daily", "2026-11-22")["status"] == "done"
 
 
 # ---------------------------------------------------------------------------- the workbook
@@ -228,19 +228,19 @@ def sheet_rows(content: bytes, title: str) -> list[list]:
 def hall(store, clock):
     """Site hq open 09:00-17:00 every day; w01 and w02 in it, with a day's activity on the 22nd."""
     week = {d: [(9 * 60, 17 * 60)] for d in range(1, 8)}
-    store.create_site("hq", "市政务服务中心", "Asia/Shanghai", hours.dumps(week), False)
+    store.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", hours.dumps(week), False)
     seq = seed_day(store, clock, date(2026, 11, 22), 1)
     seed_day(store, clock, date(2026, 11, 22), 1, window="w02", device="k2", stream="stream-0002")
     for w, title in (("w01", "1号窗口"), ("w02", "2号窗口")):
-        store.update_window(w, title, "hq")
+        store.registry.update_window(w, title, "hq")
     return seq
 
 
 def test_the_daily_workbook_has_the_apis_figures(app, store, clock, hall):
-    token = store.create_token("tests", to_ms(clock.now()))
+    token = store.accounts.create_token("tests", to_ms(clock.now()))
     task().run(store, clock.now())                       # 2026-11-23 14:00
-    run = store.report_run("daily", "2026-11-22")
-    content = store.report_run_content(run["id"])
+    run = store.report_runs.report_run("daily", "2026-11-22")
+    content = store.report_runs.report_run_content(run["id"])
     rows = sheet_rows(content, "汇总")
     head = rows[0]
     api = app.test_client().get("/api/v1/windows/w01/summary?from=2026-11-22&to=2026-11-22",
@@ -327,7 +327,7 @@ def smtp():
 
 def test_reports_are_emailed_with_the_workbook_attached(store, clock, hall, smtp):
     box, settings = smtp
-    store.set_setting("reports", {"recipients": ["director@hall.example.cn", "office@hall.example.cn"]})
+    store.settings.set_setting("reports", {"recipients": ["director@hall.example.cn", "office@hall.example.cn"]})
     task(settings).run(store, clock.now())
     assert len(box.messages) == 1
     to, message = box.messages[0]
@@ -336,8 +336,8 @@ def test_reports_are_emailed_with_the_workbook_attached(store, clock, hall, smtp
     assert "评价 8 条" in message.get_body(("plain",)).get_content()
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == "daily-2026-11-22.xlsx"
-    run = store.report_run("daily", "2026-11-22")
-    assert attachment.get_content() == store.report_run_content(run["id"])
+    run = store.report_runs.report_run("daily", "2026-11-22")
+    assert attachment.get_content() == store.report_runs.report_run_content(run["id"])
     assert run["emailed_to"] == "director@hall.example.cn, office@hall.example.cn" and run["error"] is None
     task(settings).run(store, clock.now() + timedelta(hours=1))
     assert len(box.messages) == 1, "sent once"
@@ -345,7 +345,7 @@ def test_reports_are_emailed_with_the_workbook_attached(store, clock, hall, smtp
 
 def test_a_failed_email_is_recorded_and_retried_apart_from_the_report(store, clock, hall, smtp):
     box, settings = smtp
-    store.set_setting("reports", {"recipients": ["director@hall.example.cn"]})
+    store.settings.set_setting("reports", {"recipients": ["director@hall.example.cn"]})
     box.refuse = True
     made = []
 
@@ -356,47 +356,47 @@ def test_a_failed_email_is_recorded_and_retried_apart_from_the_report(store, clo
     t = task(settings, make=counting)
     now = clock.now()
     t.run(store, now)
-    run = store.report_run("daily", "2026-11-22")
+    run = store.report_runs.report_run("daily", "2026-11-22")
     assert run["status"] == "done" and run["emailed_to"] is None and "451" in run["error"]
     t.run(store, now + timedelta(minutes=1))       # too soon
-    assert store.attempts(f"report-mail:{run['id']}", 0) == 1
+    assert store.accounts.attempts(f"report-mail:{run['id']}", 0) == 1
     box.refuse = False
     t.run(store, now + timedelta(minutes=6))
-    run = store.report_run("daily", "2026-11-22")
+    run = store.report_runs.report_run("daily", "2026-11-22")
     assert run["emailed_to"] == "director@hall.example.cn" and run["error"] is None
     assert len(box.messages) == 1 and made == ["2026-11-22"], "the file was made once, only the e-mail retried"
 
 
 def test_an_email_that_keeps_failing_is_given_up(store, clock, hall):
     closed = SmtpSettings(host="127.0.0.1", port=free_port(), timeout=2)   # nobody listens there
-    store.set_setting("reports", {"recipients": ["director@hall.example.cn"]})
+    store.settings.set_setting("reports", {"recipients": ["director@hall.example.cn"]})
     t = task(closed)
     for n in range(MAX_MAIL_TRIES + 2):
         t.run(store, clock.now() + timedelta(minutes=6 * n))
-    run = store.report_run("daily", "2026-11-22")
+    run = store.report_runs.report_run("daily", "2026-11-22")
     assert run["status"] == "done" and run["emailed_to"] == ""
     assert f"第 {MAX_MAIL_TRIES} 次" in run["error"]
-    assert store.attempts(f"report-mail:{run['id']}", 0) == MAX_MAIL_TRIES
+    assert store.accounts.attempts(f"report-mail:{run['id']}", 0) == MAX_MAIL_TRIES
 
 
 # ---------------------------------------------------------------------------- the pages
 @pytest.fixture
 def users(store):
     for role in ("viewer", "manager", "admin"):
-        store.create_user(role, hash_password(f"{role} password"), role, None, 0)
-    store.create_user("scoped", hash_password("scoped password"), "manager", ["hq"], 0)
+        store.accounts.create_user(role, hash_password(f"{role} password"), role, None, 0)
+    store.accounts.create_user("scoped", hash_password("scoped password"), "manager", ["hq"], 0)
 
 
 def test_runs_page_lists_runs_and_downloads_the_stored_file(app, store, clock, hall, users):
     task().run(store, clock.now())
-    run = store.report_run("daily", "2026-11-22")
+    run = store.report_runs.report_run("daily", "2026-11-22")
     manager, _ = session(app, "manager", "manager password")
     page = manager.get("/reports/runs")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "2026-11-22" in text and "已完成" in text and f"/reports/runs/{run['id']}.xlsx" in text
     download = manager.get(f"/reports/runs/{run['id']}.xlsx")
-    assert download.status_code == 200 and download.data == store.report_run_content(run["id"])
+    assert download.status_code == 200 and download.data == store.report_runs.report_run_content(run["id"])
     assert download.headers["Content-Disposition"] == 'attachment; filename="daily-2026-11-22.xlsx"'
     assert manager.get("/reports/runs/999.xlsx").status_code == 404
     viewer, _ = session(app, "viewer", "viewer password")
@@ -406,15 +406,15 @@ def test_runs_page_lists_runs_and_downloads_the_stored_file(app, store, clock, h
 
 
 def test_a_user_limited_to_some_sites_downloads_the_report_of_their_windows(app, store, clock, hall, users):
-    store.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
+    store.registry.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
     at = ts(local(2026, 11, 22, 10, 0))
     Ingestor(store, clock).handle([  # w03 in another site: a clerk of its own, and 1024 for one rating
         msg(event(1, score=1, ts=at, staff="3096", window="w03", stream="stream-0003"), device="k3"),
         msg(event(2, score=5, ts=at, staff="1024", window="w03", stream="stream-0003"), device="k3")])
-    store.update_window("w03", "东区窗口", "east")
+    store.registry.update_window("w03", "东区窗口", "east")
     task().run(store, clock.now())
-    run = store.report_run("daily", "2026-11-22")
-    stored = store.report_run_content(run["id"])
+    run = store.report_runs.report_run("daily", "2026-11-22")
+    stored = store.report_runs.report_run_content(run["id"])
     assert [r[0] for r in sheet_rows(stored, "汇总")[1:]] == ["w01", "w02", "w03", "合计"]
 
     scoped, _ = session(app, "scoped", "scoped password")
@@ -444,12 +444,12 @@ def test_admin_sets_validated_recipients(app, store, users):
     assert admin.get("/admin/reports").status_code == 200
     bad = admin.post("/admin/reports", data={"csrf_token": token, "recipients": "director@hall.example.cn\nnot-mail"})
     assert bad.status_code == 400 and "not-mail" in bad.get_data(as_text=True)
-    assert store.setting("reports") is None, "nothing saved from a bad form"
+    assert store.settings.setting("reports") is None, "nothing saved from a bad form"
     good = admin.post("/admin/reports", data={"csrf_token": token,
                                               "recipients": "director@hall.example.cn, office@hall.example.cn\n"
                                                             "Director@hall.example.cn"})
     assert good.status_code == 302
-    assert store.setting("reports") == {"recipients": ["director@hall.example.cn", "office@hall.example.cn"]}
+    assert store.settings.setting("reports") == {"recipients": ["director@hall.example.cn", "office@hall.example.cn"]}
     assert "office@hall.example.cn" in admin.get("/admin/reports").get_data(as_text=True)
     assert admin.post("/admin/reports", data={"recipients": "x@y.cn"}).status_code == 400, "no CSRF token"
     manager, manager_token = session(app, "manager", "manager password")
@@ -460,28 +460,28 @@ def test_admin_sets_validated_recipients(app, store, users):
 def test_admin_runs_a_report_now_and_remakes_it(app, store, clock, hall, users, smtp):
     box, settings = smtp
     app.config.update(SMTP_HOST=settings.host, SMTP_PORT=settings.port)
-    store.set_setting("reports", {"recipients": ["director@hall.example.cn"]})
+    store.settings.set_setting("reports", {"recipients": ["director@hall.example.cn"]})
     admin, token = session(app, "admin", "admin password")
     made = admin.post("/admin/reports/run", data={"csrf_token": token, "kind": "daily", "period": "2026-11-21",
                                                   "mail": "1"})
     assert made.status_code == 302 and made.headers["Location"].endswith("/reports/runs")
-    first = store.report_run("daily", "2026-11-21")
+    first = store.report_runs.report_run("daily", "2026-11-21")
     assert first["status"] == "done" and first["emailed_to"] == "director@hall.example.cn" and len(box.messages) == 1
     clock.advance(60)
     again = admin.post("/admin/reports/run", data={"csrf_token": token, "kind": "daily", "period": "2026-11-21"})
     assert again.status_code == 302
-    second = store.report_run("daily", "2026-11-21")
+    second = store.report_runs.report_run("daily", "2026-11-21")
     assert second["id"] == first["id"] and second["started_at"] == first["started_at"] + 60_000
     assert second["emailed_to"] == "" and len(box.messages) == 1, "not e-mailed when unticked"
     month = admin.post("/admin/reports/run", data={"csrf_token": token, "kind": "monthly", "period": "2026-10"})
-    assert month.status_code == 302 and store.report_run("monthly", "2026-10")["status"] == "done"
+    assert month.status_code == 302 and store.report_runs.report_run("monthly", "2026-10")["status"] == "done"
     for kind, period in (("daily", "2026-11-23"), ("monthly", "2026-11"), ("daily", "2026-02-30"),
                          ("monthly", "2026-13"), ("weekly", "2026-11-01"), ("daily", "")):
         refused = admin.post("/admin/reports/run", data={"csrf_token": token, "kind": kind, "period": period})
         assert refused.status_code == 400 and 'role="alert"' in refused.get_data(as_text=True), (kind, period)
-    assert store.report_run("daily", "2026-11-23") is None
+    assert store.report_runs.report_run("daily", "2026-11-23") is None
     assert admin.post("/admin/reports/run", data={"kind": "daily", "period": "2026-11-20"}).status_code == 400
-    assert store.report_run("daily", "2026-11-20") is None, "no CSRF token, nothing made"
+    assert store.report_runs.report_run("daily", "2026-11-20") is None, "no CSRF token, nothing made"
     manager, manager_token = session(app, "manager", "manager password")
     assert manager.post("/admin/reports/run", data={"csrf_token": manager_token, "kind": "daily",
                                                     "period": "2026-11-20"}).status_code == 403

@@ -24,15 +24,15 @@ OLD_HASH = f"pbkdf2_sha256$100000${SALT.hex()}${hashlib.pbkdf2_hmac('sha256', b'
 @pytest.fixture
 def store(app):
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_user("hq-boss", hash_password(PASSWORD), "manager", ["hq"], 0)
-    s.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
-    s.create_clerk("1024", "张三", "hq", OLD_HASH)  # set before the upgrade
-    s.create_clerk("1031", "王五", "hq", None)
+    s.accounts.create_user("hq-boss", hash_password(PASSWORD), "manager", ["hq"], 0)
+    s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
+    s.registry.create_clerk("1024", "张三", "hq", OLD_HASH)  # set before the upgrade
+    s.registry.create_clerk("1031", "王五", "hq", None)
     return s
 
 
 def roster_sent(store: Store) -> list[str]:
-    rows = [Clerk(staff, name, pin_hash) for staff, name, pin_hash in store.site_roster("hq")]
+    rows = [Clerk(staff, name, pin_hash) for staff, name, pin_hash in store.kiosk_config.site_roster("hq")]
     return [c["id"] for c in build_config(Target("k1", "w01", "1号窗口", "hq"), rows, None).roster]
 
 
@@ -47,7 +47,7 @@ def test_an_old_pin_is_marked_for_reset_and_kept_from_kiosks_until_reset(app, st
     assert roster_sent(store) == [], "the server no longer sends it"
 
     assert manager.post("/admin/staff/1024/pin", {"pin": "97531024", "pin_again": "97531024"}).status_code == 302
-    assert is_strong_pin_hash(store.clerk("1024")["pin_hash"])
+    assert is_strong_pin_hash(store.registry.clerk("1024")["pin_hash"])
     row = manager.get("/admin/staff").get_data(as_text=True)
     row = row[row.index('data-staff="1024"'):].split("</tr>")[0]
     assert "已设置" in row and "须重新设置" not in row

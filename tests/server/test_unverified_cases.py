@@ -31,20 +31,20 @@ def store(app, clock):
     """w01 of hall a (its clerk 1001), hall b's clerk 2002; k1 at w01 sent three bad ratings this morning: by
     1001, by 9999 (on no roster) and by 2002 (another hall's); the team leader appealed the last two."""
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_site("a", "A 厅", "Asia/Shanghai", "{}", True)
-    s.create_site("b", "B 厅", "Asia/Shanghai", "{}", False)
-    s.create_window("w01", "一号窗", "a")
-    s.create_clerk("1001", "甲", "a", None)
-    s.create_clerk("2002", "乙", "b", None)
-    s.assign_device("k1", "w01", to_ms(NOW - 24 * HOUR))
-    s.create_user("boss", hash_password("boss pass"), "admin", None, 0)
+    s.registry.create_site("a", "A 厅", "Asia/Shanghai", "{}", True)
+    s.registry.create_site("b", "B 厅", "Asia/Shanghai", "{}", False)
+    s.registry.create_window("w01", "一号窗", "a")
+    s.registry.create_clerk("1001", "甲", "a", None)
+    s.registry.create_clerk("2002", "乙", "b", None)
+    s.registry.assign_device("k1", "w01", to_ms(NOW - 24 * HOUR))
+    s.accounts.create_user("boss", hash_password("boss pass"), "admin", None, 0)
     result = Ingestor(s, clock, strict=True).handle([
         msg(event(1, ts=format_ts(NOW - 5 * HOUR), staff="1001", score=1, id="rating-1001")),
         msg(event(2, ts=format_ts(NOW - 4 * HOUR), staff="9999", score=1, id="rating-9999")),
         msg(event(3, ts=format_ts(NOW - 3 * HOUR), staff="2002", score=2, id="rating-2002"))])
     assert (result.stored, result.rejected) == (3, 0)
     for rating in ("rating-9999", "rating-2002"):
-        s.file_appeal(rating, "leader", "误评", to_ms(NOW))
+        s.appeals.file_appeal(rating, "leader", "误评", to_ms(NOW))
     return s
 
 

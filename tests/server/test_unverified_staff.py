@@ -34,15 +34,15 @@ def ts(moment) -> str:
 def store(app):
     """Hall a (w01, kiosk k1, clerk 1001), hall b (w02, clerk 2002), w09 in no site; an admin and a token."""
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_site("a", "A 厅", "Asia/Shanghai", "{}", True)
-    s.create_site("b", "B 厅", "Asia/Shanghai", "{}", False)
-    s.create_window("w01", "一号窗", "a")
-    s.create_window("w02", "二号窗", "b")
-    s.create_window("w09", "九号窗", None)
-    s.create_clerk("1001", "甲", "a", None)
-    s.create_clerk("2002", "乙", "b", None)
-    s.assign_device("k1", "w01", to_ms(NOW - 24 * HOUR))
-    s.create_user("boss", hash_password("boss pass"), "admin", None, 0)
+    s.registry.create_site("a", "A 厅", "Asia/Shanghai", "{}", True)
+    s.registry.create_site("b", "B 厅", "Asia/Shanghai", "{}", False)
+    s.registry.create_window("w01", "一号窗", "a")
+    s.registry.create_window("w02", "二号窗", "b")
+    s.registry.create_window("w09", "九号窗", None)
+    s.registry.create_clerk("1001", "甲", "a", None)
+    s.registry.create_clerk("2002", "乙", "b", None)
+    s.registry.assign_device("k1", "w01", to_ms(NOW - 24 * HOUR))
+    s.accounts.create_user("boss", hash_password("boss pass"), "admin", None, 0)
     return s
 
 
@@ -94,12 +94,12 @@ def marked(html: str, staff: str) -> bool:
 
 # ---------------------------------------------------------------- the rule
 def test_the_rule_is_the_roster_of_the_windows_site(store):
-    assert store.verified_staff([("w01", "1001"), ("w01", "2002"), ("w01", "9999"), ("w02", "2002"),
+    assert store.reports.verified_staff([("w01", "1001"), ("w01", "2002"), ("w01", "9999"), ("w02", "2002"),
                                  ("w09", "1001"), ("w09", "2002"), ("w09", "9999"), (None, "2002"),
                                  ("w01", "")]) == {("w01", "1001"), ("w02", "2002"), ("w09", "1001"),
                                                    ("w09", "2002"), (None, "2002")}
-    store.update_clerk("1001", "甲", "a", False)
-    assert store.verified_staff([("w01", "1001")]) == {("w01", "1001")}, "a clerk who left keeps their events"
+    store.registry.update_clerk("1001", "甲", "a", False)
+    assert store.reports.verified_staff([("w01", "1001")]) == {("w01", "1001")}, "a clerk who left keeps their events"
 
 
 # ---------------------------------------------------------------- stored as given, no clerk
@@ -204,8 +204,8 @@ def test_the_api_gives_verified_beside_each_staff_number(api):
 
 # ---------------------------------------------------------------- a revoked kiosk confirmed again
 def test_a_kiosk_revoked_and_confirmed_again_does_not_count_the_time_between(store, clock):
-    store.revoke_device("k1", to_ms(NOW - 3 * HOUR))
-    store.assign_device("k1", "w01", to_ms(NOW - HOUR))  # confirmed again at the same window
+    store.provisioning.revoke_device("k1", to_ms(NOW - 3 * HOUR))
+    store.registry.assign_device("k1", "w01", to_ms(NOW - HOUR))  # confirmed again at the same window
     assert rows(store, "SELECT window, since, until FROM device_windows WHERE device = 'k1' ORDER BY id") == [
         ("w01", to_ms(NOW - 24 * HOUR), to_ms(NOW - 3 * HOUR)), ("w01", to_ms(NOW - HOUR), None)]
     result = Ingestor(store, clock, strict=True).handle([
@@ -221,11 +221,11 @@ def test_a_kiosk_revoked_and_confirmed_again_does_not_count_the_time_between(sto
 # ---------------------------------------------------------------- /fleet: every device's newest rejects
 def test_the_fleet_page_shows_each_devices_newest_rejects_and_exact_count(app, store, clock):
     now = to_ms(NOW)
-    store.seen_device("k2", now)
-    store.record_rejects([Reject(now, "k2", "ceval/v1/k2/event", "trouble of k2", None, None, b"x")])
-    store.record_rejects([Reject(now + i, "k1", "ceval/v1/k1/event", f"flood {i}", None, None, b"x")
+    store.ingest.seen_device("k2", now)
+    store.ingest.record_rejects([Reject(now, "k2", "ceval/v1/k2/event", "trouble of k2", None, None, b"x")])
+    store.ingest.record_rejects([Reject(now + i, "k1", "ceval/v1/k1/event", f"flood {i}", None, None, b"x")
                           for i in range(300)])  # a flooding kiosk, after k2's one reject
-    store.record_rejects([Reject(now, None, "ceval/v1/+bad/event", "bad topic", None, None, b"x")])
+    store.ingest.record_rejects([Reject(now, None, "ceval/v1/+bad/event", "bad topic", None, None, b"x")])
     boss = session(app, "boss", "boss pass")[0]
     page = section(text(boss, "/fleet"), 'id="rejects"')
     groups = {part.split('"')[0]: part for part in page.split('<tbody data-device="')[1:]}

@@ -26,22 +26,22 @@ PAGE = "/admin/windows/w01/kiosk"
 @pytest.fixture
 def store(app, clock):
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_user("root", hash_password(PASSWORD), "admin", None, 0)
-    s.create_user("hq-boss", hash_password(PASSWORD), "manager", ["hq"], 0)
-    s.create_user("look", hash_password(PASSWORD), "viewer", None, 0)
+    s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
+    s.accounts.create_user("hq-boss", hash_password(PASSWORD), "manager", ["hq"], 0)
+    s.accounts.create_user("look", hash_password(PASSWORD), "viewer", None, 0)
     Ingestor(s, clock).handle([
         msg(event(1, score=5), device="k1"),
         msg(event(1, stream="stream-0002", window="w02", score=2), device="k2"),
     ])
-    s.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
-    s.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
-    s.update_window("w01", "1号窗口", "hq")
-    s.update_window("w02", "2号窗口", "east")
-    s.create_clerk("1024", "张三", "hq", PIN)
-    s.create_clerk("1031", "赵六", "hq", PIN)
-    s.update_clerk("1031", "赵六", "hq", False)
-    s.create_clerk("2048", "李四", "east", PIN)
-    s.assign_device("k1", "w01", 0)
+    s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
+    s.registry.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
+    s.registry.update_window("w01", "1号窗口", "hq")
+    s.registry.update_window("w02", "2号窗口", "east")
+    s.registry.create_clerk("1024", "张三", "hq", PIN)
+    s.registry.create_clerk("1031", "赵六", "hq", PIN)
+    s.registry.update_clerk("1031", "赵六", "hq", False)
+    s.registry.create_clerk("2048", "李四", "east", PIN)
+    s.registry.assign_device("k1", "w01", 0)
     return s
 
 
@@ -60,14 +60,14 @@ GOOD = {"title": "1号窗口 · 社保", "clerk": "1024", "scale": "3", "labels_
 
 
 def window_row(store, window="w01") -> dict:
-    return store.window(window)
+    return store.reports.window(window)
 
 
 def kiosk_config_of(store, device="k1") -> Config:
     """The config the collector would send to `device` now (without a public URL)."""
-    (row,) = [r for r in store.config_targets() if r[0] == device]
+    (row,) = [r for r in store.kiosk_config.config_targets() if r[0] == device]
     target = Target(*row)
-    roster = [Clerk(*c) for c in store.site_roster(target.site)] if target.site else []
+    roster = [Clerk(*c) for c in store.kiosk_config.site_roster(target.site)] if target.site else []
     return build_config(target, roster, None)
 
 

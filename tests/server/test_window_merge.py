@@ -21,10 +21,10 @@ JUNK = "w99"  # the window a kiosk named by mistake
 @pytest.fixture
 def store(app, clock):
     s = Store(open_db(app.config["DATABASE"]))
-    s.create_user("root", hash_password(PASSWORD), "admin", None, 0)
-    s.create_user("boss", hash_password(PASSWORD), "manager", None, 0)
-    s.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
-    s.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
+    s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
+    s.accounts.create_user("boss", hash_password(PASSWORD), "manager", None, 0)
+    s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
+    s.registry.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
     Ingestor(s, clock).handle([
         msg(event(1, score=5, staff="1024", id="rating-w01")),
         msg(event(2, type="presence", state="away", staff="1024", ts="2026-11-23T09:30:00.000+08:00")),
@@ -37,10 +37,10 @@ def store(app, clock):
         msg(event(3, stream="stream-0009", window=JUNK, type="presence", state="away", staff="1024",
                   ts="2026-11-23T10:00:00.000+08:00"), device="k9"),
     ])
-    s.update_window("w01", "1号窗口", "hq")
-    s.create_window("w02", "2号窗口", "east")
-    s.create_window("w-empty", "误建的窗口", "hq")
-    s.file_appeal("rating-junk", "boss", "误评", 0)
+    s.registry.update_window("w01", "1号窗口", "hq")
+    s.registry.create_window("w02", "2号窗口", "east")
+    s.registry.create_window("w-empty", "误建的窗口", "hq")
+    s.appeals.file_appeal("rating-junk", "boss", "误评", 0)
     s.db.execute("INSERT OR IGNORE INTO cases (rating_id, window, staff, score, scale, opened_at, due_date) "
                  "VALUES ('rating-junk', ?, '1024', 1, 5, 0, '2026-11-30')", (JUNK,))
     return s
@@ -81,12 +81,12 @@ def test_an_empty_window_is_removed_after_its_id_is_typed_and_the_log_says_so(st
     assert response.status_code == 400 and "请在确认框中输入窗口编号 w-empty" in response.get_data(as_text=True)
     response = root.post("/admin/windows/w-empty/remove", {"confirm": "w01"})
     assert response.status_code == 400
-    assert store.window("w-empty") is not None, "a careless click removes nothing"
+    assert store.reports.window("w-empty") is not None, "a careless click removes nothing"
 
     response = root.post("/admin/windows/w-empty/remove", {"confirm": "w-empty"})
     assert response.status_code == 302
-    assert store.window("w-empty") is None
-    [entry] = store.admin_log()
+    assert store.reports.window("w-empty") is None
+    [entry] = store.admin_log.admin_log()
     assert (entry["user"], entry["action"], entry["details"]) == (
         "root", "window_removed", {"window": "w-empty", "title": "误建的窗口", "site": "hq"})
     page = root.text("/admin/windows")
@@ -102,8 +102,8 @@ def test_a_window_with_data_is_not_removed_but_offered_a_merge(store, root):
     assert response.status_code == 409
     text = response.get_data(as_text=True)
     assert "不能删除：请把它合并到另一个窗口" in text and "评价数 1" in text
-    assert naming(store, JUNK) == before and store.window(JUNK) is not None
-    assert store.admin_log() == []
+    assert naming(store, JUNK) == before and store.reports.window(JUNK) is not None
+    assert store.admin_log.admin_log() == []
 
 
 def test_a_merge_moves_everything_stored_under_the_window_and_deletes_it(store, root):
@@ -117,7 +117,7 @@ def test_a_merge_moves_everything_stored_under_the_window_and_deletes_it(store, 
 
     response = root.post(f"/admin/windows/{JUNK}/merge", {"into": "w01", "confirm": JUNK})
     assert response.status_code == 302
-    assert store.window(JUNK) is None
+    assert store.reports.window(JUNK) is None
     assert naming(store, JUNK) == {}, "no row names the merged window any more"
     assert count(store, "SELECT window FROM ratings WHERE event_id = 'rating-junk'") == "w01"
     assert count(store, "SELECT window FROM appeals WHERE rating_id = 'rating-junk'") == "w01"
@@ -128,7 +128,7 @@ def test_a_merge_moves_everything_stored_under_the_window_and_deletes_it(store, 
         count(store, "SELECT min(at) FROM events WHERE id = 'rating-junk'")
     assert re.search(r'<b id="total">2</b>', summary(root)), "w01's report now counts the merged rating"
 
-    [entry] = store.admin_log()
+    [entry] = store.admin_log.admin_log()
     assert (entry["user"], entry["action"]) == ("root", "window_merged")
     assert entry["details"]["window"] == JUNK and entry["details"]["into"] == "w01"
     assert entry["details"]["moved"] == {table: n for table, n in held.items() if table != "windows"}
@@ -139,7 +139,7 @@ def test_a_merge_moves_everything_stored_under_the_window_and_deletes_it(store, 
 def test_a_window_with_a_confirmed_kiosk_is_neither_removed_nor_merged(store, root, clock):
     store.db.execute("INSERT INTO devices (device, window, confirmed, first_seen, last_seen) "
                      "VALUES ('k5', 'w-empty', 1, 0, 0)")
-    store.assign_device("k9", JUNK, 0)
+    store.registry.assign_device("k9", JUNK, 0)
     page = root.text("/admin/windows/w-empty/remove")
     assert 'id="kiosk"' in page and 'id="remove-form"' not in page and 'id="merge-form"' not in page
     for url, form in (("/admin/windows/w-empty/remove", {"confirm": "w-empty"}),
@@ -147,8 +147,8 @@ def test_a_window_with_a_confirmed_kiosk_is_neither_removed_nor_merged(store, ro
         response = root.post(url, form)
         assert response.status_code == 409, url
         assert "请先在设备登记中把它分配到别的窗口" in response.get_data(as_text=True)
-    assert store.window("w-empty") is not None and store.window(JUNK) is not None
-    assert store.admin_log() == []
+    assert store.reports.window("w-empty") is not None and store.reports.window(JUNK) is not None
+    assert store.admin_log.admin_log() == []
 
 
 def test_merges_stay_within_a_site_and_need_a_real_other_window(store, root):
@@ -158,7 +158,7 @@ def test_merges_stay_within_a_site_and_need_a_real_other_window(store, root):
     assert root.post("/admin/windows/w-empty/merge", {"into": "nowhere", "confirm": "w-empty"}).status_code == 400
     assert root.post("/admin/windows/w-empty/merge", {"confirm": "w-empty"}).status_code == 400
     assert root.post("/admin/windows/nowhere/merge", {"into": "w01", "confirm": "nowhere"}).status_code == 404
-    assert store.window("w-empty") is not None and store.admin_log() == []
+    assert store.reports.window("w-empty") is not None and store.admin_log.admin_log() == []
 
 
 def test_only_admins_remove_or_merge(app, store):
@@ -167,4 +167,4 @@ def test_only_admins_remove_or_merge(app, store):
     assert boss.get("/admin/windows/w-empty/remove").status_code == 403
     assert boss.post("/admin/windows/w-empty/remove", {"confirm": "w-empty"}).status_code == 403
     assert boss.post(f"/admin/windows/{JUNK}/merge", {"into": "w01", "confirm": JUNK}).status_code == 403
-    assert store.window("w-empty") is not None and store.window(JUNK) is not None
+    assert store.reports.window("w-empty") is not None and store.reports.window(JUNK) is not None

@@ -50,7 +50,7 @@ class As:
 
 def api_reader(app, store):
     """GET /api/v1 + path with a fresh bearer token: the JSON of a 200 answer (anything else fails the test)."""
-    headers = {"Authorization": "Bearer " + store.create_token("tests", 0)}
+    headers = {"Authorization": "Bearer " + store.accounts.create_token("tests", 0)}
     client = app.test_client()
 
     def get(path):

@@ -19,7 +19,7 @@ def test_the_main_pages_fit_1280_px_in_both_languages(page, tmp_path, broker):
     seed(db)
     store = Store(open_db(str(db)))
     for n in range(6):  # six unacknowledged alerts: the badge is in the navigation
-        store.insert_alert(None, "offline", "hall", "w51", "k-a", f"offline-{n}", "评价器 k-a 离线已 12 分钟", 0)
+        store.alerts.insert_alert(None, "offline", "hall", "w51", "k-a", f"offline-{n}", "评价器 k-a 离线已 12 分钟", 0)
     store.db.conn.commit()
     store.db.close()
     assert ceval("user", "add", "wang", "--role", "admin", "--db", str(db), input="admin pass\n").returncode == 0

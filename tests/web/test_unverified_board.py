@@ -20,10 +20,10 @@ def test_the_board_marks_an_unverified_clerk_on_duty_when_it_refreshes(page, tmp
     store = Store(open_db(server.db))
     clock = SystemClock()
     try:
-        store.create_site("a", "A 厅", "Asia/Shanghai", "{}", False)
-        store.create_window("w61", "61号窗口", "a")
-        store.create_clerk("1001", "甲", "a", None)
-        store.assign_device("k61", "w61", 0)
+        store.registry.create_site("a", "A 厅", "Asia/Shanghai", "{}", False)
+        store.registry.create_window("w61", "61号窗口", "a")
+        store.registry.create_clerk("1001", "甲", "a", None)
+        store.registry.assign_device("k61", "w61", 0)
         ingest = Ingestor(store, clock)
         ingest.handle([msg(event(1, type="staff", window="w61", staff="1001", ts=format_ts(clock.now())),
                            device="k61")])

@@ -57,12 +57,12 @@ def _shown(alert: dict) -> str:
 def page():
     store = get_store()
     sites = visible_sites()
-    rows = store.alert_list(sites)
-    deliveries = store.deliveries_of([r["id"] for r in rows])
+    rows = store.alerts.alert_list(sites)
+    deliveries = store.alerts.deliveries_of([r["id"] for r in rows])
     for row in rows:
         row["shown"] = _shown(row)  # its times: the template's `hall_time` filter
         row["deliveries"] = [{**d, "where": _masked(d["kind"], d["address"])} for d in deliveries[row["id"]]]
-    return render_template("alerts.html", rows=rows, open_count=store.open_alert_count(sites),
+    return render_template("alerts.html", rows=rows, open_count=store.alerts.open_alert_count(sites),
                            kind_labels=alerts.KIND_LABELS)
 
 
@@ -70,11 +70,11 @@ def page():
 @login_required("manager")
 def ack():
     store = get_store()
-    alert = store.alert(_form_id("alert_id"))
+    alert = store.alerts.alert(_form_id("alert_id"))
     sites = visible_sites()
     if alert is None or (sites is not None and alert["site"] not in sites):
         abort(404, _("告警不存在。"))
-    if store.ack_alert(alert["id"], current_user()["username"], now_ms()):
+    if store.alerts.ack_alert(alert["id"], current_user()["username"], now_ms()):
         flash(_("已确认告警 %(id)s。", id=alert["id"]))
     else:
         flash(_("告警 %(id)s 已被确认过。", id=alert["id"]))
@@ -84,11 +84,11 @@ def ack():
 # ---------------------------------------------------------------- the admin: rules and targets
 def _admin_page(errors: list[str] = (), form: dict | None = None, status: int = 200):
     store = get_store()
-    rules = store.alert_rules()
+    rules = store.alerts.alert_rules()
     for rule in rules:
         rule["shown"] = alerts.shown_params(rule["kind"], alerts.params_of(rule))
-    targets = store.alert_targets()
-    sites = store.sites()
+    targets = store.alerts.alert_targets()
+    sites = store.registry.sites()
     return render_template("admin_alerts.html", rules=rules, targets=targets, sites=sites,
                            site_names={s["site"]: s["name"] for s in sites},
                            kinds=alerts.KINDS, kind_labels=alerts.KIND_LABELS, params=alerts.PARAMS,
@@ -108,7 +108,7 @@ def _site() -> str | None:
     site = request.form.get("site", "").strip()
     if not site:
         return None
-    if get_store().site(site) is None:
+    if get_store().registry.site(site) is None:
         raise ValueError(_("大厅 %(site)s 不存在。", site=site))
     return site
 
@@ -131,7 +131,7 @@ def add_rule():
         params = _params(kind, request.form)
     except ValueError as exc:
         return _admin_page([str(exc)], request.form, 400)
-    get_store().create_alert_rule(site, kind, params, True)
+    get_store().alerts.create_alert_rule(site, kind, params, True)
     flash(_("已添加告警规则。"))
     return redirect(url_for("alerts.admin"))
 
@@ -140,14 +140,14 @@ def add_rule():
 @login_required("admin")
 def save_rule():
     store = get_store()
-    rule = store.alert_rule(_form_id("rule_id"))
+    rule = store.alerts.alert_rule(_form_id("rule_id"))
     if rule is None:
         abort(404, _("告警规则不存在。"))
     try:
         params = _params(rule["kind"], request.form)
     except ValueError as exc:
         return _admin_page([str(exc)], None, 400)
-    store.update_alert_rule(rule["id"], params, request.form.get("enabled") == "1")
+    store.alerts.update_alert_rule(rule["id"], params, request.form.get("enabled") == "1")
     flash(_("已保存告警规则 %(id)s。", id=rule["id"]))
     return redirect(url_for("alerts.admin"))
 
@@ -156,7 +156,7 @@ def save_rule():
 @login_required("admin")
 def delete_rule():
     rule_id = _form_id("rule_id")
-    if not get_store().delete_alert_rule(rule_id):
+    if not get_store().alerts.delete_alert_rule(rule_id):
         abort(404, _("告警规则不存在。"))
     flash(_("已删除告警规则 %(id)s，它产生过的告警仍保留。", id=rule_id))
     return redirect(url_for("alerts.admin"))
@@ -189,13 +189,13 @@ def add_target():
         address = _address(kind)
     except ValueError as exc:
         return _admin_page([str(exc)], request.form, 400)
-    get_store().create_alert_target(site, kind, address, True)
+    get_store().alerts.create_alert_target(site, kind, address, True)
     flash(_("已添加告警接收方。"))
     return redirect(url_for("alerts.admin"))
 
 
 def _target() -> dict:
-    target = get_store().alert_target(_form_id("target_id"))
+    target = get_store().alerts.alert_target(_form_id("target_id"))
     if target is None:
         abort(404, _("接收方不存在。"))
     return target
@@ -205,7 +205,7 @@ def _target() -> dict:
 @login_required("admin")
 def toggle_target():
     target = _target()
-    get_store().set_alert_target_enabled(target["id"], not target["enabled"])
+    get_store().alerts.set_alert_target_enabled(target["id"], not target["enabled"])
     flash(_("已停用接收方 %(id)s。", id=target["id"]) if target["enabled"]
           else _("已启用接收方 %(id)s。", id=target["id"]))
     return redirect(url_for("alerts.admin"))
@@ -215,7 +215,7 @@ def toggle_target():
 @login_required("admin")
 def delete_target():
     target = _target()
-    get_store().delete_alert_target(target["id"])
+    get_store().alerts.delete_alert_target(target["id"])
     flash(_("已删除接收方 %(id)s。", id=target["id"]))
     return redirect(url_for("alerts.admin"))
 

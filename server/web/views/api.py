@@ -36,7 +36,7 @@ def require_token():
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         abort(401, "a bearer token is required: Authorization: Bearer <token>")
-    name = get_store().token_name(token.strip())
+    name = get_store().accounts.token_name(token.strip())
     if name is None:
         abort(401, "the token is not valid")
     g.token_name = name
@@ -49,14 +49,14 @@ def windows():
     return jsonify([
         {key: row[key] for key in ("window", "title", "device", "presence", "staff")} | {"online": bool(row["online"])}
         | ({"verified": row["verified"]} if row["staff"] else {})
-        for row in verified.mark(store, store.windows())
+        for row in verified.mark(store, store.reports.windows())
     ])
 
 
 @bp.get("/windows/<window>/summary")
 def summary(window: str):
     store = get_store()
-    if store.window(window) is None:
+    if store.reports.window(window) is None:
         abort(404, f"unknown window {window!r}")
     return jsonify(window_summary(store, window, _days(), now_ms()))
 
@@ -103,7 +103,7 @@ def invite(window: str):
     kiosk is online, for at most INVITE_WAIT_SECONDS. The API's one write.
     """
     store = get_store()
-    if store.window(window) is None:
+    if store.reports.window(window) is None:
         abort(404, f"unknown window {window!r}")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -112,11 +112,11 @@ def invite(window: str):
         case = parse_case(body.get("case"))
     except ContractError as exc:
         abort(400, exc.reason)
-    device = store.window_kiosk(window)
+    device = store.invites.window_kiosk(window)
     if device is None:
         abort(409, f"window {window!r} has no confirmed kiosk")
     now = now_ms()
     expires = now + INVITE_WAIT_SECONDS * 1000
-    invite_id = store.create_invite(window, case, device, now, expires, g.token_name)
+    invite_id = store.invites.create_invite(window, case, device, now, expires, g.token_name)
     return jsonify({"id": invite_id, "window": window, "device": device, "case": case,
                     "expires": format_ts(from_ms(expires, server_tz()))}), 202

@@ -55,9 +55,9 @@ def index():
         require_window(window)
     store = get_store()
     scoped = scoped_window_names()
-    rows = [_appeal_view(a) for a in verified.mark(store, store.appeals(status=status or None, window=window or None,
+    rows = [_appeal_view(a) for a in verified.mark(store, store.appeals.appeals(status=status or None, window=window or None,
                                                                       windows=scoped))]
-    return render_template("appeals.html", rows=rows, counts=store.appeal_counts(scoped), statuses=STATUSES,
+    return render_template("appeals.html", rows=rows, counts=store.appeals.appeal_counts(scoped), statuses=STATUSES,
                            status=status, window=window, windows=visible_windows())
 
 
@@ -83,18 +83,18 @@ def _picker():
     if window:
         require_window(window)
         store = get_store()
-        ratings = [_rating_view(r) for r in verified.mark(store, store.window_ratings(window, days.start, days.end))]
+        ratings = [_rating_view(r) for r in verified.mark(store, store.appeals.window_ratings(window, days.start, days.end))]
     return render_template("appeal_new.html", rating=None, windows=windows, window=window,
                            day=days.first.isoformat(), ratings=ratings)
 
 
 def _filing_form(rating_id: str, reason: str = "", errors: list[str] | None = None, status: int = 200):
     store = get_store()
-    rating = store.rating_for_appeal(rating_id)
+    rating = store.appeals.rating_for_appeal(rating_id)
     if rating is None:
         abort(404, _("没有这条评价"))
     require_window(rating["window"])
-    standing = store.standing_appeal(rating_id)
+    standing = store.appeals.standing_appeal(rating_id)
     verified.mark(store, [rating])
     return render_template("appeal_new.html", rating=_rating_view(rating), standing=standing, reason=reason,
                            errors=errors or [], reason_max=REASON_MAX), status
@@ -114,14 +114,14 @@ def file_appeal():
     elif len(reason) > REASON_MAX:
         errors.append(_("申诉理由最多 %(n)s 个字。", n=REASON_MAX))
     store = get_store()
-    rating = store.rating_for_appeal(rating_id)
+    rating = store.appeals.rating_for_appeal(rating_id)
     if rating is None:
         abort(404, _("没有这条评价"))
     require_window(rating["window"])
     if errors:
         return _filing_form(rating_id, reason, errors, 400)
     try:
-        appeal_id = store.file_appeal(rating_id, current_user()["username"], reason, now_ms())
+        appeal_id = store.appeals.file_appeal(rating_id, current_user()["username"], reason, now_ms())
     except sqlite3.IntegrityError:
         return _filing_form(rating_id, reason, [_("这条评价已有申诉在处理或已成立。")], 409)
     if appeal_id is None:
@@ -132,7 +132,7 @@ def file_appeal():
 
 
 def _visible_appeal(appeal_id: int) -> dict:
-    appeal = get_store().appeal(appeal_id)
+    appeal = get_store().appeals.appeal(appeal_id)
     if appeal is None:
         abort(404, _("没有这条申诉"))
     require_window(appeal["window"])
@@ -140,7 +140,7 @@ def _visible_appeal(appeal_id: int) -> dict:
 
 
 def _detail(appeal: dict, errors: list[str] | None = None, note: str = "", status: int = 200):
-    rating = get_store().rating_for_appeal(appeal["rating_id"])
+    rating = get_store().appeals.rating_for_appeal(appeal["rating_id"])
     user = current_user()
     own = appeal["filed_by"] == user["username"]
     can_decide = ROLES[user["role"]] >= ROLES["manager"] and appeal["status"] == "pending" and not own
@@ -177,11 +177,11 @@ def decide(appeal: int):
     if errors:
         return _detail(row, errors, note, 400)
     try:
-        decided = get_store().decide_appeal(appeal, decision, user, note, now_ms())
+        decided = get_store().appeals.decide_appeal(appeal, decision, user, note, now_ms())
     except OwnAppeal:
         abort(403, OWN_APPEAL)
     if not decided:
-        return _detail(get_store().appeal(appeal), [_("这条申诉已经处理过了。")], note, 409)
+        return _detail(get_store().appeals.appeal(appeal), [_("这条申诉已经处理过了。")], note, 409)
     log.info("appeal %s %s by %s", appeal, decision, user)
     flash(_("申诉成立：这条评价已从所有统计中移除，原始记录保留。") if decision == "upheld"
           else _("申诉不成立：这条评价仍计入统计。"))

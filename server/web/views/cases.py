@@ -50,7 +50,7 @@ def _zone_name() -> str:
 
 def _todays() -> dict[str, str]:
     """Today's local date in every zone a case may count in."""
-    return todays(current_app.config["CLOCK"].now(), get_store().case_zones(_zone_name()))
+    return todays(current_app.config["CLOCK"].now(), get_store().cases.case_zones(_zone_name()))
 
 
 def _dress(row: dict, calendar, todays: dict[str, str]) -> dict:
@@ -108,11 +108,11 @@ def index():
     end = _local_ms(last + timedelta(days=1)) if last else None
     windows = scoped_window_names()
     todays = _todays()
-    calendar = store.case_calendar()
-    rows = [_dress(r, calendar, todays) for r in verified.mark(store, store.cases(
+    calendar = store.cases.case_calendar()
+    rows = [_dress(r, calendar, todays) for r in verified.mark(store, store.cases.cases(
         _zone_name(), todays, windows, status, window, staff, start, end))]
-    by_window = store.case_counts("window", _zone_name(), todays, windows, start, end)
-    by_staff = store.case_counts("staff", _zone_name(), todays, windows, start, end)
+    by_window = store.cases.case_counts("window", _zone_name(), todays, windows, start, end)
+    by_staff = store.cases.case_counts("staff", _zone_name(), todays, windows, start, end)
     # a clerk's count adds up cases at several windows: verified only where the number is at every one
     marks = verified.across(store, {r["key"]: r["windows"] for r in by_staff if r["key"]})
     for r in by_staff:
@@ -127,7 +127,7 @@ def index():
 # ---------------------------------------------------------------- one case
 def _case(case_id: int) -> dict:
     """The case, or 404 when there is none or its window is not the user's to see."""
-    row = get_store().case(case_id, _zone_name(), _todays())
+    row = get_store().cases.case(case_id, _zone_name(), _todays())
     if row is None:
         abort(404, _("工单 %(id)s 不存在", id=case_id))
     sites = visible_sites()
@@ -139,7 +139,7 @@ def _case(case_id: int) -> dict:
 def _assignees(site: str | None) -> list[str]:
     """Active managers and admins who can see the case's window."""
     names = []
-    for user in get_store().users():
+    for user in get_store().accounts.users():
         if user["disabled"] or user["role"] not in ("manager", "admin"):
             continue
         sites = json.loads(user["sites"]) if user["sites"] else None
@@ -151,12 +151,12 @@ def _assignees(site: str | None) -> list[str]:
 def _render_case(case_id: int, errors: list[str] = (), form: dict | None = None, status: int = 200):
     store = get_store()
     todays = _todays()
-    case = _dress(verified.mark(store, [_case(case_id)])[0], store.case_calendar(), todays)
+    case = _dress(verified.mark(store, [_case(case_id)])[0], store.cases.case_calendar(), todays)
     case["reason_labels"] = reason_labels(case["reasons"])
     for comment in case["comments"]:
         comment["when"] = hall_time(comment["at"], "minute")
     trail = []
-    for entry in store.case_log(case_id):
+    for entry in store.cases.case_log(case_id):
         trail.append({**entry, "when": hall_time(entry["at"], "minute"),
                       "label": ACTION_LABELS.get(entry["action"], entry["action"]),
                       "text": _detail(entry["action"], entry["detail"])})
@@ -226,14 +226,14 @@ def assign(case_id: int):
         name = request.form.get("assignee", "").strip()
         if name not in _assignees(_case(case_id)["site"]):
             raise Invalid(_("请选择一位能看到这个窗口的管理人员。"))
-        store.assign_case(case_id, name, user, now)
+        store.cases.assign_case(case_id, name, user, now)
     return _act(case_id, step, _("已指派。"))
 
 
 @bp.post("/cases/<int:case_id>/note")
 @login_required("manager")
 def note(case_id: int):
-    return _act(case_id, lambda store, user, now: store.note_case(case_id, _note("note", True, _("备注")), user, now),
+    return _act(case_id, lambda store, user, now: store.cases.note_case(case_id, _note("note", True, _("备注")), user, now),
                 _("已添加备注。"))
 
 
@@ -250,7 +250,7 @@ def callback(case_id: int):
             raise Invalid(_("回访时间不能晚于现在。"))
         if at_ms < _case(case_id)["opened_at"] - 60 * 1000:
             raise Invalid(_("回访时间不能早于差评时间。"))
-        store.callback_case(case_id, at_ms, _note("note", False, _("回访记录")), user, now)
+        store.cases.callback_case(case_id, at_ms, _note("note", False, _("回访记录")), user, now)
     return _act(case_id, step, _("已记录回访。"))
 
 
@@ -261,20 +261,20 @@ def verdict(case_id: int):
         value = request.form.get("verdict", "")
         if value not in VERDICTS:
             raise Invalid(_("请选择群众对整改的评价：满意、基本满意或不满意。"))
-        store.verdict_case(case_id, value, user, now)
+        store.cases.verdict_case(case_id, value, user, now)
     return _act(case_id, step, _("已记录整改评价。"))
 
 
 @bp.post("/cases/<int:case_id>/close")
 @login_required("manager")
 def close(case_id: int):
-    return _act(case_id, lambda store, user, now: store.close_case(case_id, user, now), _("工单已办结。"))
+    return _act(case_id, lambda store, user, now: store.cases.close_case(case_id, user, now), _("工单已办结。"))
 
 
 @bp.post("/cases/<int:case_id>/reopen")
 @login_required("manager")
 def reopen(case_id: int):
-    return _act(case_id, lambda store, user, now: store.reopen_case(case_id, user, now), _("工单已重新打开。"))
+    return _act(case_id, lambda store, user, now: store.cases.reopen_case(case_id, user, now), _("工单已重新打开。"))
 
 
 # ---------------------------------------------------------------- the admin's rules
@@ -292,7 +292,7 @@ def _render_rules(rules: Rules, errors: list[str] = (), status: int = 200):
 @bp.get("/admin/cases")
 @login_required("admin")
 def admin_rules():
-    return _render_rules(get_store().case_rules())
+    return _render_rules(get_store().cases.case_rules())
 
 
 @bp.post("/admin/cases")
@@ -309,8 +309,8 @@ def save_rules():
     if not days.isdigit() or int(days) not in DEADLINES:
         errors.append(_("办结期限须为 5、7 或 15 个工作日。"))
     if errors:
-        return _render_rules(store.case_rules(), errors, 400)
-    store.set_case_rules(Rules(bad, int(days)))
+        return _render_rules(store.cases.case_rules(), errors, 400)
+    store.cases.set_case_rules(Rules(bad, int(days)))
     log.info("case rules changed by %s: %s", current_user()["username"], Rules(bad, int(days)).to_json())
     flash(_("已保存。新的规则用于此后的差评，已有工单的期限不变。"))
     return redirect(url_for("cases.admin_rules"))
@@ -367,7 +367,7 @@ def _cell_class(d) -> str:
 
 def _render_holidays(year: int, errors: list[str] = (), form: dict | None = None, status: int = 200):
     store = get_store()
-    calendar = store.case_calendar()
+    calendar = store.cases.case_calendar()
     days = calendar.year(year)
     months = [[] for _month in range(12)]
     for d in days:
@@ -379,13 +379,13 @@ def _render_holidays(year: int, errors: list[str] = (), form: dict | None = None
         cells += [None] * (-len(cells) % 7)
         weeks.append({"name": MONTHS[month], "weeks": [cells[i:i + 7] for i in range(0, len(cells), 7)]})
     return render_template("admin_holidays.html", year=year, official=calendar.has_official(year), months=weeks,
-                           groups=_holiday_groups(days), corrections=store.corrections(year), errors=errors,
+                           groups=_holiday_groups(days), corrections=store.cases.corrections(year), errors=errors,
                            form=form or {}), status
 
 
 def _after_change(year: int, message: str):
     store = get_store()
-    moved = store.reschedule_open_cases(store.case_calendar(), current_user()["username"], now_ms())
+    moved = store.cases.reschedule_open_cases(store.cases.case_calendar(), current_user()["username"], now_ms())
     flash(message)
     if moved:
         flash(_("%(n)s 个未办结工单的期限已按新的安排重新计算。", n=moved))
@@ -415,7 +415,7 @@ def add_holiday():
         errors.append(_("名称最长 40 个字"))
     if errors:
         return _render_holidays(year, errors, form, 400)
-    get_store().save_corrections([Correction(day, kind, name)])
+    get_store().cases.save_corrections([Correction(day, kind, name)])
     return _after_change(day.year, _("已保存 %(day)s。", day=day.isoformat()))
 
 
@@ -426,7 +426,7 @@ def remove_holiday():
     day = _calendar_day(request.form.get("day", ""))
     if day is None:
         return _render_holidays(year, [_("日期须为 2000 到 2100 年间 YYYY-MM-DD 格式的真实日期")], status=400)
-    if not get_store().remove_correction(day):
+    if not get_store().cases.remove_correction(day):
         return _render_holidays(year, [_("%(day)s 没有修正记录。", day=day.isoformat())], status=400)
     return _after_change(day.year, _("已删除 %(day)s 的修正，恢复官方安排。", day=day.isoformat()))
 
@@ -456,7 +456,7 @@ def upload_holidays():
         errors.append(_("文件中没有日期。"))
     if errors:
         return _render_holidays(year, [_("文件未导入，请修改后重新上传：")] + errors, status=400)
-    get_store().save_corrections(corrections)
+    get_store().cases.save_corrections(corrections)
     years = sorted({c.day.year for c in corrections})
     return _after_change(year if year in years else years[0],
                          _("已导入 %(n)s 条节假日安排。", n=len(corrections)))

@@ -25,7 +25,7 @@ MAX_DAYS = 92  # a quarter: the whole range is built in memory
 
 def export_settings() -> dict:
     """The admin's settings over the defaults."""
-    return {**gbt39046.DEFAULT_SETTINGS, **get_store().setting("export", {})}
+    return {**gbt39046.DEFAULT_SETTINGS, **get_store().settings.setting("export", {})}
 
 
 def records(start: int, end: int) -> list[gbt39046.Record]:
@@ -33,7 +33,7 @@ def records(start: int, end: int) -> list[gbt39046.Record]:
     tz = server_tz()
     store = get_store()
     return [gbt39046.record(r, settings, tz)
-            for r in verified.mark(store, store.evaluation_records(start, end, scoped_window_names()))]
+            for r in verified.mark(store, store.appeals.evaluation_records(start, end, scoped_window_names()))]
 
 
 @bp.get("/exports/gbt39046")
@@ -69,7 +69,7 @@ def settings():
 
 def _settings_page(values: dict, errors: list[str] | None = None, status: int = 200):
     return render_template("admin_export.html", values=values, channels=gbt39046.CHANNELS,
-                           hall_channels=gbt39046.HALL_CHANNELS, sites=get_store().sites(),
+                           hall_channels=gbt39046.HALL_CHANNELS, sites=get_store().registry.sites(),
                            errors=errors or []), status
 
 
@@ -79,7 +79,7 @@ def save_settings():
     """Channel (one of the standard's), its code (1-4 letters or digits), the area code (up to 9 digits) and
     each site's own area code (empty: the general one)."""
     form = request.form
-    site_codes = {s["site"]: form.get(f"area_{s['site']}", "").strip() for s in get_store().sites()}
+    site_codes = {s["site"]: form.get(f"area_{s['site']}", "").strip() for s in get_store().registry.sites()}
     values = {"channel": form.get("channel", "").strip(), "channel_code": form.get("channel_code", "").strip(),
               "area_code": form.get("area_code", "").strip(),
               "site_area_codes": {site: code for site, code in site_codes.items() if code}}
@@ -90,7 +90,7 @@ def save_settings():
                                        values["site_area_codes"])
     if problems:
         return _settings_page(values, [messages[p] for p in problems], 400)
-    get_store().set_setting("export", values)
+    get_store().settings.set_setting("export", values)
     log.info("export settings changed: %s", values)
     flash(_("导出设置已保存。"))
     return redirect(url_for("gbt39046.settings"))

@@ -46,7 +46,7 @@ def board_rows() -> list[dict]:
     today = local_today()
     days = DayRange(today, today, server_tz())
     now = now_ms()
-    away = store.away_since()
+    away = store.reports.away_since()
     windows = verified.mark(store, visible_windows())  # beside each clerk on duty
     today_figures = window_summaries(store, [w["window"] for w in windows], days, now)
     return [{**w, "online": bool(w["online"]),
@@ -97,7 +97,7 @@ def _comment_search() -> tuple[list[dict], DayRange, list[str]]:
     if window:
         require_window(window)
     store = get_store()
-    rows = store.comments(days.start, days.end, text=args.get("q", "").strip()[:100], window=window,
+    rows = store.reports.comments(days.start, days.end, text=args.get("q", "").strip()[:100], window=window,
                           staff=args.get("staff", "").strip(), score=int(score) if score else None,
                           windows=scoped_window_names())
     return comment_rows(verified.mark(store, rows)), days, errors
@@ -132,15 +132,15 @@ def _window_report(window: str) -> dict:
     days = report_range()
     store = get_store()
     now = now_ms()
-    quarters = store.rating_counts_by_quarter_hour(window, days.start, days.end)
-    absences = store.absence_list(window, days.start, days.end)
-    comments = store.comments(days.start, days.end, window=window, limit=100)
+    quarters = store.reports.rating_counts_by_quarter_hour(window, days.start, days.end)
+    absences = store.reports.absence_list(window, days.start, days.end)
+    comments = store.reports.comments(days.start, days.end, window=window, limit=100)
     verified.mark(store, [row, *absences, *comments])  # the staff numbers shown: the roster's or not
     return {"window": row, "days": days, "summary": window_summary(store, window, days, now),
             "breakdown": window_clerks(store, window, days, now),
             "daily": daily_summaries(quarters, days), "heat": heat_map(quarters, server_tz()),
             "absences": absence_rows(absences, now),
-            "reasons": reason_rows(store.reason_counts(window, days.start, days.end)),
+            "reasons": reason_rows(store.reports.reason_counts(window, days.start, days.end)),
             "comments": comment_rows(comments),
             "limit_minutes": absence_limit_minutes(), "range_args": range_args(days)}
 
@@ -169,13 +169,13 @@ def fleet():
     devices = [{**d, "last_seen_local": hall_time(d["last_seen"], none="—"),
                 "storage_since_local": hall_time(d["storage_since"], none="—"),
                 "ignored_ack_local": hall_time(d["ignored_ack_at"], none="—")}
-               for d in store.fleet() if scoped is None or d["window"] in scoped]
+               for d in store.reports.fleet() if scoped is None or d["window"] in scoped]
     # The newest few of each device, so one flooding kiosk cannot hide the others' (each with its exact count);
     # those on topics naming no device only for those who see every window.
-    newest = store.device_rejects(FLEET_REJECTS)
+    newest = store.ingest.device_rejects(FLEET_REJECTS)
     rejects = [{**d, "rejects": [{**r, "when": hall_time(r["received_at"])} for r in newest.get(d["device"], [])]}
                for d in devices if d["rejected"] or d["device"] in newest]
     deviceless = [] if scoped is not None else [{**r, "when": hall_time(r["received_at"])}
-                                                for r in store.deviceless_rejects(FLEET_REJECTS)]
+                                                for r in store.reports.deviceless_rejects(FLEET_REJECTS)]
     return render_template("fleet.html", devices=devices, rejects=rejects, deviceless=deviceless,
                            shown=FLEET_REJECTS)

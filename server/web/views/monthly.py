@@ -80,14 +80,14 @@ def month_report(days: DayRange) -> dict:
     for row in rows:
         w = row["window"]
         summary = summaries[w]
-        quarters = store.rating_counts_by_quarter_hour(w, days.start, days.end)
+        quarters = store.reports.rating_counts_by_quarter_hour(w, days.start, days.end)
         daily = daily_summaries(quarters, days)
-        spans = [(a, b) for _, a, b in store.absences_of([w], days.start, days.end)]
+        spans = [(a, b) for _, a, b in store.reports.absences_of([w], days.start, days.end)]
         all_quarters += quarters
         all_counts += [(scale, score, n) for _q, scale, score, n in quarters]
         all_spans += spans
         feedback += summary["feedback"]["count"]
-        window_reasons = reason_rows(store.reason_counts(w, days.start, days.end))
+        window_reasons = reason_rows(store.reports.reason_counts(w, days.start, days.end))
         reasons.update(dict(window_reasons))
         windows.append({"window": w, "title": row["title"], "site": row.get("site"), "summary": summary,
                         "daily": daily, "trend": trend_chart(daily),
@@ -96,7 +96,7 @@ def month_report(days: DayRange) -> dict:
     rank(windows, lambda w: w["summary"]["ratings"], "rank", "last")  # as the comparison (三比) ranks
     before = month_before(days)
     counts: dict[str, list] = {}
-    for window, scale, score, n in store.rating_counts_of([w["window"] for w in windows], before.start, before.end):
+    for window, scale, score, n in store.reports.rating_counts_of([w["window"] for w in windows], before.start, before.end):
         counts.setdefault(window, []).append((scale, score, n))
     rank(windows, lambda w: rating_summary(counts.get(w["window"], [])), "prev_rank", "prev_last")
     ranking = sorted(windows, key=lambda w: (w["rank"] is None, w["rank"] or 0, w["window"]))

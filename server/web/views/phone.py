@@ -48,7 +48,7 @@ def clean_text(text: str) -> str:
 
 
 def _window_or_404(window: str) -> tuple[str, str | None]:
-    row = get_store().window_on_duty(window)
+    row = get_store().kiosk_config.window_on_duty(window)
     if row is None:
         abort(404, _("窗口 %(window)s 不存在", window=window))
     return row
@@ -138,7 +138,7 @@ def send(window: str):
         return render_template("phone_error.html", title=_("留言太频繁"), text=shown, message=_(
             "短时间内留言太多，请 10 分钟后再试。")), 429
     moment = current_app.config["CLOCK"].now().astimezone(server_tz())
-    get_store().add_phone_comment("phone-" + uuid.uuid4().hex, window, staff, text, format_ts(moment), now_ms())
+    get_store().kiosk_config.add_phone_comment("phone-" + uuid.uuid4().hex, window, staff, text, format_ts(moment), now_ms())
     return redirect(url_for("phone.thanks", window=window))
 
 

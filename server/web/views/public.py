@@ -29,13 +29,13 @@ def _ratings(summary: dict) -> dict:
 def board_data(site: str) -> dict:
     """What the board shows; 404 unless the site exists and opted in."""
     store = get_store()
-    row = store.public_site(site)
+    row = store.kiosk_config.public_site(site)
     if row is None:
         abort(404, _("没有这个公示页面"))
     today = local_today()
     tz, now = server_tz(), now_ms()
     days = {"today": DayRange(today, today, tz), "month": DayRange(today.replace(day=1), today, tz)}
-    rows = verified.mark(store, store.public_windows(site))  # a number the site's roster lacks shows no name
+    rows = verified.mark(store, store.kiosk_config.public_windows(site))  # a number the site's roster lacks shows no name
     figures = {name: window_summaries(store, [w["window"] for w in rows], span, now) for name, span in days.items()}
     windows = [{"window": w["window"], "title": w["title"], "staff_name": w["staff_name"] if w["verified"] else None,
                 **{name: _ratings(figures[name][w["window"]]) for name in days}} for w in rows]

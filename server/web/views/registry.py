@@ -88,7 +88,7 @@ def _week() -> hours.Week:
 
 
 def _render_sites(editing: dict | None = None, form: dict | None = None, errors: list[str] = (), status: int = 200):
-    rows = get_store().sites()
+    rows = get_store().registry.sites()
     for row in rows:
         row["hours_text"] = hours_summary(hours.loads(row["hours"]))
     return render_template("admin_sites.html", sites=rows, editing=editing, form=form or _site_form(editing),
@@ -110,7 +110,7 @@ def add_site():
         value = request.form.get("site", "").strip()
         if not SITE_PATTERN.match(value):
             raise Invalid(_("大厅编号须为 1 到 32 个小写字母、数字或连字符，如 hq、east-2。"))
-        if store.site(value):
+        if store.registry.site(value):
             raise Invalid(_("大厅编号 %(site)s 已存在。", site=value))
         return value
 
@@ -118,7 +118,7 @@ def add_site():
                                               _timezone, _week)
     if not errors:
         try:
-            store.create_site(site, name, tz, hours.dumps(week), request.form.get("public") == "1")
+            store.registry.create_site(site, name, tz, hours.dumps(week), request.form.get("public") == "1")
         except sqlite3.IntegrityError:
             errors.append(_("大厅编号 %(site)s 已存在。", site=site))
     if errors:
@@ -131,7 +131,7 @@ def add_site():
 @bp.get("/sites/<site>")
 @login_required("admin")
 def edit_site(site: str):
-    row = get_store().site(site)
+    row = get_store().registry.site(site)
     if row is None:
         abort(404, _("大厅 %(site)s 不存在", site=site))
     return _render_sites(editing=row)
@@ -141,13 +141,13 @@ def edit_site(site: str):
 @login_required("admin")
 def save_site(site: str):
     store = get_store()
-    row = store.site(site)
+    row = store.registry.site(site)
     if row is None:
         abort(404, _("大厅 %(site)s 不存在", site=site))
     (name, tz, week), errors = collect(lambda: text("name", _("大厅名称"), MAX_NAME), _timezone, _week)
     if errors:
         return _render_sites(editing=row, form={**request.form, "site": site}, errors=errors, status=400)
-    store.update_site(site, name, tz, hours.dumps(week), request.form.get("public") == "1")
+    store.registry.update_site(site, name, tz, hours.dumps(week), request.form.get("public") == "1")
     log.info("site %s changed", site)
     flash(_("已保存大厅 %(name)s。", name=name))
     return redirect(url_for("registry.sites"))
@@ -155,7 +155,7 @@ def save_site(site: str):
 
 # ---------------------------------------------------------------- choosing a site the user may manage
 def _site_choices() -> list[dict]:
-    return get_store().sites(visible_sites())
+    return get_store().registry.sites(visible_sites())
 
 
 def _chosen_site(choices: list[dict]) -> str | None:
@@ -175,10 +175,10 @@ def _render_windows(form: dict | None = None, errors: list[str] = (), status: in
                     row_form: dict | None = None):
     """The window list; `failed` names a row whose change was refused, shown with `row_form`'s values."""
     sites = visible_sites()
-    clerks = [c for c in get_store().clerks(sites) if c["active"]]
+    clerks = [c for c in get_store().registry.clerks(sites) if c["active"]]
     admin = current_user()["role"] == "admin"  # removes and merges windows, and reads the log of it
     choices = _site_choices()
-    return render_template("admin_windows.html", windows=get_store().windows(sites), sites=choices,
+    return render_template("admin_windows.html", windows=get_store().reports.windows(sites), sites=choices,
                            site_names={s["site"]: s["name"] for s in choices}, clerks=clerks,
                            unscoped=sites is None, form=form or {}, errors=errors, failed=failed,
                            row_form=row_form or {}, admin=admin,
@@ -189,7 +189,7 @@ def _window_log() -> list[dict]:
     """The latest removals and merges, for the Windows page."""
     return [{**e, "when": hall_time(e["at"], "minute"),
              "moved_text": _holdings_text(e["details"].get("moved") or {})}
-            for e in get_store().admin_log(WINDOW_LOG, limit=20)]
+            for e in get_store().admin_log.admin_log(WINDOW_LOG, limit=20)]
 
 
 @bp.get("/windows")
@@ -208,7 +208,7 @@ def add_window():
         value = request.form.get("window", "").strip()
         if not WINDOW_PATTERN.match(value):
             raise Invalid(_("窗口编号须为小写字母或数字开头、最长 32 个字符（小写字母、数字、连字符），如 w03。"))
-        if store.window(value):
+        if store.reports.window(value):
             raise Invalid(_("窗口 %(window)s 已存在。", window=value))
         return value
 
@@ -216,7 +216,7 @@ def add_window():
                                              lambda: _chosen_site(choices))
     if not errors:
         try:
-            store.create_window(window, title, site)
+            store.registry.create_window(window, title, site)
         except sqlite3.IntegrityError:
             errors.append(_("窗口 %(window)s 已存在。", window=window))
     if errors:
@@ -238,7 +238,7 @@ def save_window(window: str):
     if errors:
         return _render_windows(errors=[f"{window}：{e}" for e in errors], status=400, failed=window,
                                row_form=request.form)
-    get_store().update_window(window, title, site, clerk)
+    get_store().registry.update_window(window, title, site, clerk)
     log.info("window %s: title %r, site %s, clerk %s", window, title, site, clerk)
     flash(_("已保存窗口 %(window)s。", window=window))
     return redirect(url_for("registry.windows"))
@@ -274,9 +274,9 @@ def _render_removal(window: str, errors: list[str] = (), status: int = 200):
     """The second step of removing or merging a window: what is stored under it, and the two forms."""
     row = require_window(window)
     store = get_store()
-    targets = [w for w in store.windows() if w["window"] != window and (row["site"] is None or w["site"] == row["site"])]
-    return render_template("admin_window_remove.html", window=row, held=store.window_holdings(window),
-                           holdings=HOLDINGS, kiosk=store.window_kiosk(window), targets=targets,
+    targets = [w for w in store.reports.windows() if w["window"] != window and (row["site"] is None or w["site"] == row["site"])]
+    return render_template("admin_window_remove.html", window=row, held=store.window_removal.window_holdings(window),
+                           holdings=HOLDINGS, kiosk=store.invites.window_kiosk(window), targets=targets,
                            errors=errors), status
 
 
@@ -303,7 +303,7 @@ def remove_window(window: str):
         return _render_removal(window, [refused], 400)
     user = current_user()["username"]
     try:
-        get_store().remove_window(window, user, now_ms())
+        get_store().window_removal.remove_window(window, user, now_ms())
     except WindowRefused as exc:
         return _render_removal(window, [_refusal(exc)], 409)
     log.info("window %s removed by %s", window, user)
@@ -322,7 +322,7 @@ def merge_window(window: str):
         return _render_removal(window, errors, 400)
     user = current_user()["username"]
     try:
-        moved = get_store().merge_window(window, into, user, now_ms())
+        moved = get_store().window_removal.merge_window(window, into, user, now_ms())
     except WindowRefused as exc:
         return _render_removal(window, [_refusal(exc)], 400 if exc.reason in ("missing", "same") else 409)
     log.info("window %s merged into %s by %s: %s", window, into, user, moved)
@@ -336,16 +336,16 @@ def _render_devices(errors: list[str] = (), status: int = 200, rate: str | None 
     """The devices with their newest rejected messages (why each was refused), their health (a full outbox,
     ignored acks), and the event quota."""
     store = get_store()
-    rows = store.devices()
-    rejects = store.device_rejects(REJECTS_SHOWN)
+    rows = store.registry.devices()
+    rejects = store.ingest.device_rejects(REJECTS_SHOWN)
     for row in rows:  # a kiosk registered but never heard from was never seen, whatever its registration time
         row["last_seen_local"] = hall_time(row["last_seen"], "minute") if row["heard"] else _("从未")
         for key, shown in (("storage_since", "storage_since_local"), ("ignored_ack_at", "ignored_ack_local")):
             row[shown] = hall_time(row[key], "minute", none="—")
         row["rejects"] = [{**r, "when": hall_time(r["received_at"])} for r in rejects.get(row["device"], [])]
     return render_template("admin_devices.html", unconfirmed=[r for r in rows if not r["confirmed"]],
-                           confirmed=[r for r in rows if r["confirmed"]], windows=store.windows(),
-                           errors=errors, rate=store.device_rate() if rate is None else rate, rejects_shown=REJECTS_SHOWN,
+                           confirmed=[r for r in rows if r["confirmed"]], windows=store.reports.windows(),
+                           errors=errors, rate=store.settings.device_rate() if rate is None else rate, rejects_shown=REJECTS_SHOWN,
                            max_rate=MAX_DEVICE_RATE, rejects_kept=REJECTS_KEPT), status
 
 
@@ -365,7 +365,7 @@ def set_device_quota():
     text = request.form.get("rate", "").strip()[:16]
     if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_DEVICE_RATE):
         return _render_devices([_("每分钟事件上限应为 1 到 %(max)s 之间的整数。", max=MAX_DEVICE_RATE)], 400, text)
-    get_store().set_device_rate(int(text))
+    get_store().settings.set_device_rate(int(text))
     log.info("event quota set to %s per device and minute by %s", text, current_user()["username"])
     flash(_("已将每台评价器每分钟的事件上限设为 %(n)s 条。", n=int(text)))
     return redirect(url_for("registry.devices"))
@@ -376,16 +376,16 @@ def set_device_quota():
 def assign_device(device: str):
     """Confirm a kiosk and put it at a window (or move it): its past ratings stay where they were given."""
     store = get_store()
-    row = store.device(device)
+    row = store.registry.device(device)
     if row is None:
         abort(404, _("设备 %(device)s 不存在", device=device))
     window = request.form.get("window", "").strip() or None
     if window is None and row["confirmed"]:
         return _render_devices([_("%(device)s：请选择要分配的窗口。", device=device)], 400)
-    if window is not None and store.window(window) is None:
+    if window is not None and store.reports.window(window) is None:
         return _render_devices([_("%(device)s：窗口 %(window)s 不存在，请先在窗口管理中添加。",
                                   device=device, window=window[:32])], 400)
-    store.assign_device(device, window, now_ms())
+    store.registry.assign_device(device, window, now_ms())
     log.info("device %s confirmed%s", device, f", at window {window}" if window else "")
     if window:
         flash(_("设备 %(device)s 已确认，分配到窗口 %(window)s。", device=device, window=window))
@@ -396,7 +396,7 @@ def assign_device(device: str):
 
 # ---------------------------------------------------------------- the clerk roster
 def _clerk_in_scope(staff: str) -> dict:
-    row = get_store().clerk(staff)
+    row = get_store().registry.clerk(staff)
     sites = visible_sites()
     if row is None or (sites is not None and row["site"] not in sites):
         abort(404, _("工号 %(staff)s 不存在", staff=staff))
@@ -416,7 +416,7 @@ def _with_pin_state(roster: list[dict]) -> list[dict]:
     """Each clerk row with `pin_reset`: a PIN hash too weak to be sent to kiosks (an old 4-digit-era hash)."""
     store = get_store()
     return [{**row, "pin_reset": bool(row["has_pin"])
-             and not is_strong_pin_hash(store.clerk(row["staff"])["pin_hash"])} for row in roster]
+             and not is_strong_pin_hash(store.registry.clerk(row["staff"])["pin_hash"])} for row in roster]
 
 
 def _render_staff(editing: dict | None = None, form: dict | None = None, errors: list[str] = (),
@@ -424,7 +424,7 @@ def _render_staff(editing: dict | None = None, form: dict | None = None, errors:
     if form is None:
         form = dict(editing) if editing else {}
     sites = visible_sites()
-    return render_template("admin_staff.html", roster=_with_pin_state(get_store().clerks(sites)),
+    return render_template("admin_staff.html", roster=_with_pin_state(get_store().registry.clerks(sites)),
                            sites=_site_choices(), unscoped=sites is None, editing=editing, form=form, errors=errors,
                            pin_min=PIN_MIN, pin_max=PIN_MAX), status
 
@@ -445,7 +445,7 @@ def add_clerk():
         value = request.form.get("staff", "").strip()
         if not STAFF_PATTERN.match(value):
             raise Invalid(_("工号须为 1 到 16 个字母、数字或连字符。"))
-        if store.clerk(value):
+        if store.registry.clerk(value):
             raise Invalid(_("工号 %(staff)s 已存在。", staff=value))
         return value
 
@@ -454,7 +454,7 @@ def add_clerk():
         lambda: _pin(required=False))
     if not errors:
         try:
-            store.create_clerk(number, name, site, pin_hash)
+            store.registry.create_clerk(number, name, site, pin_hash)
         except sqlite3.IntegrityError:
             errors.append(_("工号 %(staff)s 已存在。", staff=number))
     if errors:
@@ -479,7 +479,7 @@ def save_clerk(staff: str):
     active = request.form.get("active") == "1"
     if errors:
         return _render_staff(editing=row, form={**request.form, "active": int(active)}, errors=errors, status=400)
-    get_store().update_clerk(staff, name, site, active)
+    get_store().registry.update_clerk(staff, name, site, active)
     log.info("clerk %s: site %s, active %s", staff, site, active)
     flash(_("已保存工作人员 %(name)s（工号 %(staff)s）。", name=name, staff=staff))
     return redirect(url_for("registry.staff"))
@@ -498,7 +498,7 @@ def set_pin(staff: str):
         errors.append(str(exc))
     if errors:
         return _render_staff(editing=row, errors=errors, status=400)
-    get_store().set_pin(staff, pin_hash)
+    get_store().registry.set_pin(staff, pin_hash)
     log.info("PIN of clerk %s set", staff)
     flash(_("已设置工号 %(staff)s 的 PIN 码。", staff=staff))
     return redirect(url_for("registry.edit_clerk", staff=staff))

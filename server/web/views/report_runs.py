@@ -35,15 +35,15 @@ def _rows(runs: list[dict]) -> list[dict]:
 @bp.get("/reports/runs")
 @login_required("manager")
 def runs():
-    return render_template("report_runs.html", runs=_rows(get_store().report_runs()), scoped=visible_sites())
+    return render_template("report_runs.html", runs=_rows(get_store().report_runs.report_runs()), scoped=visible_sites())
 
 
 @bp.get("/reports/runs/<int:run_id>.xlsx")
 @login_required("manager")
 def download(run_id: int):
     store = get_store()
-    run = store.report_run_by_id(run_id)
-    content = store.report_run_content(run_id) if run else None
+    run = store.report_runs.report_run_by_id(run_id)
+    content = store.report_runs.report_run_content(run_id) if run else None
     if content is None:
         abort(404, _("没有这份报表文件。"))
     name = f'{run["kind"]}-{run["period"]}'
@@ -81,7 +81,7 @@ def _admin_page(status: int = 200, errors: list[str] | None = None, recipients_t
         "admin_reports.html", errors=errors or [], smtp=smtp,
         recipients_text=recipients_text if recipients_text is not None else "\n".join(recipients_of(store)),
         run_form=run_form or {"daily": yesterday.isoformat(), "monthly": last_month.name},
-        runs=_rows(store.report_runs(limit=10))), status
+        runs=_rows(store.report_runs.report_runs(limit=10))), status
 
 
 @bp.get("/admin/reports")
@@ -98,8 +98,8 @@ def save_recipients():
     if errors:
         return _admin_page(400, errors, recipients_text=text)
     store = get_store()
-    value = store.setting("reports", {})
-    store.set_setting("reports", {**(value if isinstance(value, dict) else {}), "recipients": recipients})
+    value = store.settings.setting("reports", {})
+    store.settings.set_setting("reports", {**(value if isinstance(value, dict) else {}), "recipients": recipients})
     flash(_("已保存 %(n)s 个收件人。", n=len(recipients)))
     return redirect(url_for("report_runs.admin"))
 

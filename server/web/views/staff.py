@@ -33,14 +33,14 @@ def _staff_report(staff: str) -> dict:
     days = report_range()
     now = now_ms()
     tz = server_tz()
-    quarters = store.staff_rating_counts_by_quarter_hour(staff, days.start, days.end, windows)
-    comments = comment_rows(store.comments(days.start, days.end, staff=staff, windows=windows, limit=100))
+    quarters = store.reports.staff_rating_counts_by_quarter_hour(staff, days.start, days.end, windows)
+    comments = comment_rows(store.reports.comments(days.start, days.end, staff=staff, windows=windows, limit=100))
     summary = staff_summary(store, staff, days, now, windows)
     return {"staff": staff, "days": days, "summary": summary, "breakdown": summary["windows"],
             "daily": daily_summaries(quarters, days), "heat": heat_map(quarters, tz),
-            "absences": absence_rows(verified.mark(store, store.staff_absence_list(staff, days.start, days.end,
+            "absences": absence_rows(verified.mark(store, store.reports.staff_absence_list(staff, days.start, days.end,
                                                                                   windows)), now),
-            "reasons": reason_rows(store.staff_reason_counts(staff, days.start, days.end, windows)),
+            "reasons": reason_rows(store.reports.staff_reason_counts(staff, days.start, days.end, windows)),
             "comments": comments, "limit_minutes": absence_limit_minutes(), "range_args": range_args(days)}
 
 

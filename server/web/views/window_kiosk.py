@@ -182,17 +182,17 @@ def _language() -> str:
 def _delivery(row: dict) -> dict:
     """The window's kiosk and whether it has been sent the config the window has now."""
     store = get_store()
-    target_row = store.config_target(row["window"])
+    target_row = store.kiosk_config.config_target(row["window"])
     if target_row is None:
         return {"device": None}
     target = Target(*target_row)
-    roster = [Clerk(*c) for c in store.site_roster(target.site)] if target.site else []
+    roster = [Clerk(*c) for c in store.kiosk_config.site_roster(target.site)] if target.site else []
     return {"device": target.device, "sent": is_sent(build_config(target, roster, None), target.sent),
             "sent_at": hall_time(target.sent_at)}  # "" when never sent
 
 
 def _render(row: dict, form: dict, errors: list[str] = (), status: int = 200):
-    clerks = [c for c in get_store().clerks([row["site"]] if row["site"] else None)
+    clerks = [c for c in get_store().registry.clerks([row["site"]] if row["site"] else None)
               if c["active"] and c["site"] == row["site"]]
     return render_template("admin_window_kiosk.html", window=row, form=form, errors=errors, clerks=clerks,
                            scales=SCALES, default_labels=DEFAULT_LABELS, delivery=_delivery(row),
@@ -238,7 +238,7 @@ def save_kiosk(window: str):
             errors.append(_("评价器不能接受这些设置：%(reason)s", reason=exc.reason))
     if errors:
         return _render(row, dict(request.form), errors, 400)
-    get_store().update_window_kiosk(window, title, clerk, settings_json(config))
+    get_store().registry.update_window_kiosk(window, title, clerk, settings_json(config))
     log.info("window %s: kiosk settings saved (title %r, clerk %s, scale %d, language %s, %d reasons, %d phrases)",
              window, title, clerk, scale, language, len(reasons), len(phrases))
     flash(_("已保存窗口 %(window)s 的评价器设置，评价器将在几秒内更新。", window=window))
