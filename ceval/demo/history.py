@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from server.domain.zones import DEFAULT_ZONE, todays
+from server.followup import cases as followup_cases
 from server.ingest.ingestor import Ingestor, Message
 from server.store import Store
 from shared.contract import DEFAULT_REASONS
@@ -181,7 +182,7 @@ def _follow_up(store: Store, now_ms: int, zone_name: str) -> None:
 def _close_old(store: Store, cases: list[dict], rng: random.Random) -> None:
     for case in cases:
         done = case["opened_at"] + rng.randint(1, 4) * DAY_MS
-        store.cases.callback_case(case["id"], done, "已电话回访，说明了办理要求", DEMO_MANAGER, done)
-        store.cases.verdict_case(case["id"], rng.choice(("satisfied", "satisfied", "basically", "unsatisfied")),
+        followup_cases.callback(store, case["id"], done, "已电话回访，说明了办理要求", DEMO_MANAGER, done)
+        followup_cases.verdict(store, case["id"], rng.choice(("satisfied", "satisfied", "basically", "unsatisfied")),
                            DEMO_MANAGER, done)
-        store.cases.close_case(case["id"], DEMO_MANAGER, done)
+        followup_cases.close(store, case["id"], DEMO_MANAGER, done)

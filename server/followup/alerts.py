@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.domain import hours
 from server.domain.cases import Rules, is_bad
+from server.followup import cases as followup_cases
 from server.store import Store
 from shared.timefmt import to_ms
 
@@ -456,7 +457,7 @@ class AlertTask:
             longest = max(params_of(r)["minutes"] for r in rules if r["kind"] == "unsatisfied")
             facts.ratings = store.alerts.ratings_between(now - longest * MINUTE, now)
             facts.last_fired = store.alerts.last_fired("unsatisfied:")
-            facts.bad = store.cases.case_rules()
+            facts.bad = followup_cases.case_rules(store)
         if "absence" in kinds:
             facts.absences = store.alerts.open_absences()
         if "unstaffed" in kinds:

@@ -21,6 +21,7 @@ from typing import NamedTuple
 from server.domain.bounded import Bounded
 from server.domain.quota import EventQuota, RateEpisodes
 from server.domain.zones import DEFAULT_ZONE
+from server.followup import cases as followup_cases
 from server.followup.alerts import raise_rate_alert, raise_storage_alert
 from server.store import Reject, Store, StoredEvent
 from shared.clock import Clock
@@ -259,7 +260,7 @@ class Ingestor:
         self._windows(stored)
         items = [o.item for o in stored]
         self.store.ingest.insert_events(items)
-        self.store.cases.open_cases_for(items, batch.now, self.zone)  # a case per bad rating (server/domain/cases.py)
+        followup_cases.open_cases_for(self.store, items, batch.now, self.zone)  # a case per bad rating (server/domain/cases.py)
         self.store.ingest.record_rejects(rejects)
         for device in over_quota:
             if self._episodes.refused(device, batch.now):

@@ -1,6 +1,6 @@
 """The one place that speaks SQL: a repository per subject (one module each), composed by `Store` over one
-connection: `store.cases.case_log(case_id)`, `store.registry.windows()`. Repositories that need another get it
-from `Store` (the cases' rules are a setting)."""
+connection: `store.cases.case_log(case_id)`, `store.registry.windows()`.
+Repositories that need another get it from `Store`."""
 from __future__ import annotations
 
 from sqlite_utils import Database
@@ -34,7 +34,7 @@ class Store:
         self.accounts = AccountQueries(db)
         self.alerts = AlertQueries(db)
         self.appeals = AppealQueries(db)
-        self.cases = CaseQueries(db, self.settings)
+        self.cases = CaseQueries(db)
         self.invites = InviteQueries(db)
         self.kiosk_config = KioskConfigQueries(db)
         self.maintenance = MaintenanceQueries(db, self.settings)

@@ -7,47 +7,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
-from typing import NamedTuple
-from zoneinfo import ZoneInfo
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 
-from sqlite_utils import Database
-
-from server.domain.cases import LOGGED_AS, SETTING, Rules, check, due_date, is_bad, rules_from
-from server.domain.workdays import Calendar, Correction
 from server.store.base import StoreBase, marks
-from server.store.settings import SettingsQueries
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ZONE = "Asia/Shanghai"
-SYSTEM = "system"
-
-
-class CaseSeed(NamedTuple):
-    """A bad rating that opens a case."""
-    rating_id: str
-    window: str
-    staff: str | None
-    score: int
-    scale: int
-    case_no: str | None
-    at: int  # ms, when the rating was given
+SYSTEM = "system"  # who opened a case, in its audit trail
 
 
 class CaseQueries(StoreBase):
-    def __init__(self, db: Database, settings: SettingsQueries):
-        super().__init__(db)
-        self.settings = settings
-
-    # ------------------------------------------------------------ rules and calendar
-    def case_rules(self) -> Rules:
-        return rules_from(self.settings.setting(SETTING))
-
-    def set_case_rules(self, rules: Rules) -> None:
-        self.settings.set_setting(SETTING, rules.to_json())
-
+    # ------------------------------------------------------------ the calendar's corrections
     def corrections(self, year: int | None = None) -> list[dict]:
         """The admin's corrections to the calendar (day, kind, name), of one year or all."""
         if year is None:
@@ -55,8 +26,8 @@ class CaseQueries(StoreBase):
         return list(self.db.query("SELECT day, kind, name FROM holidays WHERE day LIKE ? ORDER BY day",
                                   [f"{year:04d}-%"]))
 
-    def save_corrections(self, corrections: Iterable[Correction]) -> int:
-        """Add or replace corrections (one per day), in one transaction."""
+    def save_corrections(self, corrections: Iterable) -> int:
+        """Add or replace corrections (server/domain/workdays.py Correction: one per day), in one transaction."""
         rows = [(c.day.isoformat(), c.kind, c.name or None) for c in corrections]
         with self.db.atomic():
             self._executemany("INSERT INTO holidays (day, kind, name) VALUES (?, ?, ?) ON CONFLICT (day) "
@@ -66,10 +37,7 @@ class CaseQueries(StoreBase):
     def remove_correction(self, day: date) -> bool:
         return self.db.execute("DELETE FROM holidays WHERE day = ?", (day.isoformat(),)).rowcount == 1
 
-    def case_calendar(self) -> Calendar:
-        return Calendar.from_rows(self.corrections())
-
-    def window_zones(self, windows: Iterable[str], default_zone: str = DEFAULT_ZONE) -> dict[str, str]:
+    def window_zones(self, windows: Iterable[str], default_zone: str) -> dict[str, str]:
         """window -> the time zone of its site (`default_zone` for a window in no site)."""
         names = sorted(set(windows))
         zones = {w: default_zone for w in names}
@@ -84,43 +52,10 @@ class CaseQueries(StoreBase):
         return sorted({default_zone, *(r[0] for r in self.db.execute("SELECT DISTINCT timezone FROM sites"))})
 
     # ------------------------------------------------------------ opening
-    def open_cases_for(self, items: Sequence, now: int, default_zone: str = DEFAULT_ZONE) -> int:
-        """Ingest's hook: open a case for each bad rating among newly stored events (StoredEvent).
-        Good ratings cost a set lookup; the rules are read only when the batch has ratings."""
-        rules: Rules | None = None
-        seeds = []
-        for item in items:
-            e = item.event
-            if e.type != "rating":
-                continue
-            if rules is None:
-                rules = self.case_rules()
-            if is_bad(e.score, e.scale, rules):
-                seeds.append(CaseSeed(e.id, e.window, e.staff, e.score, e.scale, e.case, item.at))
-        return self.open_cases(seeds, now, default_zone, rules) if seeds else 0
-
-    def open_cases(self, seeds: Sequence[CaseSeed | tuple], now: int, default_zone: str = DEFAULT_ZONE,
-                   rules: Rules | None = None) -> int:
-        """Open a case per bad rating (none for a rating that has one), each due the rules' n-th working
-        day after the local day (the window's site's zone) it was given; logged as opened by 'system'.
-        Runs in the caller's transaction. Returns how many were opened."""
-        if not seeds:
-            return 0
-        seeds = [CaseSeed(*s) for s in seeds]
-        rules = rules or self.case_rules()
-        calendar = self.case_calendar()
-        window_zone = self.window_zones((s.window for s in seeds), default_zone)
-        zones = {name: _zone(name, default_zone) for name in set(window_zone.values())}
-        dues: dict[tuple[str, date], date] = {}  # a batch's ratings mostly share their zone and day
-        rows, details = [], {}
-        for s in seeds:
-            zone = window_zone[s.window]
-            day = datetime.fromtimestamp(s.at / 1000, zones[zone]).date()
-            due = dues.get((zone, day))
-            if due is None:
-                due = dues[zone, day] = due_date(calendar, day, rules)
-            rows.append((s.rating_id, s.window, s.staff, s.score, s.scale, s.case_no, s.at, due.isoformat()))
-            details[s.rating_id] = json.dumps({"from": day.isoformat(), "days": rules.days, "due": due.isoformat()})
+    def insert_cases(self, rows: Sequence[tuple], details: Mapping[str, str], now: int) -> int:
+        """Open the cases of `rows` (rating_id, window, staff, score, scale, case_no, opened_at, due_date), none for a
+        rating that has one, each logged as opened by the system with its `details` (JSON by rating id). Runs in the
+        caller's transaction. Returns how many were opened."""
         conn = self.db.conn  # on the ingest path: sqlite3 itself, a statement per batch, not per case
         with self.db.atomic():
             known = {r[0] for r in conn.execute("SELECT rating_id FROM cases WHERE rating_id IN "
@@ -200,45 +135,25 @@ class CaseQueries(StoreBase):
         self.db.execute("INSERT INTO case_log (case_id, at, user, action, detail) VALUES (?, ?, ?, ?, ?)",
                         (case_id, at, user, action, detail))
 
-    def _act(self, case_id: int, action: str, user: str, now: int, detail: str | None = None,
-             changes: Mapping[str, object] = {}) -> bool:
-        """Apply `action` if the case's status allows it (cases.check raises NotAllowed otherwise), set
-        `changes` and log it, in one transaction. False when there is no such case."""
+    def apply(self, case_id: int, check: Callable[[dict], str], logged_as: str, user: str, now: int,
+              detail: str | None = None, changes: Mapping[str, object] = {}) -> bool:
+        """One step of a case in one transaction: `check(row)` gives the case's status after it (or raises, and
+        nothing changes), then `changes` are set and the step is logged as `logged_as`. False when there is no
+        such case."""
         with self.db.atomic():
             row = next(iter(self.db.query("SELECT * FROM cases WHERE id = ?", [case_id])), None)
             if row is None:
                 return False
-            status = check(row["status"], action, row)
-            changes = {**changes, "status": status}
+            changes = {**changes, "status": check(row)}
             self.db.execute(f"UPDATE cases SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
                             [*changes.values(), case_id])
-            self._log(case_id, now, user, LOGGED_AS[action], detail)
+            self._log(case_id, now, user, logged_as, detail)
         return True
 
-    def assign_case(self, case_id: int, assignee: str, user: str, now: int) -> bool:
-        return self._act(case_id, "assign", user, now, assignee, {"assignee": assignee})
-
-    def note_case(self, case_id: int, text: str, user: str, now: int) -> bool:
-        return self._act(case_id, "note", user, now, text)
-
-    def callback_case(self, case_id: int, at: int, note: str, user: str, now: int) -> bool:
-        return self._act(case_id, "callback", user, now, json.dumps({"at": at, "note": note}, ensure_ascii=False),
-                         {"callback_at": at})
-
-    def verdict_case(self, case_id: int, verdict: str, user: str, now: int) -> bool:
-        return self._act(case_id, "verdict", user, now, verdict, {"verdict": verdict})
-
-    def close_case(self, case_id: int, user: str, now: int) -> bool:
-        return self._act(case_id, "close", user, now, None, {"closed_at": now})
-
-    def reopen_case(self, case_id: int, user: str, now: int) -> bool:
-        """Open again: the callback and the verdict are cleared (the trail keeps them), so a second close
-        needs a new callback and verdict."""
-        return self._act(case_id, "reopen", user, now, None, {"closed_at": None, "callback_at": None, "verdict": None})
-
-    def reschedule_open_cases(self, calendar: Calendar, user: str, now: int) -> int:
-        """After the calendar changed: recount each open case's due date from the day and the number of
-        working days it was opened with; each moved date is logged. Returns how many moved."""
+    def reschedule_open_cases(self, calendar, user: str, now: int) -> int:
+        """After the calendar changed (server/domain/workdays.py Calendar): recount each open case's due date from
+        the day and the number of working days it was opened with; each moved date is logged. Returns how many
+        moved."""
         moved = 0
         with self.db.atomic():
             rows = self.db.execute(
@@ -254,15 +169,6 @@ class CaseQueries(StoreBase):
                     self._log(case_id, now, user, "rescheduled", json.dumps({"from": due, "to": new}))
                     moved += 1
         return moved
-
-
-def _zone(name: str, default_zone: str) -> ZoneInfo:
-    """A site's zone; a broken one (the registry checks them) must not stop ingestion."""
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError, OSError):
-        log.error("unknown time zone %r: counting a deadline in %s", name, default_zone)
-        return ZoneInfo(default_zone)
 
 
 def _filters(windows: list[str] | None, window: str, staff: str, start: int | None,

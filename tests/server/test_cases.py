@@ -11,6 +11,7 @@ import pytest
 
 from server.domain.cases import NotAllowed, Rules, bad_levels, check, is_bad, rules_from
 from server.domain.passwords import hash_password
+from server.followup import cases as followup_cases
 from server.ingest.ingestor import Ingestor
 from server.store import Store
 from server.store.db import open_db
@@ -108,10 +109,10 @@ def test_a_case_carries_the_case_number_its_rating_was_invited_for(app, store, c
 
 
 def test_opening_is_part_of_the_batch_and_a_duplicate_case_is_ignored(store, clock):
-    from server.store.cases import CaseSeed
+    from server.followup.cases import CaseSeed
     seed = CaseSeed("x1", "w01", None, 1, 5, "BJ-2026-001", 1_795_000_000_000)
-    assert store.cases.open_cases([seed, seed], 1_795_000_000_000) == 1
-    assert store.cases.open_cases([tuple(seed)], 1_795_000_000_000) == 0
+    assert followup_cases.open_cases(store, [seed, seed], 1_795_000_000_000, "Asia/Shanghai") == 1
+    assert followup_cases.open_cases(store, [tuple(seed)], 1_795_000_000_000, "Asia/Shanghai") == 0
     assert rows(store, "SELECT case_no FROM cases") == [("BJ-2026-001",)]
 
 
@@ -145,7 +146,7 @@ def test_deadlines_skip_spring_festival_and_count_its_make_up_days(store, clock)
 
 
 def test_the_rules_setting_decides_what_is_bad_and_the_deadline(store, clock):
-    store.cases.set_case_rules(Rules({5: frozenset({1}), 4: frozenset({1, 2}), 3: frozenset({1})}, 15))
+    followup_cases.set_case_rules(store, Rules({5: frozenset({1}), 4: frozenset({1, 2}), 3: frozenset({1})}, 15))
     Ingestor(store, clock).handle([
         msg(event(1, score=2, id="two-of-five")), msg(event(2, score=1, id="one-of-five")),
         msg(event(1, stream="stream-4", window="w01", scale=4, score=2, id="two-of-four"), device="k4")])

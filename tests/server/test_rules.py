@@ -11,6 +11,7 @@ from server.domain import durations
 from server.domain.cases import DEFAULT_BAD, Rules
 from server.domain.figures import DayRange
 from server.domain.passwords import hash_password
+from server.followup import cases as followup_cases
 from server.followup.alerts import AlertTask
 from server.ingest.ingestor import Ingestor
 from server.reporting.summary import staffed
@@ -84,7 +85,7 @@ def test_the_bad_review_alert_counts_what_opens_a_case(store, clock):
     AlertTask().run(store, clock.now())
     assert store.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 0
     assert store.db.execute("SELECT count(*) FROM cases").fetchone()[0] == 1
-    store.cases.set_case_rules(Rules({**Rules().bad, 5: frozenset({1, 2, 3})}))  # a locality that counts 基本满意 too
+    followup_cases.set_case_rules(store, Rules({**Rules().bad, 5: frozenset({1, 2, 3})}))  # a locality that counts 基本满意 too
     AlertTask().run(store, clock.now())
     [message] = [r[0] for r in store.db.execute("SELECT message FROM alerts")]
     assert "4 条评价中 4 条差评" in message

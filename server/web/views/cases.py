@@ -16,6 +16,7 @@ from server.domain.cases import DEADLINES, VERDICTS, NotAllowed, Rules, bad_leve
 from server.domain.figures import BadRange, parse_bounds
 from server.domain.workdays import Correction, parse_holiday_file
 from server.domain.zones import todays
+from server.followup import cases as followup_cases
 from server.reporting import verified
 from server.web.auth import ROLES, current_user, login_required
 from server.web.context import get_store, hall_time, local_today, now_ms, server_tz
@@ -108,7 +109,7 @@ def index():
     end = _local_ms(last + timedelta(days=1)) if last else None
     windows = scoped_window_names()
     todays = _todays()
-    calendar = store.cases.case_calendar()
+    calendar = followup_cases.case_calendar(store)
     rows = [_dress(r, calendar, todays) for r in verified.mark(store, store.cases.cases(
         _zone_name(), todays, windows, status, window, staff, start, end))]
     by_window = store.cases.case_counts("window", _zone_name(), todays, windows, start, end)
@@ -151,7 +152,7 @@ def _assignees(site: str | None) -> list[str]:
 def _render_case(case_id: int, errors: list[str] = (), form: dict | None = None, status: int = 200):
     store = get_store()
     todays = _todays()
-    case = _dress(verified.mark(store, [_case(case_id)])[0], store.cases.case_calendar(), todays)
+    case = _dress(verified.mark(store, [_case(case_id)])[0], followup_cases.case_calendar(store), todays)
     case["reason_labels"] = reason_labels(case["reasons"])
     for comment in case["comments"]:
         comment["when"] = hall_time(comment["at"], "minute")
@@ -226,14 +227,14 @@ def assign(case_id: int):
         name = request.form.get("assignee", "").strip()
         if name not in _assignees(_case(case_id)["site"]):
             raise Invalid(_("请选择一位能看到这个窗口的管理人员。"))
-        store.cases.assign_case(case_id, name, user, now)
+        followup_cases.assign(store, case_id, name, user, now)
     return _act(case_id, step, _("已指派。"))
 
 
 @bp.post("/cases/<int:case_id>/note")
 @login_required("manager")
 def note(case_id: int):
-    return _act(case_id, lambda store, user, now: store.cases.note_case(case_id, _note("note", True, _("备注")), user, now),
+    return _act(case_id, lambda store, user, now: followup_cases.note(store, case_id, _note("note", True, _("备注")), user, now),
                 _("已添加备注。"))
 
 
@@ -250,7 +251,7 @@ def callback(case_id: int):
             raise Invalid(_("回访时间不能晚于现在。"))
         if at_ms < _case(case_id)["opened_at"] - 60 * 1000:
             raise Invalid(_("回访时间不能早于差评时间。"))
-        store.cases.callback_case(case_id, at_ms, _note("note", False, _("回访记录")), user, now)
+        followup_cases.callback(store, case_id, at_ms, _note("note", False, _("回访记录")), user, now)
     return _act(case_id, step, _("已记录回访。"))
 
 
@@ -261,20 +262,20 @@ def verdict(case_id: int):
         value = request.form.get("verdict", "")
         if value not in VERDICTS:
             raise Invalid(_("请选择群众对整改的评价：满意、基本满意或不满意。"))
-        store.cases.verdict_case(case_id, value, user, now)
+        followup_cases.verdict(store, case_id, value, user, now)
     return _act(case_id, step, _("已记录整改评价。"))
 
 
 @bp.post("/cases/<int:case_id>/close")
 @login_required("manager")
 def close(case_id: int):
-    return _act(case_id, lambda store, user, now: store.cases.close_case(case_id, user, now), _("工单已办结。"))
+    return _act(case_id, lambda store, user, now: followup_cases.close(store, case_id, user, now), _("工单已办结。"))
 
 
 @bp.post("/cases/<int:case_id>/reopen")
 @login_required("manager")
 def reopen(case_id: int):
-    return _act(case_id, lambda store, user, now: store.cases.reopen_case(case_id, user, now), _("工单已重新打开。"))
+    return _act(case_id, lambda store, user, now: followup_cases.reopen(store, case_id, user, now), _("工单已重新打开。"))
 
 
 # ---------------------------------------------------------------- the admin's rules
@@ -292,7 +293,7 @@ def _render_rules(rules: Rules, errors: list[str] = (), status: int = 200):
 @bp.get("/admin/cases")
 @login_required("admin")
 def admin_rules():
-    return _render_rules(get_store().cases.case_rules())
+    return _render_rules(followup_cases.case_rules(get_store()))
 
 
 @bp.post("/admin/cases")
@@ -309,8 +310,8 @@ def save_rules():
     if not days.isdigit() or int(days) not in DEADLINES:
         errors.append(_("办结期限须为 5、7 或 15 个工作日。"))
     if errors:
-        return _render_rules(store.cases.case_rules(), errors, 400)
-    store.cases.set_case_rules(Rules(bad, int(days)))
+        return _render_rules(followup_cases.case_rules(store), errors, 400)
+    followup_cases.set_case_rules(store, Rules(bad, int(days)))
     log.info("case rules changed by %s: %s", current_user()["username"], Rules(bad, int(days)).to_json())
     flash(_("已保存。新的规则用于此后的差评，已有工单的期限不变。"))
     return redirect(url_for("cases.admin_rules"))
@@ -367,7 +368,7 @@ def _cell_class(d) -> str:
 
 def _render_holidays(year: int, errors: list[str] = (), form: dict | None = None, status: int = 200):
     store = get_store()
-    calendar = store.cases.case_calendar()
+    calendar = followup_cases.case_calendar(store)
     days = calendar.year(year)
     months = [[] for _month in range(12)]
     for d in days:
@@ -385,7 +386,7 @@ def _render_holidays(year: int, errors: list[str] = (), form: dict | None = None
 
 def _after_change(year: int, message: str):
     store = get_store()
-    moved = store.cases.reschedule_open_cases(store.cases.case_calendar(), current_user()["username"], now_ms())
+    moved = followup_cases.reschedule_open_cases(store, current_user()["username"], now_ms())
     flash(message)
     if moved:
         flash(_("%(n)s 个未办结工单的期限已按新的安排重新计算。", n=moved))
