@@ -71,16 +71,11 @@ class ReportQueries(StoreBase):
     def rating_counts_by_quarter_hour(self, window: str, start: int, end: int) -> list[tuple[int, int, int, int]]:
         """(quarter-hour since the epoch, scale, score, count): fine enough to put into local days and
         hours of any time zone in Python."""
-        return self.db.execute(
-            "SELECT at / 900000, scale, score, count(*) FROM ratings WHERE window = ? AND at >= ? AND at < ? "
-            "GROUP BY at / 900000, scale, score", (window, start, end)).fetchall()
+        return [row[1:] for row in self.rating_counts_by_quarter_hour_of([window], start, end)]
 
     def reason_counts(self, window: str, start: int, end: int) -> list[tuple[str, int]]:
         """(reason code, how many ratings gave it), most given first."""
-        return self.db.execute(
-            "SELECT j.value, count(*) FROM ratings r, json_each(r.reasons) j "
-            "WHERE r.window = ? AND r.at >= ? AND r.at < ? AND r.reasons IS NOT NULL "
-            "GROUP BY j.value ORDER BY count(*) DESC, j.value", (window, start, end)).fetchall()
+        return [row[1:] for row in self.reason_counts_of([window], start, end)]
 
     def absence_list(self, window: str, start: int, end: int) -> list[dict]:
         return list(self.db.query(
@@ -95,6 +90,22 @@ class ReportQueries(StoreBase):
         return self.db.execute(
             "SELECT window, scale, score, count(*) FROM ratings WHERE window IN (SELECT value FROM json_each(?)) "
             "AND at >= ? AND at < ? GROUP BY window, scale, score", (json.dumps(windows), start, end)).fetchall()
+
+    def rating_counts_by_quarter_hour_of(self, windows: list[str], start: int,
+                                         end: int) -> list[tuple[str, int, int, int, int]]:
+        """(window, quarter-hour since the epoch, scale, score, count): `rating_counts_by_quarter_hour` of each."""
+        return self.db.execute(
+            "SELECT window, at / 900000, scale, score, count(*) FROM ratings "
+            "WHERE window IN (SELECT value FROM json_each(?)) AND at >= ? AND at < ? "
+            "GROUP BY window, at / 900000, scale, score", (json.dumps(windows), start, end)).fetchall()
+
+    def reason_counts_of(self, windows: list[str], start: int, end: int) -> list[tuple[str, str, int]]:
+        """(window, reason code, how many of its ratings gave it): `reason_counts` of each, in the same order."""
+        return self.db.execute(
+            "SELECT r.window, j.value, count(*) FROM ratings r, json_each(r.reasons) j "
+            "WHERE r.window IN (SELECT value FROM json_each(?)) AND r.at >= ? AND r.at < ? AND r.reasons IS NOT NULL "
+            "GROUP BY r.window, j.value ORDER BY r.window, count(*) DESC, j.value",
+            (json.dumps(windows), start, end)).fetchall()
 
     def absences_of(self, windows: list[str], start: int, end: int) -> list[tuple[str, int, int | None]]:
         """(window, start_at, end_at) of the absences that began in [start, end), in order."""
