@@ -48,7 +48,8 @@ HARDWARE=1
 DRY=0
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
-die() { echo "setup.sh: $*" >&2; exit 2; }
+# shellcheck source=../setup-lib.sh
+source "$HERE/../setup-lib.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -69,34 +70,9 @@ done
 [ "$HEADLESS" -eq 1 ] && UNIT=ceval-kiosk-headless.service
 [ "$WITH_TESTS" -eq 1 ] && PACKAGES+=(mosquitto)
 if [ -n "$CONFIG" ] && [ ! -f "$CONFIG" ]; then die "--config $CONFIG: no such file"; fi
-if [ -f "$SOURCE" ]; then
-  case "$SOURCE" in *.whl) ;; *) die "--source $SOURCE: a checkout (folder) or a wheel (.whl)" ;; esac
-elif [ ! -f "$SOURCE/pyproject.toml" ]; then
-  die "--source $SOURCE: no pyproject.toml there"
-fi
+check_source "$SOURCE"
 if [ "$DRY" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then die "run as root (or try --dry-run)"; fi
 
-n=0
-step() { n=$((n + 1)); echo "==> step $n: $*"; }
-skip() { echo "    (skipped: $*)"; }
-run() {
-  echo "    + $*"
-  if [ "$DRY" -eq 0 ]; then "$@"; fi
-}
-# write_file PATH MODE OWNER:GROUP, content on standard input (printed as well in a dry run)
-write_file() {
-  local path="$1" mode="$2" owner="$3" content
-  content="$(cat)"
-  echo "    + write $path (mode $mode, $owner)"
-  printf '%s\n' "$content" | sed 's/^/      | /'
-  if [ "$DRY" -eq 0 ]; then
-    install -d -m 0755 "$(dirname "$path")"
-    printf '%s\n' "$content" > "$path.tmp"
-    chown "$owner" "$path.tmp"
-    chmod "$mode" "$path.tmp"
-    mv "$path.tmp" "$path"
-  fi
-}
 
 step "packages: ${PACKAGES[*]}"
 run env DEBIAN_FRONTEND=noninteractive apt-get update -q

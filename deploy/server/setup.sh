@@ -40,7 +40,8 @@ TLS_DIR=""
 DRY=0
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
-die() { echo "setup.sh: $*" >&2; exit 2; }
+# shellcheck source=../setup-lib.sh
+source "$HERE/../setup-lib.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -60,34 +61,10 @@ done
 if [ -n "$TLS_DIR" ]; then
   for f in ca.crt crl.pem server.crt server.key; do [ -f "$TLS_DIR/$f" ] || die "--tls $TLS_DIR: no $f there (deploy/tls/make-certs.sh)"; done
 fi
-if [ -f "$SOURCE" ]; then
-  case "$SOURCE" in *.whl) ;; *) die "--source $SOURCE: a checkout (folder) or a wheel (.whl)" ;; esac
-elif [ ! -f "$SOURCE/pyproject.toml" ]; then
-  die "--source $SOURCE: no pyproject.toml there"
-fi
+check_source "$SOURCE"
 [ -f "$REPO/deploy/mosquitto/ceval.conf" ] || die "no deploy/mosquitto/ceval.conf in $REPO"
 if [ "$DRY" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then die "run as root (or try --dry-run)"; fi
 
-n=0
-step() { n=$((n + 1)); echo "==> step $n: $*"; }
-run() {
-  echo "    + $*"
-  if [ "$DRY" -eq 0 ]; then "$@"; fi
-}
-# write_file PATH MODE OWNER:GROUP, content on standard input (printed as well in a dry run)
-write_file() {
-  local path="$1" mode="$2" owner="$3" content
-  content="$(cat)"
-  echo "    + write $path (mode $mode, $owner)"
-  printf '%s\n' "$content" | sed 's/^/      | /'
-  if [ "$DRY" -eq 0 ]; then
-    install -d -m 0755 "$(dirname "$path")"
-    printf '%s\n' "$content" > "$path.tmp"
-    chown "$owner" "$path.tmp"
-    chmod "$mode" "$path.tmp"
-    mv "$path.tmp" "$path"
-  fi
-}
 missing() { [ "$DRY" -eq 1 ] || [ ! -e "$1" ]; }
 
 step "packages: ${PACKAGES[*]}"
