@@ -171,11 +171,18 @@ class Publisher:
             log.info("disconnected from %s: %s", self.broker, reason_code)
         self.connected = False
 
-    def _on_ack(self, client, userdata, message):
+    @staticmethod
+    def _parsed(parse, payload: bytes, what: str):
+        """The message parsed by the contract, or None (and a warning) when it is not one."""
         try:
-            ack = parse_ack(message.payload)
+            return parse(payload)
         except ContractError as exc:
-            log.warning("ignored a bad ack: %s", exc.reason)
+            log.warning("ignored a bad %s: %s", what, exc.reason)
+            return None
+
+    def _on_ack(self, client, userdata, message):
+        ack = self._parsed(parse_ack, message.payload, "ack")
+        if ack is None:
             return
         try:
             removed = self.outbox.ack(ack.stream, ack.upto_seq)
@@ -200,17 +207,11 @@ class Publisher:
     def _on_config(self, client, userdata, message):
         if not message.payload:
             return
-        try:
-            config = parse_config(message.payload)
-        except ContractError as exc:
-            log.warning("ignored a bad config: %s", exc.reason)
-            return
-        self.on_config(config)
+        config = self._parsed(parse_config, message.payload, "config")
+        if config is not None:
+            self.on_config(config)
 
     def _on_invite(self, client, userdata, message):
-        try:
-            invite = parse_invite(message.payload)
-        except ContractError as exc:
-            log.warning("ignored a bad invite: %s", exc.reason)
-            return
-        self.on_invite(invite)
+        invite = self._parsed(parse_invite, message.payload, "invite")
+        if invite is not None:
+            self.on_invite(invite)
