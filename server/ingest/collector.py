@@ -1,14 +1,23 @@
-"""The collector's MQTT adapter: exactly one per server, one thread owns the client.
+"""The collector: exactly one per server; it receives, stores and acknowledges the kiosks' messages.
 
-It keeps a persistent session (messages for it are queued while it is
-down), batches what arrives, hands each batch to the Ingestor in one
-transaction, and publishes the acks only after that transaction committed.
-Between batches, every 1.5 seconds, it keeps the kiosks' retained configs
-up to date (config_push.py), and every quarter of a second it sends the
-API's invites for a case number to their kiosks (invite_push.py).
+Two threads make a pipeline, receive -> batch -> commit -> acknowledge:
+
+- the MQTT thread owns the paho client (mqtt_link.py): while the store thread waits for work it reads,
+  puts what it read in the inbox and answers the collectors' pings (collector_guard.py); between rounds
+  it keeps the kiosks' retained configs up to date (config_push.py, every 1.5 seconds) and sends the
+  API's invites for a case number to their kiosks (invite_push.py, every quarter of a second);
+- the store thread takes what waits in the inbox, at most `batch_max` messages, hands them to the
+  Ingestor in one transaction and, once that committed, hands the batch back to the MQTT thread, which
+  publishes the acks of the contract and acknowledges each message to the broker (PUBACK).
+
+Nothing is acknowledged before its batch committed. The session is persistent: what a collector
+received but never acknowledged, the broker sends again to the next one (or after a reconnect),
+and what was stored already comes again as a duplicate, which the Ingestor knows by its id. A batch
+that could not be stored (a locked or full disk) is tried again, and nothing after it is stored first.
 """
 from __future__ import annotations
 
+import collections
 import gc
 import logging
 import threading
@@ -20,9 +29,9 @@ from server.domain.comment_token import TOKEN_LIFETIME_SECONDS
 from server.domain.zones import DEFAULT_ZONE
 from server.ingest.collector_guard import check_client_id, is_guard_topic, pong_for, presence_payload, presence_topic
 from server.ingest.config_push import ConfigPush
-from server.ingest.ingestor import Ingestor, Message
+from server.ingest.ingestor import BatchResult, Ingestor, Message
 from server.ingest.invite_push import InvitePush
-from server.ingest.mqtt_reader import BufferedClient
+from server.ingest.mqtt_link import Delivery, MqttLink
 from server.ops.secret import instance_secret
 from server.store import Store
 from server.store.db import open_db
@@ -33,12 +42,36 @@ from shared.topics import PREFIX, topic
 
 log = logging.getLogger(__name__)
 
+WAIT_SECONDS = 0.1  # how long the store thread waits for a message before it looks at `stop` again
+
+
+class Inbox:
+    """Deliveries from the MQTT thread to the store thread, in arrival order."""
+
+    def __init__(self) -> None:
+        self._items: collections.deque[Delivery] = collections.deque()
+        self._arrived = threading.Event()
+
+    def put(self, deliveries: list[Delivery]) -> None:
+        self._items.extend(deliveries)
+        self._arrived.set()
+
+    def take(self, most: int, timeout: float) -> list[Delivery]:
+        """Up to `most` deliveries, oldest first; waits up to `timeout` seconds for the first one."""
+        self._arrived.clear()  # before looking: a put() after this sets it again
+        if not self._items and not self._arrived.wait(timeout):
+            return []
+        items = self._items
+        return [items.popleft() for _ in range(min(most, len(items)))]
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class Collector:
     def __init__(self, db_path: str | Path, broker_url: str, *, clock: Clock | None = None, strict: bool = False,
                  client_id: str = "ceval-collector", username: str | None = None, password: str | None = None,
-                 batch_max: int = 500, gap_timeout: float = 600.0, public_url: str | None = None,
+                 batch_max: int = 2000, gap_timeout: float = 600.0, public_url: str | None = None,
                  secret_key: str | None = None, token_lifetime: float = TOKEN_LIFETIME_SECONDS,
                  tls: TlsFiles | None = None, timezone: str = DEFAULT_ZONE):
         self.db_path = db_path
@@ -54,83 +87,118 @@ class Collector:
         self.configs: ConfigPush | None = None
         self.invites: InvitePush | None = None
         self.stored = self.duplicates = self.rejected = 0
-        self._pending: list[Message] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="collector", daemon=True)
-        # MQTT 3.1.1 with a persistent session: paho parses 3.1.1 packets far faster than MQTT 5's,
-        # and the collector's thread is what limits ingest. Its own acks come back and are ignored.
+        self.inbox = Inbox()
+        self._stop = threading.Event()   # the store thread ends after the batch it is storing
+        self._halt = threading.Event()   # then the MQTT thread sends what it was handed and ends
+        self._ready = threading.Event()  # the store thread has opened the database (and migrated it)
+        # It subscribes to all of ceval/#, so its own acks come back: the Ingestor ignores them, and they are
+        # acknowledged like the rest.
         self.client_id = check_client_id(client_id)
         self.presence = presence_topic(client_id)  # retained while it runs: collector_guard.py
-        self.client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                     protocol=mqtt.MQTTv311, clean_session=False, on_receive=self._on_receive)
+        self._storing = False  # the store thread has a batch it has not handed back
+        # The MQTT thread reads while the store thread waits for work: mqtt_link.py says why.
+        self.link = MqttLink(client_id, self.broker.host, self.broker.port, self._on_delivery,
+                             may_read=lambda: not self._storing and not self.inbox, read_max=batch_max)
+        client = self.link.client
         if username:
-            self.client.username_pw_set(username, password)
+            client.username_pw_set(username, password)
         if self.broker.tls:  # tls: the CA that signed the broker, and a client certificate if it asks for one
-            self.client.tls_set(**(tls or TlsFiles()).tls_set_args())
+            client.tls_set(**(tls or TlsFiles()).tls_set_args())
         elif tls:
             log.warning("TLS files ignored: the broker %s is not mqtts://", self.broker)
-        self.client.will_set(self.presence, None, qos=1, retain=True)  # a dead collector's presence is cleared
-        self.client.max_inflight_messages_set(1000)
-        self.client.max_queued_messages_set(0)
-        self.client.on_connect = self._on_connect
-        self.client.on_publish = self._on_publish
+        client.will_set(self.presence, None, qos=1, retain=True)  # a dead collector's presence is cleared
+        client.max_inflight_messages_set(1000)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._on_connect
+        client.on_publish = self._on_publish
+        self._store_thread = threading.Thread(target=self._store_loop, name="collector-store", daemon=True)
+        self._mqtt_thread = threading.Thread(target=self._mqtt_loop, name="collector-mqtt", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        self._store_thread.start()
+        self._mqtt_thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """The batch being stored is finished and acknowledged; what waits in the inbox is not (it comes again)."""
         self._stop.set()
-        self._thread.join(timeout)
+        self._store_thread.join(timeout)
+        self._halt.set()
+        self.link.wake()
+        self._mqtt_thread.join(timeout)
 
-    def _run(self) -> None:
+    # ------------------------------------------------------------ the store thread
+    def _store_loop(self) -> None:
         store = Store(open_db(self.db_path))
-        ingestor = Ingestor(store, self.clock, self.strict, self.gap_timeout, self.timezone)
-        self.configs = ConfigPush(store, self.clock, self._publish_retained, self.secret_key, self.public_url,
-                                  self.token_lifetime)
-        self.invites = InvitePush(store, self.clock, self._publish_invite)
-        gc.freeze()  # what start-up made lives as long as the process: keep it out of every collection
-        connected = False
-        backoff = 0.2
-        while not self._stop.is_set():
-            if not connected:
-                try:
-                    self.client.connect(self.broker.host, self.broker.port, keepalive=30)
-                    connected, backoff = True, 0.2
-                except OSError as exc:
-                    log.info("broker %s unreachable: %s", self.broker, exc)
+        try:
+            ingestor = Ingestor(store, self.clock, self.strict, self.gap_timeout, self.timezone)
+            self._ready.set()
+            batch: list[Delivery] = []
+            backoff = 0.2
+            while not self._stop.is_set():
+                if not batch:
+                    batch = self.inbox.take(self.batch_max, WAIT_SECONDS)
+                    if not batch:
+                        continue
+                self._storing = True
+                if self._store(ingestor, batch):
+                    batch, backoff = [], 0.2
+                else:
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 5.0)
-                    continue
-            before = len(self._pending)
-            try:
-                if self.client.loop(timeout=0.01 if self._pending else 0.1) != mqtt.MQTT_ERR_SUCCESS:
-                    connected = False
-            except Exception:  # never let one fault end collection
-                log.exception("collector fault; reconnecting")
-                connected = False
-            if self._pending and (len(self._pending) == before or len(self._pending) >= self.batch_max):
-                self._flush(ingestor)
-            if connected and self.configs.due() and self.client.is_connected():
-                self._push_configs()
-            if connected and self.invites.due() and self.client.is_connected():
-                self._push_invites()
-        if connected:
-            self.client.publish(self.presence, None, qos=1, retain=True)  # no Last Will on a clean stop
-            self.client.disconnect()
+        finally:
+            store.db.close()
 
-    def _flush(self, ingestor: Ingestor) -> None:
-        batch, self._pending = self._pending, []
+    def _store(self, ingestor: Ingestor, batch: list[Delivery]) -> bool:
+        """Store a batch in one transaction, then hand it back to be acknowledged; False if it was not stored."""
+        messages = [Message(d.topic, d.payload) for d in batch if not is_guard_topic(d.topic)]
         try:
-            result = ingestor.handle(batch)
+            result = ingestor.handle(messages) if messages else BatchResult()
         except Exception:
-            # Nothing was committed and nothing is acked: the kiosks send these again.
-            log.exception("could not store a batch of %d messages", len(batch))
-            return
+            # Nothing was committed and nothing is acknowledged: the batch is tried again.
+            log.exception("could not store a batch of %d messages", len(messages))
+            return False
         self.stored += result.stored
         self.duplicates += result.duplicates
         self.rejected += result.rejected
-        for device, ack in result.acks:
-            self.client.publish(topic(device, "ack"), ack.to_json(), qos=1)
+        self._storing = False
+        self.link.send(batch, [(topic(device, "ack"), ack.to_json()) for device, ack in result.acks])
+        return True
+
+    # ------------------------------------------------------------ the MQTT thread
+    def _mqtt_loop(self) -> None:
+        while not self._ready.wait(WAIT_SECONDS):
+            if self._halt.is_set() or not self._store_thread.is_alive():
+                return
+        store = Store(open_db(self.db_path, migrate=False))
+        client = self.link.client
+        try:
+            self.configs = ConfigPush(store, self.clock, self._publish_retained, self.secret_key, self.public_url,
+                                      self.token_lifetime)
+            self.invites = InvitePush(store, self.clock, self._publish_invite)
+            gc.freeze()  # what start-up made lives as long as the process: keep it out of every collection
+            self.link.run(self._halt, self._between)
+            if client.is_connected():
+                client.publish(self.presence, None, qos=1, retain=True)  # no Last Will on a clean stop
+                client.disconnect()
+                self.link.flush()
+        finally:
+            self.link.close()
+            store.db.close()
+
+    def _between(self) -> None:
+        connected = self.link.client.is_connected()
+        if connected and self.configs.due():
+            self._push_configs()
+        if connected and self.invites.due():
+            self._push_invites()
+
+    def _on_delivery(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            if is_guard_topic(delivery.topic):  # the collectors' presence and pings, no kiosk's message
+                answer = pong_for(self.client_id, delivery.topic, delivery.payload)
+                if answer:
+                    self.link.client.publish(answer, b"", qos=1)
+        self.inbox.put(deliveries)  # guard messages too: they are acknowledged in their turn, and stored as nothing
 
     def _push_configs(self) -> None:
         try:
@@ -145,20 +213,12 @@ class Collector:
             log.exception("could not send the invites")
 
     def _publish_invite(self, name: str, payload: bytes) -> int | None:
-        info = self.client.publish(name, payload, qos=1, retain=False)
+        info = self.link.client.publish(name, payload, qos=1, retain=False)
         return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else None
 
     def _publish_retained(self, name: str, payload: bytes) -> int | None:
-        info = self.client.publish(name, payload, qos=1, retain=True)
+        info = self.link.client.publish(name, payload, qos=1, retain=True)
         return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else None
-
-    def _on_receive(self, name: str, payload: bytes) -> None:
-        if is_guard_topic(name):  # the collectors' presence and pings, no kiosk's message
-            answer = pong_for(self.client_id, name, payload)
-            if answer:
-                self.client.publish(answer, b"", qos=1)
-            return
-        self._pending.append(Message(name, payload))
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
         if reason_code.is_failure:
