@@ -12,8 +12,6 @@ import pytest
 from server.domain.cases import NotAllowed, Rules, bad_levels, check, is_bad, rules_from
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 
 from .events import event, msg
 from .web import PASSWORD, As
@@ -58,8 +56,8 @@ def test_the_workflow_allows_what_each_status_allows():
 
 # ---------------------------------------------------------------- opening on ingest
 @pytest.fixture
-def store(app):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store):
+    s = blank_store
     s.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
     s.create_site("west", "西部分中心", "Asia/Urumqi", "{}", False)
     s.create_window("w01", "1号窗口", "hq")
@@ -71,7 +69,6 @@ def store(app):
     s.create_user("hq-boss", hash_password(PASSWORD), "manager", ["hq"], 0)
     s.create_user("west-boss", hash_password(PASSWORD), "manager", ["west"], 0)
     s.create_user("look", hash_password(PASSWORD), "viewer", None, 0)
-    return s
 
 
 def rows(store, sql, params=()):
