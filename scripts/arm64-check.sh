@@ -187,12 +187,6 @@ copy_repository() {
     say "copying HEAD ($(git -C "$ROOT" rev-parse --short HEAD))"
     git -C "$ROOT" archive --format=tar HEAD | tar -xf - -C "$ROOTFS$SRC_IN_ROOT"
   fi
-  # The shared contract beside the project, as in a checkout: tests/shared/test_docs.py reads it.
-  rm -rf "$ROOTFS${SRC_IN_ROOT%/*}/shared"
-  if [ -f "$ROOT/../shared/protocol.md" ]; then
-    mkdir -p "$ROOTFS${SRC_IN_ROOT%/*}/shared"
-    cp "$ROOT"/../shared/*.md "$ROOTFS${SRC_IN_ROOT%/*}/shared/"
-  fi
 }
 
 install_kiosk() {

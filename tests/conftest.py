@@ -1,9 +1,23 @@
-"""Fixtures with real parts: a Mosquitto per test session, real SQLite files."""
+"""Fixtures with real parts: a Mosquitto per test session, a small real disk; markers by folder."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from ceval.demo.broker import Mosquitto
+
+from .small_disk import small_disk_at
+
+HERE = Path(__file__).resolve().parent
+MARKED_FOLDERS = {HERE / "e2e": "e2e", HERE / "web": "browser"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for folder, marker in MARKED_FOLDERS.items():
+            if item.path.is_relative_to(folder):
+                item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +34,10 @@ def own_broker(tmp_path):
     mosquitto = Mosquitto(tmp_path / "mosquitto").start()
     yield mosquitto
     mosquitto.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real tmpfs of 1 MiB that the test fills and frees (mounting needs root: a test fails without it)."""
+    with small_disk_at(tmp_path / "disk") as disk:
+        yield disk

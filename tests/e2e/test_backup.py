@@ -6,6 +6,8 @@ import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from device.runtime import KioskRuntime
 from server.store import Store
 from server.store.db import open_db
@@ -17,6 +19,7 @@ from ..helpers import ServerProcess, ceval, flood_allowed, kiosk_settings, outbo
 TOTAL = 1000
 
 
+@pytest.mark.slow
 def test_a_backup_taken_while_1000_events_stream_in_restores_every_acknowledged_event(tmp_path, broker):
     server = ServerProcess(flood_allowed(tmp_path / "ceval.sqlite3"), broker.url).start()
     runtimes = [KioskRuntime(kiosk_settings(tmp_path / name, broker.url, name, window))

@@ -95,6 +95,7 @@ def _assert_exactly_once(db, given: list[str]) -> None:
     assert sorted(stored) == sorted(given)
 
 
+@pytest.mark.slow
 def test_broker_killed_for_10_seconds_loses_nothing(tmp_path, own_broker, kiosks):
     server = ServerProcess(flood_allowed(tmp_path / "ceval.sqlite3"), own_broker.url).start()
     runtimes = [kiosks(own_broker.url, f"k{i}", f"w0{i}") for i in (1, 2, 3)]

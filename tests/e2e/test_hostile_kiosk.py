@@ -18,7 +18,7 @@ from shared.timefmt import format_ts
 from shared.topics import topic
 
 from ..helpers import ServerProcess, query, wait_for
-from .test_broker_security import Probe, hall  # noqa: F401  (hall: the fixture, the shipped config)
+from .shipped_broker import Probe
 
 NESTED = b"[" * 2048 + b"]" * 2048  # 4 KiB: once enough to stop the collector's batch
 
@@ -35,7 +35,7 @@ def event(device: str, seq: int, window: str, when: str, score: int = 1, **field
 class Kiosk:
     """A paho client logged in with a kiosk's account: publishes fast, keeps the acks it gets."""
 
-    def __init__(self, hall, device: str):  # noqa: F811  (the `hall` fixture's value, handed over by the test)
+    def __init__(self, hall, device: str):
         self.device = device
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=device, protocol=mqtt.MQTTv311)
         self.client.username_pw_set(device, hall.password(device))
@@ -66,7 +66,7 @@ class Kiosk:
 
 
 @pytest.fixture
-def server(hall):  # noqa: F811
+def server(hall):
     process = ServerProcess(hall.db, hall.url, "--strict", env=hall.collector_env()).start()
     try:
         yield process
@@ -82,7 +82,7 @@ def summary(server, token: str, window: str) -> dict:
     return body
 
 
-def test_foreign_window_and_backdated_events_are_rejected_acked_and_move_nothing(hall, server):  # noqa: F811
+def test_foreign_window_and_backdated_events_are_rejected_acked_and_move_nothing(hall, server):
     token = server.token()
     b = Kiosk(hall, "k-b")
     a = Kiosk(hall, "k-a")
@@ -112,7 +112,7 @@ def test_foreign_window_and_backdated_events_are_rejected_acked_and_move_nothing
         b.close()
 
 
-def test_20000_new_windows_from_one_kiosk_password_create_nothing(hall, server):  # noqa: F811
+def test_20000_new_windows_from_one_kiosk_password_create_nothing(hall, server):
     token = server.token()
     windows_before = query(hall.db, "SELECT count(*) FROM windows")
     listed_before = server.get("/api/v1/windows", token)
@@ -135,7 +135,7 @@ def test_20000_new_windows_from_one_kiosk_password_create_nothing(hall, server):
     print(f"20,000 refused events stored and acked in {elapsed:.1f} s")
 
 
-def test_a_batch_holding_the_nested_message_stores_and_acks_every_other(hall, server):  # noqa: F811
+def test_a_batch_holding_the_nested_message_stores_and_acks_every_other(hall, server):
     a, b = Kiosk(hall, "k-a"), Kiosk(hall, "k-b")
     try:
         # k-b's events and k-a's poison arrive together, in the collector's same batches; k-b's are spread
@@ -153,7 +153,7 @@ def test_a_batch_holding_the_nested_message_stores_and_acks_every_other(hall, se
     assert query(hall.db, "SELECT count(*) FROM rejects WHERE device = 'k-a' AND reason LIKE '%nests%'") == [(20,)]
 
 
-def test_a_retained_hostile_status_does_not_wedge_a_restart(hall, server):  # noqa: F811
+def test_a_retained_hostile_status_does_not_wedge_a_restart(hall, server):
     a = Kiosk(hall, "k-a")
     try:
         a.publish([NESTED], kind="status", retain=True)
@@ -183,7 +183,7 @@ def largest_config() -> bytes:
     return config.to_json()
 
 
-def test_the_broker_refuses_what_is_larger_than_the_contract_allows(hall):  # noqa: F811
+def test_the_broker_refuses_what_is_larger_than_the_contract_allows(hall):
     """The largest config the collector sends passes; a status a byte over is dropped (nothing retained), and a
     client sending 8 MiB is disconnected. (The broker takes a kiosk's user name as its client id: one
     connection per kiosk at a time.)"""

@@ -2,14 +2,16 @@
 up, and an ack forged by another client of a broker without the ACL, through a real Mosquitto to `ceval server`."""
 from __future__ import annotations
 
+import pytest
+
 from device import screens
 from device.runtime import KioskRuntime
 from shared.contract import Ack
 from shared.topics import topic
 
-from ..device.test_hardening import exhaust, small_disk  # noqa: F401  (small_disk: the fixture, a real tmpfs)
-from ..device.test_publisher import Listener
 from ..helpers import ServerProcess, kiosk_settings, query, rate, wait_for
+from ..listener import Listener
+from ..small_disk import exhaust
 
 DEVICE = "k-health"
 
@@ -18,7 +20,8 @@ def health(db) -> list[tuple]:
     return query(db, "SELECT storage, ignored_acks, ignored_upto_seq FROM devices WHERE device = ?", (DEVICE,))
 
 
-def test_a_full_disk_and_a_forged_ack_on_the_kiosk_show_on_the_server(tmp_path, broker, small_disk):  # noqa: F811
+@pytest.mark.slow
+def test_a_full_disk_and_a_forged_ack_on_the_kiosk_show_on_the_server(tmp_path, broker, small_disk):
     db = tmp_path / "ceval.sqlite3"
     server = ServerProcess(db, broker.url).start()
     runtime = KioskRuntime(kiosk_settings(small_disk.path / "kiosk", broker.url, DEVICE, "w71"))

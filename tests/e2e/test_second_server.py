@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import paho.mqtt.client as mqtt
+import pytest
 
 from ceval.demo.broker import free_port
 
@@ -63,6 +64,7 @@ def test_a_second_server_leaves_the_running_one_alone(tmp_path, broker):
         first.stop()
 
 
+@pytest.mark.slow
 def test_take_over_connects_and_a_stale_presence_does_not_block(tmp_path, broker):
     """--take-over replaces a live collector; a presence left behind by a collector that is gone (it answers
     no ping) does not stop the next server."""

@@ -13,11 +13,10 @@ from .web import PASSWORD, As, log_in
 
 
 @pytest.fixture
-def store(app):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store):
+    s = blank_store
     s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
     s.accounts.create_user("zhang", hash_password(PASSWORD), "manager", None, 0)
-    return s
 
 
 def replay(app, cookie: str):

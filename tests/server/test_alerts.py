@@ -60,18 +60,6 @@ class Hall:
 
 
 @pytest.fixture
-def clock():
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(open_db(tmp_path / "alerts.sqlite3"))
-    yield s
-    s.db.close()
-
-
-@pytest.fixture
 def hall(store, clock):
     return Hall(store, clock)
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 import pytest
 
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 from shared.contract import Status
 from shared.timefmt import to_ms
 
@@ -15,18 +13,8 @@ from .web import log_in
 
 
 @pytest.fixture
-def store(app):
-    return Store(open_db(app.config["DATABASE"]))
-
-
-@pytest.fixture
 def token(store):
     return store.accounts.create_token("tests", to_ms(NOW))
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def auth(token):

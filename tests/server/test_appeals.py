@@ -11,9 +11,7 @@ import pytest
 
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Store
 from server.store.appeals import OwnAppeal
-from server.store.db import open_db
 
 from .events import event, msg
 from .web import session
@@ -22,8 +20,8 @@ RANGE = "from=2026-11-01&to=2026-11-30"
 
 
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store, clock):
+    s = blank_store
     for name, role, sites in (("leader", "manager", None), ("reader", "viewer", None), ("boss", "manager", None), ("root", "admin", None),
                               ("east", "manager", ["east"])):
         s.accounts.create_user(name, hash_password(f"{name} password"), role, sites, 0)
@@ -38,7 +36,6 @@ def store(app, clock):
     ])
     s.registry.update_window("w01", "一号窗口", "hq")
     s.registry.update_window("w02", "东区二号窗口", "east")
-    return s
 
 
 @pytest.fixture

@@ -12,17 +12,11 @@ from .web import log_in, token_of
 
 
 @pytest.fixture
-def store(app):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store):
+    s = blank_store
     s.accounts.create_user("zhang", hash_password("correct horse"), "manager", None, 0)
     s.accounts.create_user("li", hash_password("viewer pass"), "viewer", None, 0)
     s.accounts.create_user("root", hash_password("admin pass!"), "admin", None, 0)
-    return s
-
-
-@pytest.fixture
-def client(app, store):
-    return app.test_client()
 
 
 def test_passwords_are_salted_scrypt_hashes():

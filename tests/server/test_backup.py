@@ -242,15 +242,8 @@ def test_restore_into_a_new_place(tmp_path, saved):
 
 # ---------------------------------------------------------------- retention
 @pytest.fixture
-def clock():
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(open_db(tmp_path / "server.sqlite3"))
-    yield s
-    s.db.close()
+def clock_start():
+    return NOW
 
 
 def figures(store: Store, now: datetime) -> dict:

@@ -13,8 +13,6 @@ from server.domain.cases import NotAllowed, Rules, bad_levels, check, is_bad, ru
 from server.domain.passwords import hash_password
 from server.followup import cases as followup_cases
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 
 from .events import event, msg
 from .web import PASSWORD, As
@@ -59,8 +57,8 @@ def test_the_workflow_allows_what_each_status_allows():
 
 # ---------------------------------------------------------------- opening on ingest
 @pytest.fixture
-def store(app):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store):
+    s = blank_store
     s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
     s.registry.create_site("west", "西部分中心", "Asia/Urumqi", "{}", False)
     s.registry.create_window("w01", "1号窗口", "hq")
@@ -72,7 +70,6 @@ def store(app):
     s.accounts.create_user("hq-boss", hash_password(PASSWORD), "manager", ["hq"], 0)
     s.accounts.create_user("west-boss", hash_password(PASSWORD), "manager", ["west"], 0)
     s.accounts.create_user("look", hash_password(PASSWORD), "viewer", None, 0)
-    return s
 
 
 def rows(store, sql, params=()):

@@ -12,8 +12,6 @@ from flask import url_for
 from server.domain.figures import BadRange, parse_bounds, parse_month, parse_range
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 
 from .conftest import NOW
 from .events import event, msg
@@ -29,8 +27,8 @@ RANGES = ({"from": "0001-01-01", "to": "9999-12-31"}, {"from": "2000-01-01", "to
 
 
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store, clock):
+    s = blank_store
     s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
     s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", True)
     Ingestor(s, clock).handle([msg(event(1, score=1, staff="1024", id="rating-low")),
@@ -39,7 +37,6 @@ def store(app, clock):
     s.db.execute("INSERT OR IGNORE INTO cases (rating_id, window, staff, score, scale, opened_at, due_date) "
                  "VALUES ('rating-low', 'w01', '1024', 1, 5, 0, '2026-11-30')")
     s.appeals.file_appeal("rating-low", "someone", "误评", 0)
-    return s
 
 
 def get_routes(app, store):
@@ -59,6 +56,7 @@ def get_routes(app, store):
     return found
 
 
+@pytest.mark.slow
 def test_no_date_input_on_any_route_gives_a_server_error(app, store):
     root = As(app, "root")
     bearer = {"Authorization": "Bearer " + store.accounts.create_token("fuzz", 0)}

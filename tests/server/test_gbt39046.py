@@ -11,8 +11,6 @@ import pytest
 from server.domain import gbt39046
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 
 from .events import event, msg
 from .web import session
@@ -71,8 +69,8 @@ def test_settings_are_checked(channel, code, area, sites, problems):
 
 # ------------------------------------------------------------ the export through the web app
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store, clock):
+    s = blank_store
     for name, role, sites in (("viewer", "viewer", None), ("boss", "manager", None), ("root", "admin", None),
                               ("east", "manager", ["east"])):
         s.accounts.create_user(name, hash_password(f"{name} password"), role, sites, 0)
@@ -98,7 +96,6 @@ def store(app, clock):
     s.db.execute("UPDATE ratings SET case_no = 'BJ-2026-000123' WHERE event_id = 'rating-bad'")  # as a bound case
     s.settings.set_setting("export", {"channel": "政务大厅其他终端", "channel_code": "5", "area_code": "110105",
                              "site_area_codes": {"east": "110105003"}})
-    return s
 
 
 RANGE = "from=2026-11-22&to=2026-11-23"

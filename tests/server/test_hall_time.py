@@ -9,8 +9,6 @@ import pytest
 from server.domain import gbt39046
 from server.domain.passwords import hash_password
 from server.followup.delivery import alert_text
-from server.store import Store
-from server.store.db import open_db
 from shared.timefmt import local_text, to_ms
 
 from .conftest import NOW
@@ -40,10 +38,9 @@ def test_alert_messages_and_the_national_export_use_it():
 
 
 @pytest.fixture
-def store(app):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store):
+    s = blank_store
     s.accounts.create_user("root", hash_password("password 123"), "admin", None, 0)
-    return s
 
 
 def test_pages_show_times_in_the_halls_zone(app, store, clock):

@@ -10,8 +10,6 @@ import pytest
 
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 from server.web.app import create_app
 
 from .events import event, msg
@@ -23,13 +21,12 @@ PAGES = ("/", "/windows/w01?from=2026-11-01&to=2026-11-23", "/staff/1024", "/com
 
 
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store, clock):
+    s = blank_store
     s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
     Ingestor(s, clock).handle([msg(event(1, score=4, staff="1024"))])
     s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", True)
     s.registry.update_window("w01", "1号窗口", "hq")
-    return s
 
 
 def policy(response) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """The collector's handler, fed hand-built messages, on a real SQLite file."""
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,7 +9,6 @@ import pytest
 from server.ingest.ingestor import Ingestor, Message
 from server.store import Store
 from server.store.db import open_db
-from shared.clock import FakeClock
 from shared.contract import Ack
 from shared.timefmt import to_ms
 
@@ -18,13 +18,8 @@ NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # 09:30 in the hall
 
 
 @pytest.fixture
-def clock():
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-def store(tmp_path):
-    return Store(open_db(tmp_path / "server.sqlite3"))
+def clock_start():
+    return NOW
 
 
 @pytest.fixture
@@ -329,3 +324,10 @@ def test_a_window_is_dated_from_its_earliest_event_whatever_the_order_they_come_
     assert first_at() == to_ms(datetime(2026, 11, 19, 1, tzinfo=UTC)), "an earlier one, sent late"
     store.registry.create_window("w77", "77号窗口", None)
     assert store.db.execute("SELECT first_at FROM windows WHERE window = 'w77'").fetchone()[0] is None
+
+
+def test_the_collectors_gap_timeout_is_the_command_lines_default():
+    from ceval.main import build_parser
+
+    args = build_parser().parse_args(["server", "--db", "x.db", "--broker", "mqtt://localhost:1883"])
+    assert inspect.signature(Ingestor).parameters["gap_timeout"].default == args.gap_timeout

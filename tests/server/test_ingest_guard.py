@@ -13,7 +13,6 @@ from server.store.db import open_db
 from server.store.ingest import REJECTS_KEPT, REJECTS_KEPT_UNKNOWN
 from server.store.migrations import migrations
 from server.store.settings import DEFAULT_DEVICE_RATE
-from shared.clock import FakeClock
 from shared.contract import Ack
 from shared.timefmt import format_ts, to_ms
 
@@ -28,13 +27,8 @@ def ts(moment: datetime) -> str:
 
 
 @pytest.fixture
-def clock():
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-def store(tmp_path):
-    return Store(open_db(tmp_path / "server.sqlite3"))
+def clock_start():
+    return NOW
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ import pytest
 
 from server.ingest.ingestor import Ingestor
 from server.ingest.invite_push import CHECK_SECONDS, INVITE_WAIT_SECONDS, RESEND_SECONDS, InvitePush
-from server.store import Store
-from server.store.db import open_db
 from shared.contract import Status, parse_invite
 from shared.timefmt import to_ms
 
@@ -17,18 +15,8 @@ from .events import event, msg
 
 
 @pytest.fixture
-def store(app):
-    return Store(open_db(app.config["DATABASE"]))
-
-
-@pytest.fixture
 def token(store):
     return store.accounts.create_token("business-system", to_ms(NOW))
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def auth(token):

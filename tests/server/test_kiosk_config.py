@@ -9,8 +9,6 @@ import pytest
 from server.domain.comment_token import check_token
 from server.domain.kiosk_config import MAX_CONFIG_BYTES, Clerk, Target, build_config, due, version, with_token
 from server.ingest.config_push import ConfigPush
-from server.store import Store
-from server.store.db import open_db
 from shared.contract import DEFAULT_LABELS, DEFAULT_PHRASES, DEFAULT_REASONS, parse_config
 from shared.pins import hash_pin, is_pin_hash
 from shared.timefmt import to_ms
@@ -111,8 +109,8 @@ class FakeBroker:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(open_db(tmp_path / "server.sqlite3"))
+def seed_store(blank_store):
+    s = blank_store
     s.db.execute("INSERT INTO sites (site, name) VALUES ('hall-a', '市民服务中心')")
     s.db.execute("INSERT INTO staff (staff, name, site, pin_hash) VALUES ('1024', '张敏', 'hall-a', ?), "
                  "('1031', '王磊', 'hall-a', NULL), ('2048', '外站', 'hall-b', ?)", (PIN, PIN))
@@ -120,7 +118,6 @@ def store(tmp_path):
     s.db.execute("UPDATE windows SET title = '社保窗口', site = 'hall-a' WHERE window = 'w03'")
     s.ingest.seen_device("k9", 0)  # seen but never confirmed: gets nothing
     s.db.execute("UPDATE devices SET window = 'w03' WHERE device = 'k9'")
-    return s
 
 
 @pytest.fixture

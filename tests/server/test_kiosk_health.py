@@ -15,8 +15,6 @@ import pytest
 from server.domain.passwords import hash_password
 from server.followup.alerts import MERGE_MINUTES
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 from shared.contract import MAX_SEQ, parse_status
 from shared.timefmt import format_ts, to_ms
 
@@ -29,9 +27,9 @@ FORGED = {"count": 3, "upto_seq": 999_999, "ts": "2026-11-23T13:40:00.000+08:00"
 
 
 @pytest.fixture
-def store(app):
+def seed_store(blank_store):
     """k1 at w01 of hall a, k2 at w02 of hall b, both confirmed; k3 not confirmed; an admin."""
-    s = Store(open_db(app.config["DATABASE"]))
+    s = blank_store
     s.registry.create_site("a", "A 厅", "Asia/Shanghai", "{}", True)
     s.registry.create_site("b", "B 厅", "Asia/Shanghai", "{}", False)
     s.registry.create_window("w01", "一号窗", "a")
@@ -39,7 +37,6 @@ def store(app):
     s.registry.assign_device("k1", "w01", to_ms(NOW - 24 * HOUR))
     s.registry.assign_device("k2", "w02", to_ms(NOW - 24 * HOUR))
     s.accounts.create_user("boss", hash_password("boss pass"), "admin", None, 0)
-    return s
 
 
 @pytest.fixture

@@ -5,16 +5,14 @@ import pytest
 
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 
 from .events import event, msg
 from .web import session
 
 
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store, clock):
+    s = blank_store
     s.accounts.create_user("viewer", hash_password("viewer pass"), "viewer", None, 0)
     Ingestor(s, clock).handle([
         msg(event(1, score=1, ts="2026-11-23T09:00:00.000+08:00", staff="1024", id="rating-one")),
@@ -26,12 +24,11 @@ def store(app, clock):
         msg(event(1, stream="stream-0002", type="feedback", text="旧留言", ts="2026-10-01T10:00:00.000+08:00"),
             device="k2"),
     ])
-    return s
 
 
 @pytest.fixture
-def client(app, store):
-    return session(app, "viewer", "viewer pass")[0]
+def client_user():
+    return "viewer", "viewer pass"
 
 
 def texts(client, query=""):

@@ -11,8 +11,6 @@ from openpyxl import load_workbook
 from server.domain.comment_token import make_token
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 
 from .events import event, msg
 from .web import As
@@ -21,8 +19,8 @@ RANGE = "from=2026-11-01&to=2026-11-30"
 
 
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store, clock):
+    s = blank_store
     for name, role, sites in (("viewer", "viewer", None), ("boss", "manager", None), ("root", "admin", None),
                               ("east", "manager", ["east"])):
         s.accounts.create_user(name, hash_password("password 123"), role, sites, 0)
@@ -37,7 +35,6 @@ def store(app, clock):
     ])
     s.registry.update_window("w01", "一号窗口", "hq")
     s.registry.create_window("w09", "九号窗口", "hq")  # named before any kiosk reports
-    return s
 
 
 def english(user: As) -> As:

@@ -7,8 +7,6 @@ import pytest
 
 from server.domain.comment_token import make_token
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 from server.web.views.phone import clean_text
 
 from .events import event, msg
@@ -16,18 +14,12 @@ from .web import token_of
 
 
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store, clock):
+    s = blank_store
     # the kiosk of w01 reported a rating with clerk 1024 on duty: the window exists and has its clerk
     Ingestor(s, clock).handle([msg(event(1, staff="1024", ts="2026-11-23T13:00:00.000+08:00"))])
     s.db.execute("UPDATE windows SET title = '综合受理 1 号窗' WHERE window = 'w01'")
     s.db.execute("INSERT INTO windows (window, title) VALUES ('w02', '2号窗口')")
-    return s
-
-
-@pytest.fixture
-def client(app, store):
-    return app.test_client()
 
 
 def token(app, clock, window="w01"):

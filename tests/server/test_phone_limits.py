@@ -7,18 +7,15 @@ import re
 import pytest
 
 from server.domain.comment_token import make_token
-from server.store import Store
-from server.store.db import open_db
 from server.web.views.phone import PHONE_COOKIE
 
 from .web import token_of
 
 
 @pytest.fixture
-def store(app):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store):
+    s = blank_store
     s.db.execute("INSERT INTO windows (window, title) VALUES ('w01', '1号窗口')")
-    return s
 
 
 def fresh_token(app, clock) -> str:

@@ -62,13 +62,14 @@ def test_password_entries_are_mosquitto_passwd_compatible(tmp_path):
     hashed = hash_password("s3cret")
     assert hashed.startswith("$7$101$") and check_password(hashed, "s3cret") and not check_password(hashed, "x")
     assert hash_password("s3cret") != hashed, "a new salt every time"
-    if shutil.which("mosquitto_passwd"):
-        pwfile = tmp_path / "passwd"
-        subprocess.run(["mosquitto_passwd", "-c", "-b", str(pwfile), "k-w01", "s3cret"], check=True)
-        theirs = BrokerAccounts(tmp_path).users()["k-w01"]
-        assert check_password(theirs, "s3cret") and not check_password(theirs, "s3cret!")
-        _, _, iterations, salt, _ = theirs.split("$")
-        assert hash_password("s3cret", base64.b64decode(salt), int(iterations)) == theirs
+    mosquitto_passwd = shutil.which("mosquitto_passwd")
+    assert mosquitto_passwd, "mosquitto_passwd is not installed (scripts/bootstrap.sh installs mosquitto)"
+    pwfile = tmp_path / "passwd"
+    subprocess.run([mosquitto_passwd, "-c", "-b", str(pwfile), "k-w01", "s3cret"], check=True)
+    theirs = BrokerAccounts(tmp_path).users()["k-w01"]
+    assert check_password(theirs, "s3cret") and not check_password(theirs, "s3cret!")
+    _, _, iterations, salt, _ = theirs.split("$")
+    assert hash_password("s3cret", base64.b64decode(salt), int(iterations)) == theirs
 
 
 def test_the_acl_pins_kiosks_to_their_own_topics_and_names_the_server_accounts():

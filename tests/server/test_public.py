@@ -4,8 +4,6 @@ from __future__ import annotations
 import pytest
 
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 
 from .events import event, msg
 
@@ -13,8 +11,8 @@ SECRET_COMMENT = "二号窗口的张三态度很差，我的电话 13800000000"
 
 
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store, clock):
+    s = blank_store
     s.db.execute("INSERT INTO sites (site, name, public) VALUES ('hall-a', '市民服务中心', 1), ('hall-b', '税务大厅', 0)")
     s.db.execute("INSERT INTO staff (staff, name, site) VALUES ('1024', '张敏', 'hall-a')")
     Ingestor(s, clock).handle([
@@ -33,12 +31,6 @@ def store(app, clock):
     ])
     s.db.execute("UPDATE windows SET site = 'hall-a' WHERE window IN ('w01', 'w02')")
     s.db.execute("UPDATE windows SET site = 'hall-b', title = '税务 3 号' WHERE window = 'w03'")
-    return s
-
-
-@pytest.fixture
-def client(app, store):
-    return app.test_client()
 
 
 def test_a_site_that_did_not_opt_in_has_no_board(client):

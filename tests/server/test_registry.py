@@ -9,8 +9,6 @@ import pytest
 from server.domain import hours
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 from shared.pins import hash_pin, verify_pin
 
 from .events import event, msg
@@ -18,8 +16,8 @@ from .web import PASSWORD, As
 
 
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store, clock):
+    s = blank_store
     s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
     s.accounts.create_user("hq-boss", hash_password(PASSWORD), "manager", ["hq"], 0)
     s.accounts.create_user("boss", hash_password(PASSWORD), "manager", None, 0)
@@ -34,7 +32,6 @@ def store(app, clock):
     s.registry.update_window("w02", "2号窗口", "east")
     s.registry.create_clerk("1024", "张三", "hq", None)
     s.registry.create_clerk("2048", "李四", "east", None)
-    return s
 
 
 def has(row: dict | None, **expected) -> bool:

@@ -16,7 +16,6 @@ from openpyxl import load_workbook
 
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Store
 from server.store.db import open_db
 from shared.timefmt import to_ms
 
@@ -57,8 +56,8 @@ class Hall:
 
 
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store, clock):
+    s = blank_store
     h = Hall()
     # w01, hall A: clerk 1024, and 2048 this morning
     h.rate("k1", "w01", "10T10:00", 5, "1024")
@@ -100,7 +99,6 @@ def store(app, clock):
     s.accounts.create_user("boss", hash_password("boss pass"), "admin", None, 0)
     s.accounts.create_user("anna", hash_password("anna pass"), "manager", ["hall-a"], 0)
     s.accounts.create_user("bert", hash_password("bert pass"), "viewer", ["hall-b"], 0)
-    return s
 
 
 def logged_in(app, username):

@@ -12,8 +12,6 @@ import pytest
 from server.domain.comment_token import make_token
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 from server.web.security import MAX_BODY_BYTES
 
 from .events import event, msg
@@ -23,11 +21,10 @@ MB = 1024 * 1024
 
 
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store, clock):
+    s = blank_store
     s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
     Ingestor(s, clock).handle([msg(event(1, score=1, staff="1024", id="rating-low"))])
-    return s
 
 
 def phone_comments(store) -> int:

@@ -5,8 +5,6 @@ import pytest
 from werkzeug.routing import BuildError
 
 from server.domain.passwords import hash_password
-from server.store import Store
-from server.store.db import open_db
 from server.web.auth import ROLES
 
 from .web import session
@@ -26,11 +24,10 @@ SAMPLE = {"window": "w01", "staff": "1024", "site": "hq", "device": "k1", "fmt":
 
 
 @pytest.fixture
-def store(app):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store):
+    s = blank_store
     for role in ROLES:
         s.accounts.create_user(role, hash_password(f"{role} password"), role, None, 0)
-    return s
 
 
 def log_in(app, role):

@@ -63,13 +63,6 @@ def test_a_bad_review_is_the_national_bottom_two_of_five_everywhere():
     assert [s for s in range(1, 6) if is_bad(s, 5)] == [1, 2]  # 非常不满意, 不满意; 基本满意 is none
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store(open_db(tmp_path / "rules.sqlite3"))
-    yield s
-    s.db.close()
-
-
 def rate(store, clock, scores, window="w01", reasons=None):
     base = len(store.db.execute("SELECT 1 FROM ratings").fetchall())
     messages = [msg(event(base + n, stream=f"stream-{window}", window=window, score=score,

@@ -47,13 +47,6 @@ def ts(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
-@pytest.fixture
-def store(app):
-    s = Store(open_db(app.config["DATABASE"]))
-    yield s
-    s.db.close()
-
-
 def seed_day(store, clock, day: date, seq: int, window: str = "w01", device: str = "k1", stream: str = "stream-0001"):
     """A working day at a window: four ratings from two clerks, a 15-minute absence, a comment."""
     at = lambda h, m: ts(datetime.combine(day, datetime.min.time(), TZ).replace(hour=h, minute=m))  # noqa: E731

@@ -12,7 +12,6 @@ import pytest
 from server.domain.kiosk_config import Clerk, Target, build_config
 from server.domain.passwords import hash_password
 from server.store import Store
-from server.store.db import open_db
 from shared.pins import is_strong_pin_hash, verify_pin
 
 from .web import PASSWORD, As
@@ -22,13 +21,12 @@ OLD_HASH = f"pbkdf2_sha256$100000${SALT.hex()}${hashlib.pbkdf2_hmac('sha256', b'
 
 
 @pytest.fixture
-def store(app):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store):
+    s = blank_store
     s.accounts.create_user("hq-boss", hash_password(PASSWORD), "manager", ["hq"], 0)
     s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
     s.registry.create_clerk("1024", "张三", "hq", OLD_HASH)  # set before the upgrade
     s.registry.create_clerk("1031", "王五", "hq", None)
-    return s
 
 
 def roster_sent(store: Store) -> list[str]:

@@ -13,8 +13,6 @@ import pytest
 
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 from shared.timefmt import format_ts, to_ms
 
 from .conftest import NOW
@@ -27,10 +25,10 @@ DAY = "from=2026-11-23&to=2026-11-23"
 
 
 @pytest.fixture
-def store(app, clock):
+def seed_store(blank_store, clock):
     """w01 of hall a (its clerk 1001), hall b's clerk 2002; k1 at w01 sent three bad ratings this morning: by
     1001, by 9999 (on no roster) and by 2002 (another hall's); the team leader appealed the last two."""
-    s = Store(open_db(app.config["DATABASE"]))
+    s = blank_store
     s.registry.create_site("a", "A 厅", "Asia/Shanghai", "{}", True)
     s.registry.create_site("b", "B 厅", "Asia/Shanghai", "{}", False)
     s.registry.create_window("w01", "一号窗", "a")
@@ -45,7 +43,6 @@ def store(app, clock):
     assert (result.stored, result.rejected) == (3, 0)
     for rating in ("rating-9999", "rating-2002"):
         s.appeals.file_appeal(rating, "leader", "误评", to_ms(NOW))
-    return s
 
 
 @pytest.fixture

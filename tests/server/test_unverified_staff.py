@@ -13,8 +13,7 @@ from openpyxl import load_workbook
 
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Reject, Store
-from server.store.db import open_db
+from server.store import Reject
 from shared.timefmt import format_ts, to_ms
 
 from .conftest import NOW
@@ -31,9 +30,9 @@ def ts(moment) -> str:
 
 
 @pytest.fixture
-def store(app):
+def seed_store(blank_store):
     """Hall a (w01, kiosk k1, clerk 1001), hall b (w02, clerk 2002), w09 in no site; an admin and a token."""
-    s = Store(open_db(app.config["DATABASE"]))
+    s = blank_store
     s.registry.create_site("a", "A 厅", "Asia/Shanghai", "{}", True)
     s.registry.create_site("b", "B 厅", "Asia/Shanghai", "{}", False)
     s.registry.create_window("w01", "一号窗", "a")
@@ -43,7 +42,6 @@ def store(app):
     s.registry.create_clerk("2002", "乙", "b", None)
     s.registry.assign_device("k1", "w01", to_ms(NOW - 24 * HOUR))
     s.accounts.create_user("boss", hash_password("boss pass"), "admin", None, 0)
-    return s
 
 
 @pytest.fixture

@@ -7,68 +7,22 @@ import re
 
 import pytest
 
-from server.domain.kiosk_config import Clerk, Target, build_config, content_version, is_sent, version
-from server.domain.passwords import hash_password
+from server.domain.kiosk_config import Target, build_config, content_version, is_sent, version
 from server.ingest.config_push import CHECK_SECONDS, ConfigPush
-from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 from shared.contract import DEFAULT_LABELS, DEFAULT_PHRASES, DEFAULT_REASONS, Config, parse_config
-from shared.pins import hash_pin
 
-from .events import event, msg
-from .web import PASSWORD, As
-
-PIN = hash_pin("246810", salt=bytes(16))
-PAGE = "/admin/windows/w01/kiosk"
+from .web import As
+from .window_kiosk import GOOD, PAGE, alerts, kiosk_config_of, seed, window_row
 
 
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
-    s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
-    s.accounts.create_user("hq-boss", hash_password(PASSWORD), "manager", ["hq"], 0)
-    s.accounts.create_user("look", hash_password(PASSWORD), "viewer", None, 0)
-    Ingestor(s, clock).handle([
-        msg(event(1, score=5), device="k1"),
-        msg(event(1, stream="stream-0002", window="w02", score=2), device="k2"),
-    ])
-    s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
-    s.registry.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
-    s.registry.update_window("w01", "1号窗口", "hq")
-    s.registry.update_window("w02", "2号窗口", "east")
-    s.registry.create_clerk("1024", "张三", "hq", PIN)
-    s.registry.create_clerk("1031", "赵六", "hq", PIN)
-    s.registry.update_clerk("1031", "赵六", "hq", False)
-    s.registry.create_clerk("2048", "李四", "east", PIN)
-    s.registry.assign_device("k1", "w01", 0)
-    return s
-
-
-def alerts(response) -> list[str]:
-    return re.findall(r'role="alert">([^<]*)<', response.get_data(as_text=True))
+def seed_store(blank_store, clock):
+    seed(blank_store, clock)
 
 
 @pytest.fixture
 def manager(app, store):
     return As(app, "hq-boss")
-
-
-GOOD = {"title": "1号窗口 · 社保", "clerk": "1024", "scale": "3", "labels_3_3": "很好", "labels_3_2": "",
-        "labels_3_1": "不好", "labels_5_5": "这一组不用", "reasons": "slow 办理时间长\n\n  rude　态度 生硬  \n",
-        "language": "en", "away_text": "  暂停服务   请到 2 号窗口 ", "phrases": "办得很快\n\n谢谢你们\n"}
-
-
-def window_row(store, window="w01") -> dict:
-    return store.reports.window(window)
-
-
-def kiosk_config_of(store, device="k1") -> Config:
-    """The config the collector would send to `device` now (without a public URL)."""
-    (row,) = [r for r in store.kiosk_config.config_targets() if r[0] == device]
-    target = Target(*row)
-    roster = [Clerk(*c) for c in store.kiosk_config.site_roster(target.site)] if target.site else []
-    return build_config(target, roster, None)
 
 
 # ---------------------------------------------------------------- the page

@@ -9,8 +9,19 @@ import pytest
 
 from shared.contract import parse_config
 
-# manager and store are fixtures: the tests take them as parameters (F811 there)
-from .test_window_kiosk_config import GOOD, PAGE, alerts, kiosk_config_of, manager, store, window_row  # noqa: F401
+from .web import As
+from .window_kiosk import GOOD, PAGE, alerts, kiosk_config_of, seed, window_row
+
+
+@pytest.fixture
+def seed_store(blank_store, clock):
+    seed(blank_store, clock)
+
+
+@pytest.fixture
+def manager(app, store):
+    return As(app, "hq-boss")
+
 
 ENGLISH = {**GOOD, "title_en": " Window 1 ·  Social security ", "labels_en_3_3": "Great", "labels_en_3_1": "",
            "labels_en_5_5": "not this scale",
@@ -18,7 +29,7 @@ ENGLISH = {**GOOD, "title_en": " Window 1 ·  Social security ", "labels_en_3_3"
            "phrases": "办得很快 | Quick service\n\n谢谢你们\n", "away_text_en": "Closed, please go to window 2"}
 
 
-def test_english_texts_are_saved_sent_and_shown_again(manager, store):  # noqa: F811
+def test_english_texts_are_saved_sent_and_shown_again(manager, store):
     assert manager.post(PAGE, ENGLISH).status_code == 302
     stored = json.loads(window_row(store)["config"])
     assert (stored["title_en"], stored["labels_en"], stored["phrases_en"], stored["away_text_en"]) == (
@@ -36,7 +47,7 @@ def test_english_texts_are_saved_sent_and_shown_again(manager, store):  # noqa: 
     assert 'value="Window 1 · Social security"' in html and 'value="Closed, please go to window 2"' in html
 
 
-def test_a_window_without_english_sends_the_config_it_always_did(manager, store):  # noqa: F811
+def test_a_window_without_english_sends_the_config_it_always_did(manager, store):
     assert manager.post(PAGE, GOOD).status_code == 302
     assert not any(key.endswith("_en") for key in json.loads(window_row(store)["config"]))
     assert b"_en" not in kiosk_config_of(store).to_json()
@@ -51,7 +62,7 @@ def test_a_window_without_english_sends_the_config_it_always_did(manager, store)
     ({"phrases": "好 | " + "x" * 81}, "快捷留言第 1 行：英文最长 80 个字符"),
     ({"away_text_en": "x" * 81}, "英文暂停服务提示最长 80 个字"),
 ])
-def test_bad_english_is_refused_with_a_message_and_nothing_stored(manager, store, change, message):  # noqa: F811
+def test_bad_english_is_refused_with_a_message_and_nothing_stored(manager, store, change, message):
     before = window_row(store)
     response = manager.post(PAGE, {**ENGLISH, **change})
     assert response.status_code == 400

@@ -9,8 +9,6 @@ import pytest
 
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
-from server.store import Store
-from server.store.db import open_db
 
 from .events import event, msg
 from .web import PASSWORD, As
@@ -19,8 +17,8 @@ JUNK = "w99"  # the window a kiosk named by mistake
 
 
 @pytest.fixture
-def store(app, clock):
-    s = Store(open_db(app.config["DATABASE"]))
+def seed_store(blank_store, clock):
+    s = blank_store
     s.accounts.create_user("root", hash_password(PASSWORD), "admin", None, 0)
     s.accounts.create_user("boss", hash_password(PASSWORD), "manager", None, 0)
     s.registry.create_site("hq", "市政务服务中心", "Asia/Shanghai", "{}", False)
@@ -43,7 +41,6 @@ def store(app, clock):
     s.appeals.file_appeal("rating-junk", "boss", "误评", 0)
     s.db.execute("INSERT OR IGNORE INTO cases (rating_id, window, staff, score, scale, opened_at, due_date) "
                  "VALUES ('rating-junk', ?, '1024', 1, 5, 0, '2026-11-30')", (JUNK,))
-    return s
 
 
 @pytest.fixture

@@ -1,25 +1,18 @@
 """The hall board in real Chromium: log in, and watch a window go away within 5 s of its kiosk saying so."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from device.runtime import KioskRuntime
 
 from ..helpers import ServerProcess, ceval, csv_sections, kiosk_settings, rate, wait_for
-
-SCREENS = Path(__file__).with_name("screens")
-
-
-def log_in(page, server, username, password):
-    page.goto(server.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
+from .login import log_in
 
 
+@pytest.mark.slow
 def test_the_board_shows_a_window_going_away_within_5_s(page, tmp_path, broker):
     server = ServerProcess(tmp_path / "ceval.sqlite3", broker.url).start()
     kiosk = KioskRuntime(kiosk_settings(tmp_path / "kiosk", broker.url, "k-board", "w41"))
@@ -39,16 +32,9 @@ def test_the_board_shows_a_window_going_away_within_5_s(page, tmp_path, broker):
 
         kiosk.act(kiosk.kiosk.sign, True)  # the clerk puts out the away sign
         expect(row.locator("td.state")).to_have_text("离岗 0 分钟", timeout=5000)
-        _keep(page, "board")
     finally:
         kiosk.stop()
         server.stop()
-
-
-def _keep(page, name: str) -> None:
-    """Screenshots of the main pages, kept under tests/web/screens (written with UPDATE_SCREENS=1)."""
-    if os.environ.get("UPDATE_SCREENS"):
-        page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
 
 
 def test_a_comment_with_a_script_tag_shows_as_text(page, tmp_path, broker):
@@ -67,12 +53,12 @@ def test_a_comment_with_a_script_tag_shows_as_text(page, tmp_path, broker):
         expect(cell).to_have_text("<script>window.pwned = 1</script>等太久")
         assert page.evaluate("window.pwned") is None
         expect(page.locator("#comments tbody tr").first).to_contain_text("2/5")
-        _keep(page, "comments")
     finally:
         kiosk.stop()
         server.stop()
 
 
+@pytest.mark.slow
 def test_a_window_report_draws_its_chart_and_exports_csv(page, tmp_path, broker):
     server = ServerProcess(tmp_path / "ceval.sqlite3", broker.url).start()
     kiosk = KioskRuntime(kiosk_settings(tmp_path / "kiosk", broker.url, "k-report", "w43"))
@@ -94,7 +80,6 @@ def test_a_window_report_draws_its_chart_and_exports_csv(page, tmp_path, broker)
             for (let i = 3; i < data.length; i += 4) if (data[i] > 0) return true;
             return false;
         }""", timeout=5000)
-        _keep(page, "window-report")
         with page.expect_download() as download:
             page.click("a.csv")
         tables = csv_sections(Path(download.value.path()).read_text(encoding="utf-8-sig"))

@@ -10,7 +10,7 @@ from device.runtime import KioskRuntime
 from shared.contract import Event
 
 from ..helpers import ServerProcess, ceval, kiosk_settings, query, rate, wait_for
-from .test_board import _keep, log_in
+from .login import log_in
 
 
 def old_bad_rating(broker, days_ago: int) -> str:
@@ -47,7 +47,6 @@ def test_a_case_from_opening_to_closing(page, tmp_path, broker):
         expect(overdue.locator("td.left")).to_contain_text("逾期")
         background = overdue.locator("td").first.evaluate("td => getComputedStyle(td).backgroundColor")
         assert background == "rgb(253, 236, 234)", "an overdue case stands out in red"
-        _keep(page, "cases")
 
         page.click(f'tr[data-case="{case_id}"] a')
         expect(page.locator("#rating")).to_have_text("1/5 非常不满意")
@@ -77,7 +76,6 @@ def test_a_case_from_opening_to_closing(page, tmp_path, broker):
         expect(page.locator("#trail tbody tr")).to_have_count(6)
         expect(page.locator("#trail tbody tr").last).to_contain_text("办结")
         expect(page.locator("#reopen-form")).to_be_visible()
-        _keep(page, "case")
 
         assert query(server.db, "SELECT status, assignee, verdict FROM cases WHERE id = ?", (case_id,)) == [
             ("closed", "zhao", "satisfied")]
@@ -108,7 +106,6 @@ def test_the_admin_uploads_next_years_holidays(page, tmp_path, broker):
         expect(page.locator('td[data-day="2027-01-01"]')).to_have_class("off corrected")
         expect(page.locator('td[data-day="2027-02-06"]')).to_have_class("work corrected")
         expect(page.locator("#corrections tbody tr")).to_have_count(9)
-        _keep(page, "holidays")
         page.locator('#corrections tr[data-day="2027-02-06"] button').click()
         expect(page.locator("#corrections tbody tr")).to_have_count(8)
         expect(page.locator('td[data-day="2027-02-06"]')).to_have_class("weekend")

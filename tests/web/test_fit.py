@@ -2,18 +2,21 @@
 navigation on one line (issue 12). One browser session over a seeded hall, as a manager sees it (alerts too)."""
 from __future__ import annotations
 
+import pytest
+
 from server.store import Store
 from server.store.db import open_db
 
 from ..helpers import ServerProcess, ceval
-from .test_board import log_in
-from .test_reports import seed
+from .login import log_in
+from .six_days import seed
 
 PAGES = ["/", "/compare", "/compare?by=staff", "/comments", "/cases", "/appeals", "/alerts", "/reports/monthly",
          "/reports/runs", "/exports/gbt39046", "/fleet", "/admin", "/admin/windows", "/admin/staff",
          "/admin/devices", "/admin/alerts", "/windows/w51", "/staff/1024", "/no-such-page"]
 
 
+@pytest.mark.slow
 def test_the_main_pages_fit_1280_px_in_both_languages(page, tmp_path, broker):
     db = tmp_path / "ceval.sqlite3"
     seed(db)

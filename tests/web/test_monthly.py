@@ -14,7 +14,7 @@ from shared.clock import SystemClock
 
 from ..helpers import ServerProcess, ceval
 from ..server.events import event, msg
-from .test_board import _keep, log_in
+from .login import log_in
 
 WINDOWS = {"w61": [5, 5, 4, 2, 1, 5], "w62": [4, 4, 3, 5], "w63": [5, 2, 1, 1, 3]}
 
@@ -70,7 +70,6 @@ def test_the_monthly_report_prints_a_cover_and_a_page_per_window(page, tmp_path,
         expect(page.locator("#window-w61 b.satisfied")).to_have_text("66.7%")
         expect(page.locator("#window-w61 svg.trend rect")).to_have_count(month_days(month))
         expect(page.get_by_role("button", name="打印")).to_be_visible()
-        _keep(page, "monthly")
 
         page.emulate_media(media="print")
         expect(page.locator("header.top")).to_be_hidden()

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from playwright.sync_api import expect
 
 from device.runtime import KioskRuntime
 from shared.pins import verify_pin
 
 from ..helpers import ServerProcess, ceval, kiosk_settings, query, rate, wait_for
-from .test_board import _keep, log_in
+from .login import log_in
 
 
+@pytest.mark.slow
 def test_an_admin_registers_a_hall_a_kiosk_and_a_clerk(page, tmp_path, broker):
     server = ServerProcess(tmp_path / "ceval.sqlite3", broker.url).start()
     kiosk = KioskRuntime(kiosk_settings(tmp_path / "kiosk", broker.url, "k-new", "w61"))
@@ -63,7 +65,6 @@ def test_an_admin_registers_a_hall_a_kiosk_and_a_clerk(page, tmp_path, broker):
         expect(page.locator('#confirmed tr[data-device="k-new"] td.window')).to_have_text("综合受理窗口（w62）")
         # (kiosks of other tests on the session's broker may still wait: their retained statuses)
         expect(page.locator('#unconfirmed tr[data-device="k-new"]')).to_have_count(0)
-        _keep(page, "registry")
 
         # a clerk with a PIN
         page.click("nav.registry >> text=工作人员")

@@ -12,7 +12,7 @@ from shared.timefmt import format_ts
 
 from ..helpers import ServerProcess, ceval
 from ..server.events import event, msg
-from .test_board import log_in
+from .login import log_in
 
 
 def test_the_board_marks_an_unverified_clerk_on_duty_when_it_refreshes(page, tmp_path, broker):

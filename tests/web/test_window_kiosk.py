@@ -9,7 +9,7 @@ from device.runtime import KioskRuntime
 from shared.pins import hash_pin
 
 from ..helpers import ServerProcess, ceval, kiosk_settings, query, wait_for
-from .test_board import _keep, log_in
+from .login import log_in
 
 
 def register(db, device: str, window: str) -> None:
@@ -73,7 +73,6 @@ def test_a_manager_sets_the_kiosk_of_a_window(page, tmp_path, broker):
         page.reload()
         expect(page.locator("#delivery .sent")).to_have_text("已发送")
         expect(three).to_be_visible()
-        _keep(page, "window-kiosk")
 
         page.fill("#reasons", "slow\n")  # a reason without its text is refused, and said so
         page.click("#kiosk-form button[type=submit]")

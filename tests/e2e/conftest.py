@@ -1,0 +1,13 @@
+"""Fixtures of the end-to-end tests: the shipped broker configuration with its accounts."""
+from __future__ import annotations
+
+import pytest
+
+from .shipped_broker import shipped_hall
+
+
+@pytest.fixture
+def hall():
+    """The shipped broker configuration running: the collector's account, kiosks k-a (w-a) and k-b (w-b)."""
+    with shipped_hall() as hall:
+        yield hall
