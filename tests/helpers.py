@@ -170,3 +170,8 @@ def csv_sections(text: str) -> dict[str, list[list[str]]]:
         else:
             sections[title].append(row)
     return sections
+
+
+def append_rating(outbox):
+    """A rating of 4 on a 5-level scale at w01, stored in a kiosk's outbox."""
+    return outbox.append(ts="2026-11-23T09:00:00.000+08:00", window="w01", type="rating", score=4, scale=5)

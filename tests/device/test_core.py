@@ -6,17 +6,9 @@ import pytest
 from device import screens
 from device.core import Kiosk, Timing
 from shared.clock import FakeClock
-from shared.contract import DEFAULT_LABELS, Config, Event
+from shared.contract import DEFAULT_LABELS, Config
 
-
-class MemorySink:
-    def __init__(self):
-        self.events: list[Event] = []
-
-    def append(self, **fields) -> Event:
-        event = Event(id=f"event-{len(self.events) + 1:04d}", stream="stream-01", seq=len(self.events) + 1, **fields)
-        self.events.append(event)
-        return event
+from .sinks import MemorySink
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from device.core import Kiosk, Timing
 from shared.clock import FakeClock
 from shared.contract import Config, Invite
 
-from .test_core import MemorySink
+from .sinks import MemorySink
 
 TIMING = Timing(thanks_seconds=3, reasons_timeout=15, invite_seconds=10, min_interval=0, comment_timeout=45)
 CONFIG = Config(title="3号窗口", staff={"id": "1024", "name": "张敏"})

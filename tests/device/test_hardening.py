@@ -8,11 +8,8 @@
 """
 from __future__ import annotations
 
-import errno
 import json
 import logging
-import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -24,58 +21,15 @@ from device.settings import KioskSettings
 from shared.clock import FakeClock
 from shared.contract import Ack, Config
 
+from ..helpers import append_rating as append
 from ..helpers import wait_for
-from .test_publisher import Listener, append
+from ..listener import Listener
+from ..small_disk import exhaust
 
 CLERK = Config(title="3号窗口", staff={"id": "1024", "name": "张敏"})
 
 
 # ---------------------------------------------------------------- a real disk that fills up
-class SmallDisk:
-    """A tmpfs of its own; `fill()` takes every free byte with a ballast file, `free()` gives them back."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.ballast = path / "ballast"
-
-    def fill(self) -> None:
-        chunk = b"\0" * 4096
-        with open(self.ballast, "ab", buffering=0) as file:
-            while True:
-                try:
-                    file.write(chunk)
-                except OSError as exc:
-                    assert exc.errno == errno.ENOSPC, exc
-                    return
-
-    def free(self) -> None:
-        self.ballast.unlink()
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    path = tmp_path / "disk"
-    path.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(path)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
-    try:
-        yield SmallDisk(path)
-    finally:
-        if subprocess.run(["umount", str(path)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "-l", str(path)], check=True)  # still open: detach it now, freed when closed
-
-
-def exhaust(outbox: Outbox) -> int:
-    """Append until the outbox cannot (SQLite may still have room in its WAL after the disk filled)."""
-    for stored in range(10_000):
-        try:
-            outbox.append(ts="2026-11-23T09:00:00.000+08:00", window="w03", type="presence", state="present")
-        except NotStored:
-            return stored
-    raise AssertionError("the outbox never filled the disk")
-
-
 def test_a_full_disk_is_reported_with_its_real_cause_and_the_outbox_recovers(small_disk):
     outbox = Outbox(small_disk.path / "outbox.sqlite3")
     try:

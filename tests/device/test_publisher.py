@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import json
-import threading
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from device.outbox import Outbox
@@ -12,32 +10,9 @@ from device.publisher import Publisher
 from shared.clock import FakeClock
 from shared.contract import Ack, Status
 
+from ..helpers import append_rating as append
 from ..helpers import wait_for
-
-
-class Listener:
-    """A client that records what arrives on a topic and can answer with acks."""
-
-    def __init__(self, broker, topic: str):
-        self.messages: list[tuple[str, bytes, bool]] = []
-        self.lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
-        self.client.on_message = self._on_message
-        self.client.connect(broker.host, broker.port)
-        self.client.subscribe(topic, qos=1)
-        self.client.loop_start()
-
-    def _on_message(self, client, userdata, message):
-        with self.lock:
-            self.messages.append((message.topic, message.payload, message.retain))
-
-    def seqs(self) -> list[int]:
-        with self.lock:
-            return [json.loads(p)["seq"] for t, p, _ in self.messages if t.endswith("/event")]
-
-    def close(self):
-        self.client.loop_stop()
-        self.client.disconnect()
+from ..listener import Listener
 
 
 @pytest.fixture
@@ -50,10 +25,6 @@ def make(tmp_path, broker, clock, device):
     publisher = Publisher(device, broker.url, outbox, lambda: Status(online=True, window="w01", outbox=outbox.count()),
                           ack_timeout=1.0, clock=clock)
     return outbox, publisher
-
-
-def append(outbox):
-    return outbox.append(ts="2026-11-23T09:00:00.000+08:00", window="w01", type="rating", score=4, scale=5)
 
 
 def test_unacknowledged_events_go_again_less_and_less_often(tmp_path, broker, clock):
