@@ -22,6 +22,12 @@ from ..helpers import wait_for  # noqa: E402
 from .pins import WiredPin  # noqa: E402
 
 
+@pytest.fixture
+def clock():
+    """The kiosk's clock, moved by the test."""
+    return FakeClock()
+
+
 @pytest.fixture(scope="session")
 def kivy_window(tmp_path_factory):
     from device.fonts import find_cjk_font

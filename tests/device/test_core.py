@@ -5,15 +5,9 @@ import pytest
 
 from device import screens
 from device.core import Kiosk, Timing
-from shared.clock import FakeClock
 from shared.contract import DEFAULT_LABELS, Config
 
 from .sinks import MemorySink
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import pytest
 
 from device import screens
 from device.core import Kiosk, Timing
-from shared.clock import FakeClock
 from shared.contract import Config, Invite
 
 from .sinks import MemorySink
@@ -16,11 +15,6 @@ CONFIG = Config(title="3号窗口", staff={"id": "1024", "name": "张敏"})
 
 def invite(n: int, case: str = "370102-2026-000123", ttl: int = 120) -> Invite:
     return Invite(n, case, "2026-11-23T09:00:00.000+08:00", ttl)
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 @pytest.fixture

@@ -33,11 +33,6 @@ def factory():
 
 
 @pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
 def closing():
     """Close every input a test opened, even when it fails."""
     opened = []

@@ -7,17 +7,11 @@ import pytest
 
 from device.outbox import Outbox
 from device.publisher import Publisher
-from shared.clock import FakeClock
 from shared.contract import Ack, Status
 
 from ..helpers import append_rating as append
 from ..helpers import wait_for
 from ..listener import Listener
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 def make(tmp_path, broker, clock, device):
