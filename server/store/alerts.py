@@ -58,7 +58,7 @@ class AlertQueries(StoreBase):
 
     def delete_alert_target(self, target_id: int) -> bool:
         """The target and its deliveries' history."""
-        with self.db.atomic():
+        with self.writing():
             self.db.execute("DELETE FROM deliveries WHERE target_id = ?", (target_id,))
             return self.db.execute("DELETE FROM alert_targets WHERE id = ?", (target_id,)).rowcount == 1
 

@@ -46,7 +46,7 @@ class AppealQueries(StoreBase):
         """A pending appeal against a kept rating; None when the rating is not (or no longer) in the statistics.
         A rating with a standing (pending or upheld) appeal raises sqlite3.IntegrityError. The rating's
         follow-up case, if it has one, gets an `appeal_filed` line (the reason) in its log."""
-        with self.db.atomic():
+        with self.writing():
             cursor = self.db.execute(
                 "INSERT INTO appeals (rating_id, window, staff, filed_at, filed_by, reason) "
                 "SELECT event_id, window, staff, ?, ?, ? FROM ratings WHERE event_id = ?",
@@ -70,7 +70,7 @@ class AppealQueries(StoreBase):
         Rejected: the appeal's own row changes, and the case's log gets an `appeal_rejected` line."""
         if decision not in DECISIONS:
             raise ValueError(f"decision {decision!r} is not one of {DECISIONS}")
-        with self.db.atomic():
+        with self.writing():
             row = self.db.execute("SELECT filed_by, rating_id FROM appeals WHERE id = ? AND status = 'pending'",
                                   (appeal_id,)).fetchone()
             if row is None:

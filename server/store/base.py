@@ -1,7 +1,8 @@
 """What every part of the store shares: the connection, statements inside the caller's transaction."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 
 from sqlite_utils import Database
 
@@ -9,6 +10,30 @@ from sqlite_utils import Database
 class StoreBase:
     def __init__(self, db: Database):
         self.db = db
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """A write transaction that takes the write lock first (BEGIN IMMEDIATE), waiting for it up to the busy
+        timeout: a transaction that reads and then writes would otherwise fail at once with "database is locked"
+        when another connection (the collector) committed in between. Inside the caller's transaction: a
+        savepoint of it."""
+        if self.db.conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.db.conn.execute("COMMIT")
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
+            raise
 
     def _executemany(self, sql: str, rows: list[tuple]) -> None:
         """`executemany` inside the caller's transaction; on its own it commits, as `Database.execute` does."""

@@ -29,7 +29,7 @@ class CaseQueries(StoreBase):
     def save_corrections(self, corrections: Iterable) -> int:
         """Add or replace corrections (server/domain/workdays.py Correction: one per day), in one transaction."""
         rows = [(c.day.isoformat(), c.kind, c.name or None) for c in corrections]
-        with self.db.atomic():
+        with self.writing():
             self._executemany("INSERT INTO holidays (day, kind, name) VALUES (?, ?, ?) ON CONFLICT (day) "
                               "DO UPDATE SET kind = excluded.kind, name = excluded.name", rows)
         return len(rows)
@@ -57,7 +57,7 @@ class CaseQueries(StoreBase):
         rating that has one, each logged as opened by the system with its `details` (JSON by rating id). Runs in the
         caller's transaction. Returns how many were opened."""
         conn = self.db.conn  # on the ingest path: sqlite3 itself, a statement per batch, not per case
-        with self.db.atomic():
+        with self.writing():
             known = {r[0] for r in conn.execute("SELECT rating_id FROM cases WHERE rating_id IN "
                                                  "(SELECT value FROM json_each(?))", (json.dumps(list(details)),))}
             rows = [r for r in rows if r[0] not in known]
@@ -140,7 +140,7 @@ class CaseQueries(StoreBase):
         """One step of a case in one transaction: `check(row)` gives the case's status after it (or raises, and
         nothing changes), then `changes` are set and the step is logged as `logged_as`. False when there is no
         such case."""
-        with self.db.atomic():
+        with self.writing():
             row = next(iter(self.db.query("SELECT * FROM cases WHERE id = ?", [case_id])), None)
             if row is None:
                 return False
@@ -155,7 +155,7 @@ class CaseQueries(StoreBase):
         the day and the number of working days it was opened with; each moved date is logged. Returns how many
         moved."""
         moved = 0
-        with self.db.atomic():
+        with self.writing():
             rows = self.db.execute(
                 "SELECT c.id, c.due_date, l.detail FROM cases c JOIN case_log l ON l.case_id = c.id "
                 "AND l.action = 'opened' WHERE c.status = 'open'").fetchall()

@@ -50,7 +50,7 @@ class KioskConfigQueries(StoreBase):
         and as the window's feedback with channel 'phone'."""
         payload = json.dumps({"v": 1, "id": event_id, "ts": ts, "window": window, "staff": staff,
                               "type": "feedback", "text": text, "channel": "phone"}, ensure_ascii=False)
-        with self.db.atomic():
+        with self.writing():
             self.db.execute(
                 "INSERT INTO events (id, device, stream, seq, type, window, staff, ts, at, received_at, payload) "
                 "VALUES (?, ?, ?, 1, 'feedback', ?, ?, ?, ?, ?, ?)",

@@ -51,7 +51,7 @@ class MaintenanceQueries(StoreBase):
             blank += bool(has_payload)
         if upto == mark:
             return 0, False
-        with self.db.atomic():  # the write comes first: no read snapshot to go stale while waiting for the lock
+        with self.writing():  # the write comes first: no read snapshot to go stale while waiting for the lock
             changed = self.db.execute("UPDATE events SET payload = '' WHERE rowid > ? AND rowid <= ? AND payload != ''",
                                       (mark, upto)).rowcount
             self.settings.set_setting(RETENTION_MARK, upto)

@@ -21,7 +21,7 @@ class ProvisionQueries(StoreBase):
         """Unconfirm a device, free the window it served and end its assignment at `now`: confirmed again,
         even at the same window, it speaks for it only from then on, so nothing it timed in between counts.
         False when the database does not know it."""
-        with self.db.atomic():
+        with self.writing():
             found = self.db.execute("UPDATE devices SET confirmed = 0 WHERE device = ?", (device,)).rowcount == 1
             self.db.execute("UPDATE windows SET device = NULL WHERE device = ?", (device,))
             self.ingest.end_assignments([device], now)

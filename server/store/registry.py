@@ -74,7 +74,7 @@ class RegistryQueries(StoreBase):
         longer names it, and a device that served the new window before is unassigned. Past
         ratings stay with the window they were given at.
         """
-        with self.db.atomic():
+        with self.writing():
             if window is None:
                 window = self.db.execute(f"SELECT {self._DEVICE_WINDOW} FROM devices d WHERE d.device = ?",
                                          (device,)).fetchone()[0]

@@ -61,7 +61,7 @@ class WindowRemovalQueries(StoreBase):
 
     def remove_window(self, window: str, user: str, now: int) -> dict:
         """Delete a window nothing is stored under; WindowRefused otherwise. Returns the removed window's row."""
-        with self.db.atomic():
+        with self.writing():
             row = self._check(window)
             held = self.window_holdings(window)
             if held:
@@ -77,7 +77,7 @@ class WindowRemovalQueries(StoreBase):
         no site merges into any). An absence still open at `source` ends now. Returns the rows moved per table."""
         if source == target:
             raise WindowRefused("same", window=source)
-        with self.db.atomic():
+        with self.writing():
             row = self._check(source)
             into = self.db.execute("SELECT site FROM windows WHERE window = ?", (target,)).fetchone()
             if into is None:
