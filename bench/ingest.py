@@ -55,7 +55,7 @@ from shared.topics import topic
 
 log = logging.getLogger(__name__)
 
-WINDOW = 100  # QoS 1 messages in flight per publisher: the kiosk publisher's default
+WINDOW = 100  # QoS 1 messages in flight for the raw publisher (paho bounds it); a kiosk bounds its own (500)
 RAW_TOPIC = "bench/raw"
 PROBE_DEVICE = "bench-probe"
 ROOT = Path(__file__).resolve().parents[1]  # where `-m ceval.main` and `-m bench.ingest` import from

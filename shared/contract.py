@@ -235,7 +235,7 @@ def _load_json(payload: bytes, limit: int) -> dict[str, Any]:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise ContractError("message is not UTF-8") from None
-    if _nesting(text) > MAX_DEPTH:
+    if text.count("[") + text.count("{") > MAX_DEPTH and _nesting(text) > MAX_DEPTH:
         raise ContractError(f"message nests arrays and objects more than {MAX_DEPTH} levels deep")
     try:
         data = json.loads(text, parse_constant=_no_constant)
@@ -255,7 +255,8 @@ def _load_json(payload: bytes, limit: int) -> dict[str, Any]:
 
 def _nesting(text: str) -> int:
     """How deeply arrays and objects nest in `text` (brackets inside strings do not count); it stops counting
-    past MAX_DEPTH. Cheap enough for every message: one pass over the brackets and quotes only."""
+    past MAX_DEPTH. One pass over the brackets and quotes only; `_load_json` skips it for a message with
+    no more than MAX_DEPTH opening brackets in all, which cannot nest deeper."""
     depth = deepest = 0
     in_string = False
     for match in _STRUCTURE.finditer(text):

@@ -95,10 +95,10 @@ class Collector:
         # acknowledged like the rest.
         self.client_id = check_client_id(client_id)
         self.presence = presence_topic(client_id)  # retained while it runs: collector_guard.py
-        self._storing = False  # the store thread has a batch it has not handed back
-        # The MQTT thread reads while the store thread waits for work: mqtt_link.py says why.
+        # The MQTT thread reads ahead while a batch is stored, up to one more batch: what waits unread stays
+        # with the broker (its session holds it), not in this process's memory.
         self.link = MqttLink(client_id, self.broker.host, self.broker.port, self._on_delivery,
-                             may_read=lambda: not self._storing and not self.inbox, read_max=batch_max)
+                             may_read=lambda: len(self.inbox) < batch_max, read_max=batch_max)
         client = self.link.client
         if username:
             client.username_pw_set(username, password)
@@ -139,7 +139,6 @@ class Collector:
                     batch = self.inbox.take(self.batch_max, WAIT_SECONDS)
                     if not batch:
                         continue
-                self._storing = True
                 if self._store(ingestor, batch):
                     batch, backoff = [], 0.2
                 else:
@@ -160,7 +159,6 @@ class Collector:
         self.stored += result.stored
         self.duplicates += result.duplicates
         self.rejected += result.rejected
-        self._storing = False
         self.link.send(batch, [(topic(device, "ack"), ack.to_json()) for device, ack in result.acks])
         return True
 

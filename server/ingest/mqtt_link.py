@@ -10,9 +10,8 @@ bytes. `send()` queues the work and wakes this thread, which runs paho's loop fo
 event loop (`socket()`, `loop_read()`, `loop_write()`, `loop_misc()`) around one select() on the
 socket and its own wake-up pair.
 
-Reading waits while `may_read()` says no (the collector: while a batch is being stored), for up
-to HOLD_SECONDS: two threads that both run Python take turns at the interpreter's lock, and
-every turn costs a wake-up, so receiving and storing at once is slower than each in its turn.
+Reading waits while `may_read()` says no (the collector: while a whole batch waits to be stored),
+for up to HOLD_SECONDS, so that what the store thread cannot keep up with stays with the broker.
 
 A delivery is acknowledged only on the connection it came on. The broker keeps an unacknowledged
 message in the session and sends it again after a reconnect, under the same packet id, and that

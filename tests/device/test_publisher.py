@@ -50,8 +50,10 @@ def test_unacknowledged_events_go_again_less_and_less_often(tmp_path, broker, cl
 
 def test_status_is_retained_with_a_will_and_a_clean_offline(tmp_path, broker, clock):
     outbox, publisher = make(tmp_path, broker, clock, "pub-status")
+    early = Listener(broker, "ceval/v1/pub-status/status")
     publisher.start()
-    wait_for(lambda: publisher.connected, 10, "the publisher to connect")
+    wait_for(lambda: early.messages, 10, "the status, once connected")
+    early.close()
     late = Listener(broker, "ceval/v1/pub-status/status")  # subscribes after: sees the retained one
     try:
         wait_for(lambda: late.messages, 10, "the retained status")
