@@ -66,14 +66,16 @@ def cmd_device_add(args) -> int:
     from server.store.db import open_db
     from shared.broker_url import parse_broker_url
     from shared.contract import WINDOW_PATTERN
+    from shared.signing import read_fingerprint
 
     try:
         device = check_device(args.device)
         if args.window is not None and not WINDOW_PATTERN.match(args.window):
             raise ProvisionError(f"window {args.window!r} must match {WINDOW_PATTERN.pattern}")
+        pin = read_fingerprint(args.key) if args.key is not None else None
         accounts = None if args.no_broker else _accounts(args, "device add")
-    except ProvisionError as exc:
-        return _fail("device add", str(exc))
+    except (ProvisionError, ValueError) as exc:
+        return _fail("device add", f"--key: {exc}" if isinstance(exc, ValueError) else str(exc))
     store = Store(open_db(args.db))
     known = store.registry.device(device)
     window = args.window or (known and known["window"])
@@ -103,8 +105,13 @@ def cmd_device_add(args) -> int:
                 accounts.set_password(device, password)
         except (OSError, ProvisionError) as exc:
             return _fail("device add", str(exc))
-    store.registry.assign_device(device, window, _now_ms())
+    now = _now_ms()
+    with store.db.atomic():
+        store.registry.assign_device(device, window, now)
+        pinned = pin is not None and store.keys.pin(device, pin, "ceval device add", now)
     print(f"device {device} registered" + (f" at window {window}" if window else ""))
+    if pinned:
+        print(f"key {pin[:16]}… pinned: from now on only events signed with it count")
     if accounts is not None:
         print(f"broker account {device} in {accounts.passwd} (a new password; any old one ends at the reload)")
     if out is not None:
@@ -207,6 +214,9 @@ def add_commands(sub) -> None:
                         "reload the broker: systemctl reload mosquitto.")
     d.add_argument("device", help="the kiosk's device id (its MQTT client id and user name)")
     d.add_argument("--window", help="the window it serves (needed for a new kiosk's config)")
+    d.add_argument("--key", metavar="FINGERPRINT", help="pin the kiosk's signing key (`ceval kiosk --key` prints "
+                   "its fingerprint on the Pi; the Devices page shows what it reported): from then on only events "
+                   "signed with it and chained count (docs/audit.md)")
     add_db(d)
     d.add_argument("--broker", help=f"the broker as the kiosks reach it, mqtt://HOST:PORT or mqtts://HOST:PORT "
                    f"(default: {KIOSK_BROKER_ENV})")

@@ -32,6 +32,8 @@ def add_commands(sub) -> None:
                    "--screenshot also a config message (.json); default there: a demonstration config")
     p.add_argument("--screenshot", metavar="DIR", help="do not run: render every screen at 800x480, 1024x600 and "
                    "1280x800 in Chinese and English into DIR as SCREEN-WxH-LANG.png, offscreen")
+    p.add_argument("--key", action="store_true", help="print the fingerprint of the kiosk's signing key (made on "
+                   "first use) for the admin to pin (`ceval device add --key`), and exit")
     p.add_argument("--headless", action="store_true", help="no screen: GPIO buttons and the away sign only")
     p.add_argument("--simulate", action="store_true", help="simulated customers press the buttons")
     p.add_argument("--count", type=int, help="with --simulate: stop after this many ratings")

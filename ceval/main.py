@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from ceval import accounts, devices, kiosk, maintenance, serve, sites
+from ceval import accounts, audit, devices, kiosk, maintenance, serve, sites
 from ceval.args import CommandError, DbPath, Parser, check_db_path
 from ceval.common import fail
 from ceval.demo import command
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"counter-eval {PRODUCT_VERSION}")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for commands in (serve, accounts, devices, sites, kiosk, command, maintenance):
+    for commands in (serve, accounts, devices, sites, kiosk, command, maintenance, audit):
         commands.add_commands(sub)
     return parser
 

@@ -9,8 +9,11 @@ import tempfile
 import threading
 from pathlib import Path
 
+from shared.signing import shown_fingerprint
+
 from .runtime import KioskRuntime
 from .settings import SCREEN_SIZES, KioskSettings, SettingsError, load_settings
+from .signing_key import SigningKey
 from .simulator import Pace, simulate
 from .watchdog import Notifier, Watchdog
 
@@ -23,6 +26,10 @@ def run_kiosk(args, stop: threading.Event) -> int:
     except SettingsError as exc:
         print(f"ceval kiosk: {exc}", file=sys.stderr)
         return 2
+    if args.key:
+        key = SigningKey.load_or_create(settings.data_dir)
+        print(f"device {settings.device}\nkey fingerprint {shown_fingerprint(key.fingerprint)}")
+        return 0
     if args.headless:
         return _headless(settings, args, stop)
     return _with_screen(settings, args, stop)

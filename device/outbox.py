@@ -1,9 +1,13 @@
 """The durable outbox: every event is committed here before the customer is thanked.
 
 One SQLite file per kiosk, `synchronous=FULL`, so a committed event survives
-power loss. The file also holds the stream id and the last `seq`; a wiped or
-replaced file starts a new stream. Rows leave only when an ack covers them, and
-never for an ack beyond the last `seq` (a forged one: see `ack`).
+power loss. The file also holds the stream id, the last `seq` and the last
+link of the stream's chain; a wiped or replaced file starts a new stream and a
+new chain (its first event names the stream's genesis as `prev`). With the
+kiosk's key each event is signed as it is committed, so what goes out again
+after a restart is byte for byte what went out before (shared/signing.py).
+Rows leave only when an ack covers them, and never for an ack beyond the last
+`seq` (a forged one: see `ack`).
 
 When an event cannot be written (a full disk, a failing card) `append` raises
 `NotStored` with the real cause and leaves the file as it was; the next append
@@ -15,12 +19,18 @@ import errno
 import logging
 import sqlite3
 import threading
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shared.contract import Event
+from shared.signing import digest, genesis, link
 
 from .core import NotStored
 from .ids import new_event_id, new_stream_id
+
+if TYPE_CHECKING:
+    from .signing_key import SigningKey
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +51,9 @@ class AckBeyond(ValueError):
 
 
 class Outbox:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, key: SigningKey | None = None):
         self.path = Path(path)
+        self.key = key
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
@@ -55,8 +66,11 @@ class Outbox:
             self._db.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('stream', ?), ('last_seq', '0')", (new_stream_id(),)
             )
+            # an outbox from before chains starts its chain at its next event
+            stream = self._meta("stream")
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('last_link', ?)", (genesis(stream),))
             self._db.execute("COMMIT")
-        self.stream = self._meta("stream")
+        self.stream = stream
 
     def _meta(self, key: str) -> str:
         return self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
@@ -67,14 +81,20 @@ class Outbox:
             return int(self._meta("last_seq"))
 
     def append(self, **fields) -> Event:
-        """Give the event its id, stream and seq and commit it durably."""
+        """Give the event its id, stream, seq and place in the chain, sign it, and commit it durably."""
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 seq = int(self._meta("last_seq")) + 1
-                event = Event(id=fields.pop("id", None) or new_event_id(), stream=self.stream, seq=seq, **fields)
+                prev = self._meta("last_link")
+                event = Event(id=fields.pop("id", None) or new_event_id(), stream=self.stream, seq=seq, prev=prev,
+                              **fields)
+                content = event.to_dict()
+                if self.key is not None:
+                    event = replace(event, sig=self.key.sign(content))
                 self._db.execute("INSERT INTO outbox (seq, payload) VALUES (?, ?)", (seq, event.to_json()))
-                self._db.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (str(seq),))
+                self._db.executemany("UPDATE meta SET value = ? WHERE key = ?",
+                                     [(str(seq), "last_seq"), (link(prev, digest(content)), "last_link")])
                 self._db.execute("COMMIT")
             except (sqlite3.Error, OSError) as exc:
                 self._rollback()

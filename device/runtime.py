@@ -24,6 +24,7 @@ from .gpio import GpioInputs, GpioSettings, InvitePressed, ScorePressed, SensorH
 from .outbox import Outbox
 from .publisher import Publisher
 from .settings import KioskSettings
+from .signing_key import SigningKey
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,7 +37,8 @@ class KioskRuntime:
         self.inputs = self._gpio(pin_factory)
         self.sensor = self.inputs.health if self.inputs else None
         self._lock = threading.RLock()
-        self.outbox = Outbox(settings.outbox_path)
+        self.key = SigningKey.load_or_create(settings.data_dir)
+        self.outbox = Outbox(settings.outbox_path, self.key)
         self.kiosk = Kiosk(_WakingOutbox(self), self.clock, settings.window, self._saved_config(),
                            settings.timing, settings.invite_mode)
         self.publisher = Publisher(settings.device, settings.broker, self.outbox, self._status, self._config_arrived,
@@ -132,7 +134,7 @@ class KioskRuntime:
             ignored = {"count": publisher.ignored_acks, "upto_seq": upto_seq, "ts": when}
         return Status(online=True, ts=format_ts(self.clock.now()), window=self.settings.window,
                       presence=self.kiosk.presence, outbox=self.outbox.count(), version=PRODUCT_VERSION,
-                      sensor=self.sensor, storage=self.kiosk.storage, ignored_acks=ignored)
+                      sensor=self.sensor, storage=self.kiosk.storage, ignored_acks=ignored, key=self.key.public_key)
 
 
 class _WakingOutbox:

@@ -13,6 +13,7 @@ from typing import Any
 
 from .pins import is_pin_hash
 from .quote import quoted
+from .signing import KEY_PATTERN, PREV_PATTERN, SIG_PATTERN
 from .timefmt import parse_ts
 from .topics import DEVICE_PATTERN
 
@@ -71,6 +72,9 @@ class Event:
     # feedback
     text: str | None = None
     rating: str | None = None
+    # extension: the chain and the kiosk's signature (shared/signing.py)
+    prev: str | None = None
+    sig: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -92,6 +96,10 @@ class Event:
             out["text"] = self.text
             if self.rating is not None:
                 out["rating"] = self.rating
+        if self.prev is not None:
+            out["prev"] = self.prev
+        if self.sig is not None:
+            out["sig"] = self.sig
         return out
 
     def to_json(self) -> bytes:
@@ -134,6 +142,7 @@ class Status:
     sensor: str | None = None  # extension: the away-sign sensor, "ok" | "flapping" | "unplugged"
     storage: str | None = None  # extension: "full" | "error" while the kiosk's outbox cannot store events
     ignored_acks: dict | None = None  # extension: {"count", "upto_seq", "ts"} of acks beyond the last seq
+    key: str | None = None  # extension: the kiosk's Ed25519 public key, base64 (shared/signing.py)
 
     def to_json(self) -> bytes:
         data = {"v": VERSION, **{k: v for k, v in asdict(self).items() if v is not None}}
@@ -353,7 +362,8 @@ def _event_fields(data: dict[str, Any], stream: str, seq: int) -> Event:
     kind = data.get("type")
     if kind not in EVENT_TYPES:
         raise ContractError(f"unknown event type {quoted(kind)}")
-    common = dict(id=event_id, stream=stream, seq=seq, ts=ts, window=window, type=kind, staff=staff)
+    common = dict(id=event_id, stream=stream, seq=seq, ts=ts, window=window, type=kind, staff=staff,
+                  **_chain_fields(data))
     if kind == "rating":
         return Event(**common, **_rating_fields(data))
     if kind == "presence":
@@ -369,6 +379,18 @@ def _event_fields(data: dict[str, Any], stream: str, seq: int) -> Event:
             raise ContractError(f"feedback text is {len(text)} characters, more than {MAX_TEXT_CHARS}")
         return Event(**common, text=text, rating=_id_field(data, "rating", required=False))
     return Event(**common)  # staff change: `staff` is the new clerk, absent for nobody
+
+
+def _chain_fields(data: dict[str, Any]) -> dict[str, Any]:
+    prev, sig = data.get("prev"), data.get("sig")
+    if prev is not None and not (isinstance(prev, str) and PREV_PATTERN.match(prev)):
+        raise ContractError(f"prev {quoted(prev)} is not 64 lowercase hexadecimal digits")
+    if sig is not None:
+        if not (isinstance(sig, str) and SIG_PATTERN.match(sig)):
+            raise ContractError(f"sig {quoted(sig)} is not the base64 of a 64-byte Ed25519 signature")
+        if prev is None:
+            raise ContractError("sig without prev: a signed event names the event before it")
+    return {"prev": prev, "sig": sig}
 
 
 def _rating_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -415,6 +437,7 @@ def parse_status(payload: bytes) -> Status:
         sensor=data.get("sensor") if data.get("sensor") in SENSOR_STATES else None,
         storage=data.get("storage") if data.get("storage") in STORAGE_STATES else None,
         ignored_acks=_ignored_acks(data.get("ignored_acks")),
+        key=data.get("key") if isinstance(data.get("key"), str) and KEY_PATTERN.match(data["key"]) else None,
     )
 
 

@@ -81,6 +81,7 @@ KIND_LABELS = {
     "gap": N_("数据缺失"),
     "rate": N_("评价器发送超限"),  # raised by the collector, no rule (raise_rate_alert)
     "storage": N_("评价器存储故障"),  # raised by the collector, no rule (raise_storage_alert)
+    "chain": N_("评价器签名记录"),  # raised by the collector, no rule (raise_chain_alert)
 }
 KIND_DESCRIPTIONS = {
     "unsatisfied": N_("%(minutes)s 分钟内至少 %(min_ratings)s 条评价，其中差评占 %(share)s 及以上"),
@@ -418,6 +419,21 @@ def raise_storage_alert(store: Store, device: str, storage: str, now: int) -> di
     window, title, site = store.alerts.device_place(device)
     message = Text(STORAGE_TEXTS[storage], {"device": device, "name": _named(window, title)})
     condition = Condition("storage", None, site, window, device, key_of("storage", None, device), now, message)
+    return raise_alerts(store, [condition], now, MERGE_MINUTES * MINUTE, REPEAT_MINUTES * MINUTE)
+
+
+CHAIN_TEXTS = {
+    "new": N_("评价器 %(device)s（%(name)s）开始了新的签名记录链（流 %(stream)s）：存储卡或评价器已更换"),
+    "refused": N_("评价器 %(device)s（%(name)s）的事件因签名或记录链不符被拒收：%(reason)s"),
+}
+
+
+def raise_chain_alert(store: Store, device: str, what: str, now: int, **details: str) -> dict[str, list[int]]:
+    """A kiosk with a pinned key began a new chain (`what` "new": its storage or the kiosk was replaced), or
+    sent events the collector refused for their signature or chain ("refused"): one alert per episode."""
+    window, title, site = store.alerts.device_place(device)
+    message = Text(CHAIN_TEXTS[what], {"device": device, "name": _named(window, title), **details})
+    condition = Condition("chain", None, site, window, device, key_of("chain", None, f"{device}:{what}"), now, message)
     return raise_alerts(store, [condition], now, MERGE_MINUTES * MINUTE, REPEAT_MINUTES * MINUTE)
 
 

@@ -22,8 +22,9 @@ from server.domain.bounded import Bounded
 from server.domain.quota import EventQuota, RateEpisodes
 from server.domain.zones import DEFAULT_ZONE
 from server.followup import cases as followup_cases
-from server.followup.alerts import raise_rate_alert, raise_storage_alert
-from server.store import Reject, Store, StoredEvent
+from server.followup.alerts import raise_chain_alert, raise_rate_alert, raise_storage_alert
+from server.store import Pin, Reject, Store, StoredEvent
+from shared import signing
 from shared.clock import Clock
 from shared.contract import Ack, ContractError, Event, parse_event, parse_status
 from shared.timefmt import format_ts, from_ms, parse_ts, to_ms
@@ -86,6 +87,10 @@ class _Batch:
     strays: dict[tuple[str, str], int] = field(default_factory=dict)  # (stream, device) of --strict's refused
     outcomes: list[_Valid | _Refused] = field(default_factory=list)  # events and rejects, in arrival order
     handled: dict[str, list[int]] = field(default_factory=dict)  # stream -> seqs handled: stored, duplicate, rejected
+    pins: dict[str, Pin | None] = field(default_factory=dict)  # device -> its pinned key, read once per batch
+    links: dict[tuple[str, int], tuple[str, bytes]] = field(default_factory=dict)  # this batch's chained events
+    new_chains: dict[str, str] = field(default_factory=dict)  # device -> stream: a pinned kiosk began a chain
+    chain_refused: dict[str, str] = field(default_factory=dict)  # device -> the last reason
 
 
 class Rejected(Exception):
@@ -265,6 +270,11 @@ class Ingestor:
         for device in over_quota:
             if self._episodes.refused(device, batch.now):
                 raise_rate_alert(self.store, device, batch.rate, batch.now)
+        for device, stream in batch.new_chains.items():
+            if self.store.ingest.streams_of(device) > 1:  # its first chain is no news
+                raise_chain_alert(self.store, device, "new", batch.now, stream=stream)
+        for device, reason in batch.chain_refused.items():
+            raise_chain_alert(self.store, device, "refused", batch.now, reason=reason)
 
     def _admit(self, outcome: _Valid, batch: _Batch) -> bool:
         """The event quota (server/domain/quota.py) for an event about to be stored."""
@@ -304,6 +314,9 @@ class Ingestor:
                                           create_window=not self.strict and not self._confirmed(device, batch))
         if status.online and status.storage and before is None:  # its outbox stopped storing: a new episode
             raise_storage_alert(self.store, device, status.storage, batch.now)
+        if status.key:
+            self.store.keys.reported(device, status.key)
+            batch.pins.pop(device, None)
 
     def _confirmed(self, device: str, batch: _Batch) -> bool:
         confirmed = batch.confirmed.get(device)
@@ -333,8 +346,59 @@ class Ingestor:
         elif confirmed and self.strict:
             raise Rejected(f"window: device {device} is assigned to no window (server runs --strict)",
                            event.stream, event.seq)
-        return _Valid(message, device, StoredEvent(event, device, at, batch.now, retimed, message.payload.decode()),
-                      clock_ms, bool(history))
+        content_digest = self._chained(device, event, message.payload, batch)
+        return _Valid(message, device, StoredEvent(event, device, at, batch.now, retimed, message.payload.decode(),
+                                                   content_digest), clock_ms, bool(history))
+
+    # ------------------------------------------------------------ signatures and the chain
+    def _chained(self, device: str, event: Event, payload: bytes, batch: _Batch) -> bytes | None:
+        """The digest of a chained event's content (None for an event without `prev`). A device with a pinned
+        key must sign every event with it and keep its chain: else the event is rejected."""
+        pin = batch.pins[device] if device in batch.pins else batch.pins.setdefault(device,
+                                                                                    self.store.keys.pinned(device))
+        if event.prev is None:
+            if pin is not None:
+                self._refuse_chain(device, f"unsigned event: device {device} has a pinned key", event, batch)
+            return None
+        fields = json.loads(payload)
+        content_digest = signing.digest(fields)
+        if pin is None:
+            return content_digest
+        if event.sig is None:
+            self._refuse_chain(device, f"unsigned event: device {device} has a pinned key", event, batch)
+        if pin.key is None:
+            self._refuse_chain(device, f"sig: device {device} has not yet reported its pinned key "
+                               f"{pin.fingerprint[:16]}…", event, batch)
+        if not signing.verify(pin.key, fields):
+            self._refuse_chain(device, f"sig: the signature does not verify with device {device}'s pinned key "
+                               f"{pin.fingerprint[:16]}…", event, batch)
+        self._check_chain(device, event, content_digest, batch)
+        batch.links[event.stream, event.seq] = (event.prev, content_digest)
+        return content_digest
+
+    def _check_chain(self, device: str, event: Event, content_digest: bytes, batch: _Batch) -> None:
+        """`prev` names the stored event before it (or the stream's genesis), and the stored event after it
+        names this one."""
+        stream, seq = event.stream, event.seq
+        wanted = [s for s in (seq - 1, seq + 1) if s >= 1 and (stream, s) not in batch.links]
+        stored = self.store.ingest.chain_links(stream, wanted)
+        before = batch.links.get((stream, seq - 1)) or stored.get(seq - 1)
+        after = batch.links.get((stream, seq + 1)) or stored.get(seq + 1)
+        if event.prev == signing.genesis(stream):
+            if before is not None and before[0] is not None:
+                self._refuse_chain(device, f"prev: seq {seq} begins a new chain in the middle of stream {stream}",
+                                   event, batch)
+            if seq == 1:
+                batch.new_chains[device] = stream
+        elif before is not None and before[0] is not None and event.prev != signing.link(*before):
+            self._refuse_chain(device, f"prev: it does not name seq {seq - 1} of stream {stream}", event, batch)
+        if after is not None and after[0] is not None and after[0] != signing.link(event.prev, content_digest):
+            self._refuse_chain(device, f"prev: seq {seq + 1} of stream {stream} does not name it", event, batch)
+
+    @staticmethod
+    def _refuse_chain(device: str, reason: str, event: Event, batch: _Batch) -> None:
+        batch.chain_refused[device] = reason
+        raise Rejected(reason, event.stream, event.seq)
 
     def _assignments(self, device: str, batch: _Batch) -> list[tuple[str, int, int | None]]:
         history = batch.assigned.get(device)

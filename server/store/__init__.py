@@ -9,9 +9,11 @@ from server.store.accounts import AccountQueries
 from server.store.admin_log import AdminLogQueries
 from server.store.alerts import AlertQueries
 from server.store.appeals import AppealQueries
+from server.store.audit import AuditQueries
 from server.store.cases import CaseQueries
 from server.store.ingest import IngestQueries, Reject, StoredEvent
 from server.store.invites import InviteQueries
+from server.store.keys import KeyQueries, Pin
 from server.store.kiosk_config import KioskConfigQueries
 from server.store.maintenance import MaintenanceQueries
 from server.store.provisioning import ProvisionQueries
@@ -34,8 +36,10 @@ class Store:
         self.accounts = AccountQueries(db)
         self.alerts = AlertQueries(db)
         self.appeals = AppealQueries(db)
+        self.audit = AuditQueries(db)
         self.cases = CaseQueries(db)
         self.invites = InviteQueries(db)
+        self.keys = KeyQueries(db)
         self.kiosk_config = KioskConfigQueries(db)
         self.maintenance = MaintenanceQueries(db, self.settings)
         self.provisioning = ProvisionQueries(db, self.ingest)
@@ -46,4 +50,4 @@ class Store:
         self.window_removal = WindowRemovalQueries(db, self.admin_log)
 
 
-__all__ = ["Store", "StoredEvent", "Reject"]
+__all__ = ["Store", "StoredEvent", "Reject", "Pin"]

@@ -18,6 +18,7 @@ class StoredEvent(NamedTuple):
     received_at: int
     retimed: bool
     payload: str
+    digest: bytes | None = None  # of a chained event's content (shared/signing.py); its `prev` is the event's
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,18 @@ class IngestQueries(StoreBase):
         self.db.execute(
             "INSERT INTO devices (device, first_seen, last_seen) VALUES (?, ?, ?) "
             "ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen, heard = 1", (device, now, now))
+
+    def chain_links(self, stream: str, seqs: list[int]) -> dict[int, tuple[str | None, bytes | None]]:
+        """seq -> (prev as hex, content digest) of the stored events of `stream` at `seqs`."""
+        if not seqs:
+            return {}
+        return {seq: (prev.hex() if prev else None, digest) for seq, prev, digest in self.db.execute(
+            f"SELECT seq, prev, digest FROM events WHERE stream = ? AND seq IN ({', '.join('?' * len(seqs))})",
+            [stream, *seqs])}
+
+    def streams_of(self, device: str) -> int:
+        """How many streams the device has used."""
+        return self.db.execute("SELECT count(*) FROM streams WHERE device = ?", (device,)).fetchone()[0]
 
     def device_confirmed(self, device: str) -> bool:
         row = self.db.execute("SELECT confirmed FROM devices WHERE device = ?", (device,)).fetchone()
@@ -163,9 +176,10 @@ class IngestQueries(StoreBase):
             return
         self._executemany(
             "INSERT INTO events (id, device, stream, seq, type, window, staff, ts, at, received_at, "
-            "retimed, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "retimed, payload, prev, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(e.id, item.device, e.stream, e.seq, e.type, e.window, e.staff, e.ts, item.at, item.received_at,
-              int(item.retimed), item.payload) for item in items for e in (item.event,)])
+              int(item.retimed), item.payload, bytes.fromhex(e.prev) if e.prev else None, item.digest)
+             for item in items for e in (item.event,)])
         ratings = [item for item in items if item.event.type == "rating"]
         if ratings:
             self._executemany(

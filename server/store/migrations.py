@@ -471,3 +471,25 @@ def m019_cli(db: Database) -> None:
     UPDATE devices SET heard = 0
     WHERE confirmed = 1 AND online = 0 AND version IS NULL AND rejected = 0 AND first_seen = last_seen
       AND NOT EXISTS (SELECT 1 FROM streams s WHERE s.device = devices.device)""")
+
+
+@migrations()
+def m020_signing(db: Database) -> None:
+    """Signed, chained events (shared/signing.py): the key each kiosk reports (`devices.key`), the keys admins
+    pinned (`device_pins`, one open row per device; `key` filled once the kiosk reported the pinned one), and
+    each chained event's `prev` and content `digest`, kept when retention blanks its payload."""
+    _run(db, """
+    ALTER TABLE devices ADD COLUMN key TEXT;
+    CREATE TABLE device_pins (
+        id INTEGER PRIMARY KEY,
+        device TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        key TEXT,
+        pinned_at INTEGER NOT NULL,
+        pinned_by TEXT NOT NULL,
+        unpinned_at INTEGER
+    );
+    CREATE UNIQUE INDEX device_pins_open ON device_pins (device) WHERE unpinned_at IS NULL;
+    ALTER TABLE events ADD COLUMN prev BLOB;
+    ALTER TABLE events ADD COLUMN digest BLOB
+    """)
