@@ -364,6 +364,8 @@ class Ingestor:
         content_digest = signing.digest(fields)
         if pin is None:
             return content_digest
+        if event.seq == 1 and event.prev == signing.genesis(event.stream):
+            batch.new_chains[device] = event.stream  # announced even when the event itself is refused
         if event.sig is None:
             self._refuse_chain(device, f"unsigned event: device {device} has a pinned key", event, batch)
         if pin.key is None:
@@ -388,8 +390,6 @@ class Ingestor:
             if before is not None and before[0] is not None:
                 self._refuse_chain(device, f"prev: seq {seq} begins a new chain in the middle of stream {stream}",
                                    event, batch)
-            if seq == 1:
-                batch.new_chains[device] = stream
         elif before is not None and before[0] is not None and event.prev != signing.link(*before):
             self._refuse_chain(device, f"prev: it does not name seq {seq - 1} of stream {stream}", event, batch)
         if after is not None and after[0] is not None and after[0] != signing.link(event.prev, content_digest):

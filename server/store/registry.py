@@ -61,7 +61,9 @@ class RegistryQueries(StoreBase):
         return list(self.db.query(
             f"SELECT d.device, {self._DEVICE_WINDOW} AS window, w.title, d.confirmed, d.online, d.version, "
             f"d.first_seen, d.last_seen, d.heard, d.rejected, d.storage, d.storage_since, d.ignored_acks, "
-            f"d.ignored_upto_seq, d.ignored_ack_at FROM devices d LEFT JOIN windows w ON w.window = {self._DEVICE_WINDOW} "
+            f"d.ignored_upto_seq, d.ignored_ack_at, d.key, p.fingerprint AS pinned, p.pinned_at, p.pinned_by "
+            f"FROM devices d LEFT JOIN windows w ON w.window = {self._DEVICE_WINDOW} "
+            "LEFT JOIN device_pins p ON p.device = d.device AND p.unpinned_at IS NULL "
             "ORDER BY d.confirmed, d.device"))
 
     def device(self, device: str) -> dict | None:

@@ -25,6 +25,7 @@ from server.web.forms import Invalid, chosen_clerk, collect, text
 from server.web.scope import require_window, visible_sites
 from shared.contract import STAFF_PATTERN, WINDOW_PATTERN
 from shared.pins import PIN_MAX, PIN_MIN, PIN_PATTERN, hash_pin, is_strong_pin_hash
+from shared.signing import fingerprint, read_fingerprint, shown_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -343,6 +344,9 @@ def _render_devices(errors: list[str] = (), status: int = 200, rate: str | None 
         for key, shown in (("storage_since", "storage_since_local"), ("ignored_ack_at", "ignored_ack_local")):
             row[shown] = hall_time(row[key], "minute", none="—")
         row["rejects"] = [{**r, "when": hall_time(r["received_at"])} for r in rejects.get(row["device"], [])]
+        row["fingerprint"] = fingerprint(row["key"]) if row["key"] else None
+        row["fingerprint_shown"] = shown_fingerprint(row["fingerprint"]) if row["fingerprint"] else ""
+        row["pinned_shown"] = shown_fingerprint(row["pinned"]) if row["pinned"] else ""
     return render_template("admin_devices.html", unconfirmed=[r for r in rows if not r["confirmed"]],
                            confirmed=[r for r in rows if r["confirmed"]], windows=store.reports.windows(),
                            errors=errors, rate=store.settings.device_rate() if rate is None else rate, rejects_shown=REJECTS_SHOWN,
@@ -380,12 +384,24 @@ def assign_device(device: str):
     if row is None:
         abort(404, _("设备 %(device)s 不存在", device=device))
     window = request.form.get("window", "").strip() or None
-    if window is None and row["confirmed"]:
+    if window is None and row["confirmed"] and not request.form.get("pin"):
         return _render_devices([_("%(device)s：请选择要分配的窗口。", device=device)], 400)
     if window is not None and store.reports.window(window) is None:
         return _render_devices([_("%(device)s：窗口 %(window)s 不存在，请先在窗口管理中添加。",
                                   device=device, window=window[:32])], 400)
-    store.registry.assign_device(device, window, now_ms())
+    try:
+        pin = read_fingerprint(request.form["pin"]) if request.form.get("pin") else None
+    except ValueError:
+        return _render_devices([_("%(device)s：密钥指纹应为 64 位十六进制数字。", device=device)], 400)
+    now = now_ms()
+    with store.db.atomic():
+        if window is not None or not row["confirmed"]:  # else only its key is pinned
+            store.registry.assign_device(device, window, now)
+        if pin is not None and store.keys.pin(device, pin, current_user()["username"], now):
+            log.info("device %s: key %s pinned by %s", device, pin, current_user()["username"])
+            flash(_("设备 %(device)s 的签名密钥已锁定：此后只接收用它签名的事件。", device=device))
+    if window is None and row["confirmed"]:
+        return redirect(url_for("registry.devices"))
     log.info("device %s confirmed%s", device, f", at window {window}" if window else "")
     if window:
         flash(_("设备 %(device)s 已确认，分配到窗口 %(window)s。", device=device, window=window))
