@@ -8,6 +8,8 @@ What goes after `days` (counted from the server's receive time):
 - `events.payload` is blanked to ''. The row stays: its `id` and (`stream`, `seq`) are what the collector
   de-duplicates against, so a kiosk that sends a very old event again still gets it counted once, and
   ratings, feedback, absences, cases and appeals keep pointing at it.
+- but a chained stream's last event of each UTC day keeps its payload: the kiosk signed it, and its `prev`
+  names the day's events before it, whose stored `prev` and digest still link up to it (docs/audit.md).
 - rejected messages (`rejects` rows) are deleted; each device's count of them stays in `devices.rejected`.
 
 Ratings, feedback, absences, cases and the rest are never touched. The background task works in batches of

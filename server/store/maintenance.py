@@ -12,6 +12,7 @@ from sqlite_utils import Database
 
 from server.store.base import StoreBase
 from server.store.settings import SettingsQueries
+from shared.timefmt import DAY_MS
 
 RETENTION = "retention"            # setting: {"days": N}; absent or {"days": null}: keep everything
 RETENTION_MARK = "retention_mark"  # setting: the events rowid up to which payloads were pruned
@@ -31,7 +32,9 @@ class MaintenanceQueries(StoreBase):
         self.settings.set_setting(RETENTION, {"days": days})
 
     def prune_payloads(self, cutoff: int, limit: int) -> tuple[int, bool]:
-        """Blank the payloads of the next `limit` events (by rowid) received before `cutoff` (ms).
+        """Blank the payloads of the next `limit` events (by rowid) received before `cutoff` (ms), but for
+        each chained stream's daily anchor: the last event of its (UTC) day, or the last stored so far. A kiosk
+        signed it, and its chain names every event of the day before it (docs/audit.md).
 
         Stops early at the first event received at or after the cutoff, or one its stream has not yet
         reached contiguously (the collector still reads the payload of a presence when its stream's mark
@@ -52,8 +55,10 @@ class MaintenanceQueries(StoreBase):
         if upto == mark:
             return 0, False
         with self.writing():  # the write comes first: no read snapshot to go stale while waiting for the lock
-            changed = self.db.execute("UPDATE events SET payload = '' WHERE rowid > ? AND rowid <= ? AND payload != ''",
-                                      (mark, upto)).rowcount
+            changed = self.db.execute(
+                "UPDATE events SET payload = '' WHERE rowid > ? AND rowid <= ? AND payload != '' AND (prev IS NULL "
+                f"OR EXISTS (SELECT 1 FROM events n WHERE n.stream = events.stream AND n.seq = events.seq + 1 "
+                f"AND n.at / {DAY_MS} = events.at / {DAY_MS}))", (mark, upto)).rowcount
             self.settings.set_setting(RETENTION_MARK, upto)
         return changed, more
 

@@ -124,3 +124,29 @@ def test_the_devices_page_shows_the_reported_key_and_pins_it_on_confirming(app, 
     assert (pin.fingerprint, pin.key, pin.pinned_by) == (key.fingerprint, key.public_key, "root")
     page = admin.get("/admin/devices").get_data(as_text=True)
     assert "已锁定" in page and "签名密钥已锁定" in page
+
+
+def test_past_retention_the_chain_still_verifies_from_daily_anchors_and_an_altered_digest_is_named(
+        blank_store, clock, kiosk):
+    from server.ops.retention import RetentionTask
+    from server.reporting.audit import verify
+
+    key, outbox = kiosk
+    ingestor = Ingestor(blank_store, clock)
+    ingestor.handle([status(key)])
+    blank_store.keys.pin("k1", key.fingerprint, "root", 0)
+    for day in ("2026-11-21", "2026-11-22"):
+        for hour in ("09", "10", "11"):
+            outbox.append(ts=f"{day}T{hour}:00:00.000+08:00", window="w01", type="rating", staff=None, score=5,
+                          scale=5, reasons=())
+    assert ingestor.handle([msg(p) for _, p in outbox.pending(0, 10)]).stored == 6
+    clock.advance(40 * 86400)
+    blank_store.maintenance.set_retention_days(30)
+    RetentionTask(pause=0).run(blank_store, clock.now())
+    kept = [seq for seq, payload in blank_store.db.execute("SELECT seq, payload FROM events ORDER BY seq") if payload]
+    assert kept == [3, 6], "the last event of each day keeps its signed payload"
+    audit = verify(blank_store, "w01")
+    assert audit.ok and (audit.events, audit.signed, audit.pruned) == (6, 2, 4), audit
+    blank_store.db.execute("UPDATE events SET digest = zeroblob(32) WHERE seq = 2")
+    audit = verify(blank_store, "w01")
+    assert [(f.seq, f.what) for f in audit.breaks] == [(3, "altered")], audit.breaks
