@@ -10,14 +10,13 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import paho.mqtt.client as mqtt
-import pytest
 
 from server.domain.kiosk_config import MAX_CONFIG_BYTES, Clerk, Target, build_config, with_token
 from shared.pins import hash_pin
 from shared.timefmt import format_ts
 from shared.topics import topic
 
-from ..helpers import ServerProcess, query, wait_for
+from ..helpers import query, wait_for
 from .shipped_broker import Probe
 
 NESTED = b"[" * 2048 + b"]" * 2048  # 4 KiB: once enough to stop the collector's batch
@@ -63,15 +62,6 @@ class Kiosk:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-@pytest.fixture
-def server(hall):
-    process = ServerProcess(hall.db, hall.url, "--strict", env=hall.collector_env()).start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def summary(server, token: str, window: str) -> dict:

@@ -8,8 +8,6 @@ import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import pytest
-
 from device.runtime import KioskRuntime
 from device.settings import load_settings
 from device.signing_key import SigningKey
@@ -17,7 +15,7 @@ from shared import signing
 from shared.contract import Event, Status
 from shared.timefmt import format_ts
 
-from ..helpers import ServerProcess, ceval, query, rate, wait_for
+from ..helpers import ceval, query, rate, wait_for
 from .test_hostile_kiosk import Kiosk
 
 
@@ -26,15 +24,6 @@ def pin(hall, device: str, key: SigningKey) -> None:
                  "--key", signing.shown_fingerprint(key.fingerprint))
     assert done.returncode == 0, done.stderr
     assert "pinned" in done.stdout
-
-
-@pytest.fixture
-def server(hall):
-    process = ServerProcess(hall.db, hall.url, "--strict", env=hall.collector_env()).start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def audit(hall, *more: str):
