@@ -1,163 +1,87 @@
-"""Re-checking stored events against their kiosks' pinned keys and chains (`ceval audit verify`, docs/audit.md).
+"""Audit bundles from the database, and `ceval audit verify` (docs/audit.md).
 
-Each stream with events in the range is read from the seq before its first one in the range to its last (to its
-acknowledged end when the range is open), and every stored event is checked:
-
-- its signature, with the key pinned for its device (any key ever pinned: a kiosk re-pinned after a repair keeps
-  its older events provable); a device never pinned is not signed-checked, and the summary counts its events;
-- its stored columns (seq, stream, window, clerk, type) and the rating row figures count (score, scale, reasons,
-  clerk, window, case number) against what the kiosk signed;
-- its place in the chain: `prev` names the event before it, whose link is recomputed from what is stored.
-
-Breaks: `missing` (a seq not stored: deleted, or never received and declared lost, or rejected when it came),
-`altered` (a stored value differs from the signed one, or the signature fails), `re-ordered` (stored at another
-seq than the one signed), `unsigned` (a pinned device's event without a signature). An upheld appeal's exclusion
-is listed with who decided it and when, never as a break.
+A bundle holds, for a window (or every window) and a range of days, every stored event of the streams with
+events in the range, from the seq before the first (its chain fields) to the last (to the stream's last
+acknowledged one when the range has no end), as stored: the raw signed event, its stored columns and chain
+fields, the rating row the figures count (or the exclusion an upheld appeal made, with who, when and why), the
+keys pinned for each device, and what the server recorded of the seqs it does not hold (declared lost,
+rejected). `shared/signing.py` checks it: the server here, an auditor with the same file and only the bundle.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from typing import Any
 
-from server.store import Pin, Store
+from server.store import Store
 from shared import signing
 from shared.timefmt import format_ts, from_ms
 
 
-@dataclass(frozen=True)
-class Finding:
-    device: str
-    stream: str
-    seq: int | None
-    what: str  # missing | altered | re-ordered | unsigned | excluded | new chain
-    detail: str
-
-    def line(self) -> str:
-        seq = f" seq {self.seq}" if self.seq is not None else ""
-        return f"{self.what}: device {self.device} stream {self.stream}{seq}: {self.detail}"
+def _when(ms: int | None) -> str | None:
+    return format_ts(from_ms(ms)) if ms is not None else None
 
 
-@dataclass
-class Audit:
-    events: int = 0        # stored events checked
-    signed: int = 0        # whose signature was checked with a pinned key
-    unpinned: int = 0      # of devices never pinned: chain and rows checked, signature not
-    pruned: int = 0        # raw payload gone (retention): chain checked from stored prev and digest only
-    breaks: list[Finding] = field(default_factory=list)
-    notes: list[Finding] = field(default_factory=list)  # exclusions, announced new chains
+def bundle(store: Store, window: str | None = None, start: int | None = None, end: int | None = None,
+           made_at: int | None = None, days: tuple[str | None, str | None] = (None, None)) -> dict[str, Any]:
+    streams = list(_streams(store, window, start, end))
+    devices = sorted({s["device"] for s in streams})
+    return {
+        "format": signing.BUNDLE_FORMAT, "made_at": _when(made_at), "window": window,
+        "from": days[0], "to": days[1],
+        "keys": {d: [{"fingerprint": p.fingerprint, "key": p.key, "pinned_at": _when(p.pinned_at),
+                      "pinned_by": p.pinned_by, "unpinned_at": _when(p.unpinned_at)} for p in store.keys.pins(d)]
+                 for d in devices},
+        "streams": streams,
+        "uncounted": [{"id": event_id, "window": where, "at": _when(at)}
+                      for event_id, where, at in store.audit.ratings_without_event(window, start, end)],
+    }
 
-    @property
-    def ok(self) -> bool:
-        return not self.breaks
 
-
-def verify(store: Store, window: str | None = None, start: int | None = None, end: int | None = None) -> Audit:
-    audit = Audit()
-    pins: dict[str, list[Pin]] = {}
+def _streams(store: Store, window: str | None, start: int | None, end: int | None) -> Iterator[dict]:
     for stream, device, low, high in store.audit.streams_in(window, start, end):
-        if device not in pins:
-            pins[device] = [p for p in store.keys.pins(device) if p.key]
-        upto, _ = store.audit.stream_marks(stream)
         if end is None:
-            high = max(high, upto)
-        _stream(store, audit, device, stream, max(low - 1, 1), low, high, pins[device])
-    for event_id, where, at in store.audit.ratings_without_event(window, start, end):
-        audit.breaks.append(Finding("?", "?", None, "altered", f"rating {event_id} of window {where} at "
-                                    f"{format_ts(from_ms(at))} is counted but no stored event backs it"))
-    return audit
+            high = max(high, store.audit.stream_marks(stream)[0])
+        rows = store.audit.stream_events(stream, max(low - 1, 1), high)
+        before = rows.pop(0) if rows and rows[0]["seq"] < low else None
+        ids = [r["id"] for r in rows if r["type"] == "rating"]
+        counted, excluded = store.audit.ratings(ids), store.audit.excluded(ids)
+        yield {
+            "stream": stream, "device": device, "from_seq": low, "to_seq": high,
+            "before": {"seq": before["seq"], **_chain(before)} if before else None,
+            "events": [_event(r, counted.get(r["id"]), excluded.get(r["id"])) for r in rows],
+            "lost": [{"from_seq": a, "to_seq": b, "declared_at": _when(at)} for a, b, at in store.audit.gaps(stream)
+                     if a <= high and b >= low],
+            "rejected": [{"seq": seq, "at": _when(at), "reason": reason}
+                         for seq, (at, reason) in store.audit.rejections(stream).items() if low <= seq <= high],
+        }
 
 
-def _stream(store: Store, audit: Audit, device: str, stream: str, context: int, low: int, high: int,
-            pins: list[Pin]) -> None:
-    rows = {r["seq"]: r for r in store.audit.stream_events(stream, context, high)}
-    ratings_ids = [r["id"] for r in rows.values() if r["type"] == "rating"]
-    ratings, excluded = store.audit.ratings(ratings_ids), store.audit.excluded(ratings_ids)
-    lost = store.audit.gaps(stream)
-    rejected = store.audit.rejections(stream)
-    previous: tuple[str | None, bytes | None] | None = None  # (prev, digest) of the event before, when stored
-    if context < low and context in rows:
-        previous = _chain_of(rows[context])
-    for seq in range(low, high + 1):
-        row = rows.get(seq)
-        if row is None:
-            audit.breaks.append(Finding(device, stream, seq, "missing", _why_missing(seq, lost, rejected)))
-            previous = None
-            continue
-        audit.events += 1
-        previous = _event(audit, device, stream, seq, row, previous, pins, ratings, excluded)
+def _chain(row: dict) -> dict:
+    return {"prev": row["prev"].hex() if row["prev"] else None,
+            "digest": row["digest"].hex() if row["digest"] else None}
 
 
-def _why_missing(seq: int, lost: list[tuple[int, int, int]], rejected: dict[int, tuple[int, str]]) -> str:
-    for low, high, at in lost:
-        if low <= seq <= high:
-            return f"never received: the server declared seq {low}..{high} lost at {format_ts(from_ms(at))}"
-    if seq in rejected:
-        at, reason = rejected[seq]
-        return f"rejected when it came at {format_ts(from_ms(at))}: {reason}"
-    return "not stored (deleted?)"
-
-
-def _chain_of(row: dict) -> tuple[str | None, bytes | None]:
-    return (row["prev"].hex() if row["prev"] else None, row["digest"])
-
-
-def _event(audit: Audit, device: str, stream: str, seq: int, row: dict, previous, pins: list[Pin],
-           ratings: dict, excluded: dict) -> tuple[str | None, bytes | None]:
-    """Check one stored event; returns its (prev, digest) for the next one's check."""
-    def found(what: str, detail: str) -> None:
-        audit.breaks.append(Finding(device, stream, seq, what, detail))
-
-    stored_prev, stored_digest = _chain_of(row)
-    if not row["payload"]:  # retention took the raw event: its stored chain fields still link
-        audit.pruned += 1
-        fields = None
-    else:
-        fields = json.loads(row["payload"])
-        if fields.get("seq") != seq:
-            found("re-ordered", f"stored at seq {seq}, signed as seq {fields.get('seq')}")
-        for name in ("id", "stream", "window", "type", "staff"):
-            if fields.get(name) != row[name]:
-                found("altered", f"{name} stored as {row[name]!r}, signed {fields.get(name)!r}")
-        if fields.get("prev") is not None:
-            content_digest = signing.digest(fields)
-            if stored_digest is not None and stored_digest != content_digest or fields["prev"] != stored_prev:
-                found("altered", "its stored chain fields differ from the event's")
-            stored_prev, stored_digest = fields["prev"], content_digest
-        if pins:
-            if fields.get("sig") is None:
-                found("unsigned", f"device {device} has a pinned key, the event has no signature")
-            elif not any(signing.verify(p.key, fields) for p in pins):
-                found("altered", "the signature does not verify with the device's pinned key")
-            else:
-                audit.signed += 1
-        else:
-            audit.unpinned += 1
-        if row["type"] == "rating":
-            _rating(audit, found, device, stream, seq, row["id"], fields, ratings, excluded)
-    if stored_prev is not None and previous is not None and previous[0] is not None:
-        if stored_prev != signing.link(*previous):
-            found("re-ordered" if fields is not None and fields.get("seq") != seq else "altered",
-                  f"its prev does not name the stored seq {seq - 1}")
-    elif stored_prev is not None and stored_prev == signing.genesis(stream) and seq > 1:
-        audit.notes.append(Finding(device, stream, seq, "new chain", "the chain begins here (a kiosk upgraded "
-                                                                      "to signing in the middle of its stream)"))
-    return (stored_prev, stored_digest) if stored_prev is not None else (None, None)
-
-
-def _rating(audit: Audit, found, device: str, stream: str, seq: int, event_id: str, fields: dict,
-            ratings: dict, excluded: dict) -> None:
-    signed = {"window": fields.get("window"), "staff": fields.get("staff"), "score": fields.get("score"),
-              "scale": fields.get("scale"), "reasons": fields.get("reasons") or None, "case_no": fields.get("case")}
-    row = ratings.get(event_id)
-    if row is None and event_id in excluded:
-        row = excluded[event_id]
-        audit.notes.append(Finding(device, stream, seq, "excluded", f"rating {event_id} taken out of the figures "
-                                   f"by {row['decided_by']} at {format_ts(from_ms(row['decided_at']))} "
-                                   f"(appeal {row['appeal_id']}: {row['reason']})"))
+def _rating(row: dict | None) -> dict | None:
     if row is None:
-        found("missing", f"rating {event_id} is stored as an event but not counted (its rating row is gone)")
-        return
-    stored = {**row, "reasons": json.loads(row["reasons"]) if row["reasons"] else None}
-    for name, value in signed.items():
-        if stored[name] != value:
-            found("altered", f"rating {name} stored as {stored[name]!r}, signed {value!r}")
+        return None
+    return {**row, "reasons": json.loads(row["reasons"]) if row["reasons"] else None}
+
+
+def _event(row: dict, counted: dict | None, excluded: dict | None) -> dict:
+    out = {"seq": row["seq"], "id": row["id"], "window": row["window"], "staff": row["staff"], "type": row["type"],
+           "received_at": _when(row["received_at"]), "payload": row["payload"] or None, **_chain(row)}
+    if row["type"] == "rating":
+        out["counted"] = _rating(counted)
+        out["excluded"] = None if excluded is None else {
+            **{k: v for k, v in _rating(excluded).items()
+               if k not in ("appeal_id", "decided_by", "decided_at", "reason")},
+            "appeal": excluded["appeal_id"], "by": excluded["decided_by"], "at": _when(excluded["decided_at"]),
+            "reason": excluded["reason"]}
+    return out
+
+
+def verify(store: Store, window: str | None = None, start: int | None = None, end: int | None = None
+           ) -> signing.Checked:
+    """The bundle of the range, checked as an auditor checks it."""
+    return signing.check_bundle(bundle(store, window, start, end))

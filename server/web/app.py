@@ -18,6 +18,7 @@ from server.web.views import (
     alerts,
     api,
     appeals,
+    audit,
     cases,
     compare,
     gbt39046,
@@ -73,6 +74,7 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
     errors.init_app(app)  # JSON under /api/, pages in the reader's language elsewhere
     security.init_app(app)  # CSP and frame headers; Secure cookies whenever reached over HTTPS
     app.register_blueprint(api.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(hall.bp)
     app.register_blueprint(monthly.bp)

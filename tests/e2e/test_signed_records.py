@@ -4,7 +4,10 @@ pinned kiosk's badly signed, mis-chained and unsigned events are rejected and ac
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -15,7 +18,7 @@ from shared import signing
 from shared.contract import Event, Status
 from shared.timefmt import format_ts
 
-from ..helpers import ceval, query, rate, wait_for
+from ..helpers import ROOT, ceval, query, rate, wait_for
 from .test_hostile_kiosk import Kiosk
 
 
@@ -30,7 +33,37 @@ def audit(hall, *more: str):
     return ceval("audit", "verify", "--db", str(hall.db), "--window", "w-a", *more)
 
 
-def test_a_kiosks_signed_ratings_verify_and_each_tampering_is_named(hall, server):
+def third_party(hall, tmp_path) -> None:
+    """The window's audit bundle checks with shared/signing.py copied alone, run by a Python that cannot see
+    this repository (-I); the same bundle with one record edited fails."""
+    bundle = tmp_path / "bundle.json"
+    made = ceval("audit", "bundle", "--db", str(hall.db), "--window", "w-a", "--out", str(bundle))
+    assert made.returncode == 0, made.stderr
+    alone = tmp_path / "auditor" / "signing.py"
+    alone.parent.mkdir()
+    shutil.copy(ROOT / "shared" / "signing.py", alone)
+
+    def check(path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-I", str(alone), str(path)], capture_output=True, text=True,
+                              cwd=alone.parent, timeout=60)
+
+    passed = check(bundle)
+    assert passed.returncode == 0 and passed.stdout.splitlines()[-1].startswith("OK 101 events"), passed
+    data = json.loads(bundle.read_text(encoding="utf-8"))
+    record = next(e for s in data["streams"] for e in s["events"] if e["type"] == "rating"
+                  and json.loads(e["payload"])["score"] == 1)
+    signed = json.loads(record["payload"])
+    signed["score"] = 5
+    record["payload"], record["counted"]["score"] = json.dumps(signed), 5
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(data), encoding="utf-8")
+    failed = check(edited)
+    assert failed.returncode == 1, failed
+    assert f"altered: device k-a stream {data['streams'][0]['stream']} seq {record['seq']}" \
+        in failed.stdout, failed.stdout
+
+
+def test_a_kiosks_signed_ratings_verify_and_each_tampering_is_named(hall, server, tmp_path):
     settings = replace(load_settings(hall.kiosk_configs["k-a"]), ack_timeout=1.0, thanks_seconds=0.001,
                        reasons_timeout=5.0, min_interval=0.0)
     pin(hall, "k-a", SigningKey.load_or_create(settings.data_dir))  # as `ceval kiosk --key` shows it on the Pi
@@ -47,6 +80,7 @@ def test_a_kiosks_signed_ratings_verify_and_each_tampering_is_named(hall, server
     ok = audit(hall)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.splitlines()[-1].startswith("OK 101 events checked: 101 signatures verified"), ok.stdout
+    third_party(hall, tmp_path)
 
     server.stop()  # someone with the database in hand
     seq_of = dict(query(hall.db, "SELECT id, seq FROM events"))

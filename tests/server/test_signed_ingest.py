@@ -4,6 +4,7 @@ Devices page that shows the key and pins it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -146,7 +147,28 @@ def test_past_retention_the_chain_still_verifies_from_daily_anchors_and_an_alter
     kept = [seq for seq, payload in blank_store.db.execute("SELECT seq, payload FROM events ORDER BY seq") if payload]
     assert kept == [3, 6], "the last event of each day keeps its signed payload"
     audit = verify(blank_store, "w01")
-    assert audit.ok and (audit.events, audit.signed, audit.pruned) == (6, 2, 4), audit
+    assert not audit.breaks and (audit.events, audit.signed, audit.pruned) == (6, 2, 4), audit
     blank_store.db.execute("UPDATE events SET digest = zeroblob(32) WHERE seq = 2")
     audit = verify(blank_store, "w01")
     assert [(f.seq, f.what) for f in audit.breaks] == [(3, "altered")], audit.breaks
+
+
+def test_a_manager_downloads_the_windows_bundle_and_the_checker_which_says_ok(app, blank_store, clock, kiosk):
+    key, outbox = kiosk
+    blank_store.accounts.create_user("boss", hash_password(PASSWORD), "manager", None, 0)
+    blank_store.accounts.create_user("look", hash_password(PASSWORD), "viewer", None, 0)
+    ingestor = Ingestor(blank_store, clock)
+    ingestor.handle([status(key)])
+    blank_store.keys.pin("k1", key.fingerprint, "root", 0)
+    ingestor.handle([msg(rating(outbox, score)) for score in (5, 1, 4)])
+    boss = As(app, "boss")
+    assert "签名记录审计包" in boss.text("/windows/w01?from=2026-11-01&to=2026-11-30")
+    response = boss.get("/windows/w01/audit-bundle.json?from=2026-11-01&to=2026-11-30")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    checked = signing.check_bundle(json.loads(response.get_data(as_text=True)))
+    assert not checked.breaks and (checked.events, checked.signed) == (3, 3)
+    assert boss.get("/audit/signing.py").get_data() == Path(signing.__file__).read_bytes()
+    assert boss.get("/windows/w01/audit-bundle.json?from=2026-11-30&to=2026-11-01").status_code == 400
+    look = As(app, "look")
+    assert look.get("/windows/w01/audit-bundle.json").status_code == 403
+    assert "签名记录审计包" not in look.text("/windows/w01")
