@@ -6,10 +6,9 @@ No Flask here: the page, its exports and the API all take their rows from `compa
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from server.domain import periods
 from server.domain.figures import DayRange, absence_summary, rating_summary
+from server.domain.ranking import rank, standing
 from server.reporting.summary import window_summaries
 from server.reporting.verified import across
 from server.store import Store
@@ -98,34 +97,38 @@ def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[di
         verified = across(store, seen)
         for row in rows:
             row["verified"] = verified[row["staff"]]
-    rank(rows, lambda r: r["current"], "rank", "last")
-    rank(rows, lambda r: r["previous"], "prev_rank", "prev_last")
+    min_sample = store.settings.min_sample()
+    rank(rows, lambda r: r["current"], "rank", "last", min_sample)
+    rank(rows, lambda r: r["previous"], "prev_rank", "prev_last", min_sample)
     return sort_rows(rows, by, "rank", "asc")
 
 
 def _figures(store: Store, by: str, days: DayRange, now_ms: int, names: list[str] | None,
              windows: list[dict]) -> dict[str, dict]:
-    if by == "window":
-        summaries = window_summaries(store, [w["window"] for w in windows], days, now_ms)
-        return {window: _row(s["ratings"], s["absences"]) | {"staffed": s["staffed"]["share"] if s["staffed"] else None}
-                for window, s in summaries.items()}
+    """Each window's or clerk's figures of a period (`names`: the windows counted, None for all)."""
     counts: dict[str, list] = {}
     for key, scale, score, n in store.reports.rating_counts_grouped(by, days.start, days.end, names):
         counts.setdefault(key, []).append((scale, score, n))
+    if by == "window":
+        summaries = window_summaries(store, [w["window"] for w in windows], days, now_ms)
+        return {window: _row(counts.get(window, []), s["absences"])
+                | {"staffed": s["staffed"]["share"] if s["staffed"] else None} for window, s in summaries.items()}
     spans: dict[str, list] = {}
     for key, start, end in store.reports.absences_grouped(by, days.start, days.end, names):
         spans.setdefault(key, []).append((start, end))
-    return {key: _row(rating_summary(counts.get(key, [])), absence_summary(spans.get(key, []), now_ms))
+    return {key: _row(counts.get(key, []), absence_summary(spans.get(key, []), now_ms))
             for key in sorted(set(counts) | set(spans))}
 
 
-def _row(ratings: dict, absences: dict) -> dict:
+def _row(counts: list[tuple[int, int, int]], absences: dict) -> dict:
+    """A row's figures of a period, with its ranking standing (server/domain/ranking.py)."""
+    ratings = rating_summary(counts)
     return {"total": ratings["total"], "satisfied_rate": ratings["satisfied_rate"], "index": ratings["index"],
-            "absences": absences["count"], "absent_seconds": absences["total_seconds"]}
+            "absences": absences["count"], "absent_seconds": absences["total_seconds"], **standing(counts)}
 
 
 def _empty(by: str, now_ms: int) -> dict:
-    row = _row(rating_summary([]), absence_summary([], now_ms))
+    row = _row([], absence_summary([], now_ms))
     return row | {"staffed": None} if by == "window" else row
 
 
@@ -134,25 +137,6 @@ def _change(metric: str, now, before):
         return None
     digits = _DIGITS.get(metric)
     return round(now - before, digits) if digits else now - before
-
-
-def rank(rows: list[dict], figures: Callable[[dict], dict], field: str, last: str) -> None:
-    """Competition ranking (1, 2, 2, 4) into row[field]: by satisfied rate, the national measure, then by
-    satisfaction index; None without ratings. `figures(row)` gives total, satisfied_rate and index. row[last]:
-    the lowest place, shared by ties, unless every ranked row shares the first. The comparison and the
-    monthly report rank alike."""
-    def key(row: dict) -> tuple:
-        f = figures(row)
-        return f["satisfied_rate"], f["index"]
-
-    rated = sorted((r for r in rows if figures(r)["total"]), key=key, reverse=True)
-    for place, row in enumerate(rated, 1):
-        same = place > 1 and key(rated[place - 2]) == key(row)
-        row[field] = rated[place - 2][field] if same else place
-    lowest = max((r[field] for r in rated), default=1)
-    for row in rows:
-        row.setdefault(field, None)
-        row[last] = lowest > 1 and row[field] == lowest
 
 
 def cell(row: dict, by: str, column: str):

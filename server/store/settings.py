@@ -9,6 +9,9 @@ from server.store.base import StoreBase
 DEVICE_RATE = "device_rate"
 DEFAULT_DEVICE_RATE = 120   # events per minute: far above any hall's customers and clerk
 MAX_DEVICE_RATE = 100_000
+MIN_SAMPLE = "min_sample"  # ratings a window or clerk needs to be ranked (server/domain/ranking.py)
+DEFAULT_MIN_SAMPLE = 30
+MAX_MIN_SAMPLE = 100_000
 
 
 class SettingsQueries(StoreBase):
@@ -31,3 +34,14 @@ class SettingsQueries(StoreBase):
         if isinstance(per_minute, bool) or not isinstance(per_minute, int) or not 1 <= per_minute <= MAX_DEVICE_RATE:
             raise ValueError(f"events per minute must be an integer from 1 to {MAX_DEVICE_RATE}")
         self.set_setting(DEVICE_RATE, per_minute)
+
+    # ------------------------------------------------------------ rankings (server/domain/ranking.py)
+    def min_sample(self) -> int:
+        """The fewest ratings a window or clerk needs in a period to be ranked."""
+        value = self.setting(MIN_SAMPLE, DEFAULT_MIN_SAMPLE)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else DEFAULT_MIN_SAMPLE
+
+    def set_min_sample(self, ratings: int) -> None:
+        if isinstance(ratings, bool) or not isinstance(ratings, int) or not 1 <= ratings <= MAX_MIN_SAMPLE:
+            raise ValueError(f"the minimum sample must be an integer from 1 to {MAX_MIN_SAMPLE}")
+        self.set_setting(MIN_SAMPLE, ratings)

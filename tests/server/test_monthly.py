@@ -28,6 +28,7 @@ def messages(window: str, items: list[dict]) -> list:
 @pytest.fixture
 def seed_store(blank_store, clock):
     s = blank_store
+    s.settings.set_min_sample(1)  # how rows rank; the minimum sample itself: test_ranking.py
     batch = []
     for window, scores in OCTOBER.items():
         items = [{"score": score, "ts": f"2026-10-{day + 5:02d}T10:00:00.000+08:00", "id": f"rating-{window}-{day}",

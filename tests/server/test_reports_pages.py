@@ -58,6 +58,7 @@ class Hall:
 @pytest.fixture
 def seed_store(blank_store, clock):
     s = blank_store
+    s.settings.set_min_sample(1)  # how rows rank; the minimum sample itself: test_ranking.py
     h = Hall()
     # w01, hall A: clerk 1024, and 2048 this morning
     h.rate("k1", "w01", "10T10:00", 5, "1024")
@@ -230,8 +231,10 @@ def test_comparison_pages_show_the_apis_rows(boss, api):
             assert [r["data-key"] for r in rows] == [row[by] for row in body["rows"]]
             for attrs, row in zip(rows, body["rows"]):
                 assert attrs["data-rank"] == shown(row["rank"]) and attrs["data-prev_rank"] == shown(row["prev_rank"])
-                for metric, value in row["current"].items():
-                    assert attrs[f"data-{metric}"] == shown(value)
+                assert attrs["data-satisfied_lower"] == shown(row["current"]["satisfied_lower"])
+                assert attrs["data-ranked"] == ("yes" if row["ranked"] else "no")
+                for metric in row["change"]:
+                    assert attrs[f"data-{metric}"] == shown(row["current"][metric])
                     assert attrs[f"data-prev_{metric}"] == shown(row["previous"][metric])
                     assert attrs[f"data-change_{metric}"] == shown(row["change"][metric])
 
@@ -290,19 +293,25 @@ def test_comparison_against_the_previous_period(api):
     rows = {r["window"]: r for r in body["rows"]}
     w01 = rows["w01"]
     assert w01["title"] == "1号窗口"
+    # the standing: n and the Wilson 95% interval of 3 of 4 satisfied (by hand: 0.301..0.954), 2 of 3 (0.208..0.939)
     assert w01["current"] == {"total": 4, "satisfied_rate": 0.75, "index": 68.8, "absences": 1,
-                              "absent_seconds": 1200, "staffed": round((2160 - 20) / 2160, 3)}
+                              "absent_seconds": 1200, "staffed": round((2160 - 20) / 2160, 3),
+                              "n": 4, "satisfied_lower": 0.301, "satisfied_interval": [0.301, 0.954]}
     assert w01["previous"] == {"total": 3, "satisfied_rate": 0.667, "index": 66.7, "absences": 0,
-                               "absent_seconds": 0, "staffed": 1.0}
+                               "absent_seconds": 0, "staffed": 1.0,
+                               "n": 3, "satisfied_lower": 0.208, "satisfied_interval": [0.208, 0.939]}
+    assert w01["ranked"] and body["min_sample"] == 1
     assert w01["change"] == {"total": 1, "satisfied_rate": 0.083, "index": 2.1, "absences": 1,
                              "absent_seconds": 1200, "staffed": -0.009}
     assert rows["w03"]["current"]["staffed"] is None and rows["w03"]["change"]["staffed"] is None
-    # satisfied rate first: w03 1.0, w01 0.75, w02 0.667 (3/5, 5/5, 3/3), w04 0.0, though w02's index (83.3:
-    # 50, 100, 100) is above w01's (68.8)
+    # by the satisfied rate's lower bound: w03 (2 of 2: 0.342), w01 (3 of 4: 0.301), w02 (2 of 3: 0.208), w04
+    # (0 of 1), though w02's index (83.3: 50, 100, 100) is above w01's (68.8)
     assert rows["w02"]["current"]["index"] == round((50 + 100 + 100) / 3, 1)
     assert [r["window"] for r in body["rows"]] == ["w03", "w01", "w02", "w04"]
     assert [r["rank"] for r in body["rows"]] == [1, 2, 3, 4]
-    assert rows["w04"]["prev_rank"] is None and rows["w03"]["prev_rank"] == 1 and rows["w02"]["prev_rank"] == 3
+    # the previous period by the lower bound: w01's 2 of 3 (0.208) above w03's 1 of 1 (0.207)
+    assert rows["w04"]["prev_rank"] is None and rows["w01"]["prev_rank"] == 1 and rows["w03"]["prev_rank"] == 2
+    assert rows["w02"]["prev_rank"] == 3
 
 
 def test_the_last_place_is_marked_and_last_twice_running_stands_out(app, store, clock, api, boss):

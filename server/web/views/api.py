@@ -91,7 +91,7 @@ def compare_view():
     return jsonify({"by": by, "from": days.first.isoformat(), "to": days.last.isoformat(),
                     "previous": {"from": before.first.isoformat(), "to": before.last.isoformat()},
                     "year_before": {"from": year.first.isoformat(), "to": year.last.isoformat()},
-                    "sort": column, "order": order,
+                    "sort": column, "order": order, "min_sample": get_store().settings.min_sample(),
                     "rows": comparison(get_store(), by, days, column, order, scoped=False)})
 
 

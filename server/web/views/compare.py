@@ -48,6 +48,7 @@ def _page_data() -> dict:
         abort(400, _("vs 须为 previous、year 或 both"))
     rows = comparison(get_store(), by, days, column, order, scoped=True)
     return {"rows": rows, "days": days, "before": previous_period(days), "year": year_before(days), "by": by,
+            "min_sample": get_store().settings.min_sample(),
             "sort": column, "order": order, "vs": against, "metrics": metrics(by), "range_args": range_args(days)}
 
 
@@ -78,6 +79,11 @@ def _url(data: dict, endpoint: str = "compare.page", **changes) -> str:
     return url_for(endpoint, **args)
 
 
+def _place(row: dict):
+    """The rank, or 样本不足 for a row with ratings too few to be ranked (server/domain/ranking.py)."""
+    return row["rank"] if row["ranked"] or not row["current"]["total"] else _("样本不足")
+
+
 @bp.get("/compare.<any(csv, xlsx):fmt>")
 @login_required()
 def export(fmt: str):
@@ -89,11 +95,12 @@ def export(fmt: str):
         label = _("离岗时长（秒）") if m == "absent_seconds" else str(LABELS[m])
         headers += [label, _("%(figure)s（上期）", figure=label), _("%(figure)s（变化）", figure=label),
                     _("%(figure)s（去年同期）", figure=label), _("%(figure)s（同比变化）", figure=label)]
-    headers += [_("上期排名"), _("末位")]
-    rows = [[row["rank"], row[by] if by == "window" else staff_cell(row[by], row["verified"]), cell(row, by, "name"),
+    headers += [_("满意率下限（95％ 置信）"), _("满意率上限（95％ 置信）"), _("上期排名"), _("末位")]
+    rows = [[_place(row), row[by] if by == "window" else staff_cell(row[by], row["verified"]), cell(row, by, "name"),
              *[v for m in data["metrics"] for v in (row["current"][m], row["previous"][m], row["change"][m],
                                                     row["year_before"][m], row["change_year"][m])],
-             row["prev_rank"], last_place(row)] for row in data["rows"]]
+             *(row["current"]["satisfied_interval"] or (None, None)), row["prev_rank"], last_place(row)]
+            for row in data["rows"]]
     days = data["days"]
     return export_response(f"compare-{by}-{days.first.isoformat()}-{days.last.isoformat()}",
                            [Sheet(_("三比"), headers, rows)], fmt)

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from server.domain import hours
 from server.domain.figures import BadRange, DayRange, absence_summary, daily_summaries, parse_month, rating_summary
-from server.reporting.comparison import rank
+from server.domain.ranking import rank, standing
 from server.reporting.exports import Sheet
 from server.reporting.summary import window_summaries
 from server.web.auth import login_required
@@ -100,15 +100,18 @@ def month_report(days: DayRange) -> dict:
         window_reasons = reason_rows(reasons_of[w])
         reasons.update(dict(window_reasons))
         windows.append({"window": w, "title": row["title"], "site": row.get("site"), "summary": summary,
+                        "standing": standing((scale, score, n) for _q, scale, score, n in quarters),
                         "daily": daily, "trend": trend_chart(daily),
                         "reasons": window_reasons[:TOP_REASONS],
                         "staffed": (summary.get("staffed") or {}).get("share")})
-    rank(windows, lambda w: w["summary"]["ratings"], "rank", "last")  # as the comparison (三比) ranks
+    min_sample = store.settings.min_sample()
+    rank(windows, lambda w: w["summary"]["ratings"] | w["standing"], "rank", "last", min_sample)  # as 三比 ranks
     before = month_before(days)
     counts: dict[str, list] = {}
     for window, scale, score, n in store.reports.rating_counts_of([w["window"] for w in windows], before.start, before.end):
         counts.setdefault(window, []).append((scale, score, n))
-    rank(windows, lambda w: rating_summary(counts.get(w["window"], [])), "prev_rank", "prev_last")
+    rank(windows, lambda w: rating_summary(counts.get(w["window"], [])) | standing(counts.get(w["window"], [])),
+         "prev_rank", "prev_last", min_sample)
     ranking = sorted(windows, key=lambda w: (w["rank"] is None, w["rank"] or 0, w["window"]))
     hall_daily = daily_summaries(all_quarters, days)
     hall = {"ratings": rating_summary(all_counts), "absences": absence_summary(all_spans, now),
@@ -116,6 +119,7 @@ def month_report(days: DayRange) -> dict:
             "reasons": sorted(reasons.items(), key=lambda item: (-item[1], item[0]))[:TOP_REASONS],
             "staffed": hours.combined_staffed_share([w["summary"].get("staffed") for w in windows])}
     return {"days": days, "month": days.first.strftime("%Y-%m"), "windows": windows, "ranking": ranking,
+            "min_sample": min_sample,
             "hall": hall, "top": max((int(k) for w in windows for k in w["summary"]["ratings"]["by_score"]),
                                      default=5)}
 
@@ -139,18 +143,21 @@ def export(fmt: str):
     scores = range(top, 0, -1)
     with_staffed = any(w["staffed"] is not None for w in data["windows"])
     headers = [_("名次"), _("窗口"), _("名称"), _("评价数"), *[_("%(n)s分", n=s) for s in scores], _("满意率"),
-               _("满意指数"), _("离岗次数"), _("离岗总时长（秒）"), _("最长离岗（秒）"), _("留言数"),
-               *([_("在岗率")] if with_staffed else []), _("上月名次"), _("末位")]
+               _("满意率下限（95％ 置信）"), _("满意率上限（95％ 置信）"), _("满意指数"), _("离岗次数"), _("离岗总时长（秒）"),
+               _("最长离岗（秒）"), _("留言数"), *([_("在岗率")] if with_staffed else []), _("上月名次"), _("末位")]
 
-    def line(rank, window, title, s, staffed, prev_rank=None, last=None):
+    def line(rank, window, title, s, staffed, interval=None, prev_rank=None, last=None):
         r, a = s["ratings"], s["absences"]
         return [rank, window, title, r["total"], *[r["by_score"].get(str(n), 0) for n in scores],
-                r["satisfied_rate"], r["index"], a["count"], a["total_seconds"], a["longest_seconds"],
-                s["feedback"]["count"], *([staffed] if with_staffed else []), prev_rank, last]
+                r["satisfied_rate"], *(interval or (None, None)), r["index"], a["count"], a["total_seconds"],
+                a["longest_seconds"], s["feedback"]["count"], *([staffed] if with_staffed else []), prev_rank, last]
+
+    def place(w: dict):
+        return w["rank"] if w["rank"] or not w["summary"]["ratings"]["total"] else _("样本不足")
 
     summary = Sheet(_("汇总"), headers,
-                    [line(w["rank"], w["window"], w["title"], w["summary"], w["staffed"], w["prev_rank"],
-                          last_place(w)) for w in data["ranking"]])
+                    [line(place(w), w["window"], w["title"], w["summary"], w["staffed"],
+                          w["standing"]["satisfied_interval"], w["prev_rank"], last_place(w)) for w in data["ranking"]])
     hall = data["hall"]
     summary.rows.append(line(None, _("合计"), _("全部 %(n)s 个窗口", n=len(data["windows"])), hall,
                              hall["staffed"]))

@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from server.ops.mailer import SmtpSettings
 from server.reporting.exports import XLSX
 from server.reporting.scheduled import Period, ReportTask, recipients_of, report_file
-from server.web.auth import login_required
+from server.store.settings import MAX_MIN_SAMPLE
+from server.web.auth import current_user, login_required
 from server.web.context import get_store, hall_time, local_today, now_ms, server_tz
 from server.web.scope import visible_sites
 
@@ -71,7 +72,7 @@ def parse_recipients(text: str) -> tuple[list[str], list[str]]:
 
 
 def _admin_page(status: int = 200, errors: list[str] | None = None, recipients_text: str | None = None,
-                run_form: dict | None = None):
+                run_form: dict | None = None, min_sample: str | None = None):
     store = get_store()
     smtp = SmtpSettings.from_config(current_app.config)
     today = local_today()
@@ -81,7 +82,9 @@ def _admin_page(status: int = 200, errors: list[str] | None = None, recipients_t
         "admin_reports.html", errors=errors or [], smtp=smtp,
         recipients_text=recipients_text if recipients_text is not None else "\n".join(recipients_of(store)),
         run_form=run_form or {"daily": yesterday.isoformat(), "monthly": last_month.name},
-        runs=_rows(store.report_runs.report_runs(limit=10))), status
+        runs=_rows(store.report_runs.report_runs(limit=10)),
+        min_sample=store.settings.min_sample() if min_sample is None else min_sample,
+        max_min_sample=MAX_MIN_SAMPLE), status
 
 
 @bp.get("/admin/reports")
@@ -101,6 +104,20 @@ def save_recipients():
     value = store.settings.setting("reports", {})
     store.settings.set_setting("reports", {**(value if isinstance(value, dict) else {}), "recipients": recipients})
     flash(_("已保存 %(n)s 个收件人。", n=len(recipients)))
+    return redirect(url_for("report_runs.admin"))
+
+
+@bp.post("/admin/reports/ranking")
+@login_required("admin")
+def save_min_sample():
+    """The fewest ratings a window or clerk needs to be ranked in 三比 and the monthly report."""
+    text = request.form.get("min_sample", "").strip()[:16]
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_MIN_SAMPLE):
+        return _admin_page(400, [_("排名所需的最少评价数应为 1 到 %(max)s 之间的整数。", max=MAX_MIN_SAMPLE)],
+                           min_sample=text)
+    get_store().settings.set_min_sample(int(text))
+    log.info("minimum sample for rankings set to %s by %s", text, current_user()["username"])
+    flash(_("排名所需的最少评价数已设为 %(n)s 条。", n=int(text)))
     return redirect(url_for("report_runs.admin"))
 
 
