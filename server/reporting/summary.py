@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from server.domain import hours
 from server.domain.durations import has_opening
 from server.domain.figures import DayRange, absence_summary, rating_summary
+from server.domain.participation import participation
 from server.reporting.verified import at_windows
 from server.store import Store
 
@@ -35,6 +36,7 @@ def window_summaries(store: Store, windows: list[str], days: DayRange, now_ms: i
     for window, a, b in store.reports.absences_overlapping_of(windows, start, end):
         overlapping[window].append((a, b))
     feedback = store.reports.feedback_counts_of(windows, start, end)
+    served = store.served.counts_of(windows, start, end)
     site_of = store.reports.window_sites(windows)
     sites = store.reports.site_hours() if sites is None else sites
     return {window: {
@@ -45,6 +47,7 @@ def window_summaries(store: Store, windows: list[str], days: DayRange, now_ms: i
         "absences": absence_summary(begun[window], now_ms),
         "feedback": {"count": feedback.get(window, 0)},
         "staffed": staffed(sites, *site_of.get(window, (None, None)), days, overlapping[window], now_ms),
+        "participation": participation(sum(n for _, _, n in counts[window]), served.get(window, 0)),
     } for window in windows}
 
 
@@ -91,21 +94,25 @@ def staff_summary(store: Store, staff: str, days: DayRange, now_ms: int, windows
     for a in store.reports.staff_absence_list(staff, start, end, windows):
         absences.setdefault(a["window"], []).append((a["start_at"], a["end_at"]))
     feedback = store.reports.staff_feedback_counts_by_window(staff, start, end, windows)
+    served = store.served.staff_counts_by_window(staff, start, end, windows)
     titles = store.reports.window_titles()
     seen = sorted(set(by_window) | set(absences) | set(feedback))
     verified, at = at_windows(store, staff, seen)
+    ratings = rating_summary(store.reports.staff_rating_counts(staff, start, end, windows))
     return {
         "staff": staff,
         "name": member["name"] if member else None,
         "verified": verified,  # server/reporting/verified.py: a clerk of the roster for every window's site here
         "from": days.first.isoformat(),
         "to": days.last.isoformat(),
-        "ratings": rating_summary(store.reports.staff_rating_counts(staff, start, end, windows)),
+        "ratings": ratings,
         "absences": absence_summary([span for spans in absences.values() for span in spans], now_ms),
         "feedback": {"count": sum(feedback.values())},
+        "participation": participation(ratings["total"], sum(served.values())),
         "windows": [{"window": w, "title": titles.get(w, w),
                      "ratings": rating_summary(by_window.get(w, [])),
                      "absences": absence_summary(absences.get(w, []), now_ms),
-                     "feedback": {"count": feedback.get(w, 0)}, "verified": at[w]}
+                     "feedback": {"count": feedback.get(w, 0)}, "verified": at[w],
+                     "participation": participation(sum(n for _, _, n in by_window.get(w, [])), served.get(w, 0))}
                     for w in seen],
     }

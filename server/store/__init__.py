@@ -21,6 +21,7 @@ from server.store.reason_labels import ReasonLabelQueries
 from server.store.registry import RegistryQueries
 from server.store.report_runs import ReportRunQueries
 from server.store.reports import ReportQueries
+from server.store.served import Served, ServedQueries
 from server.store.settings import SettingsQueries
 from server.store.window_removal import WindowRemovalQueries
 
@@ -31,6 +32,7 @@ class Store:
     def __init__(self, db: Database):
         self.db = db
         self.settings = SettingsQueries(db)
+        self.served = ServedQueries(db)
         self.admin_log = AdminLogQueries(db)
         self.ingest = IngestQueries(db)
         self.accounts = AccountQueries(db)
@@ -50,4 +52,4 @@ class Store:
         self.window_removal = WindowRemovalQueries(db, self.admin_log)
 
 
-__all__ = ["Store", "StoredEvent", "Reject", "Pin"]
+__all__ = ["Store", "StoredEvent", "Reject", "Pin", "Served"]

@@ -493,3 +493,27 @@ def m020_signing(db: Database) -> None:
     ALTER TABLE events ADD COLUMN prev BLOB;
     ALTER TABLE events ADD COLUMN digest BLOB
     """)
+
+
+@migrations()
+def m021_served(db: Database) -> None:
+    """Customers served at a window (参评率: ratings per served customer), as a window's business or queueing
+    system posts them (a count, or one case number each) and as invites for a case number imply; a case number
+    counts once per window. `staff`: the clerk on duty then, where the server can tell."""
+    _run(db, """
+    CREATE TABLE served (
+        id INTEGER PRIMARY KEY,
+        window TEXT NOT NULL,
+        staff TEXT,
+        at INTEGER NOT NULL,
+        count INTEGER NOT NULL CHECK (count >= 1),
+        case_no TEXT,
+        source TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX served_case ON served (window, case_no) WHERE case_no IS NOT NULL;
+    CREATE INDEX served_window_at ON served (window, at);
+    CREATE INDEX served_staff_at ON served (staff, at);
+    INSERT OR IGNORE INTO served (window, at, count, case_no, source, received_at)
+    SELECT window, min(created_at), 1, case_no, 'invite', min(created_at) FROM invites GROUP BY window, case_no
+    """)

@@ -7,6 +7,7 @@ from flask import Response
 from flask_babel import gettext as _
 
 from server.domain.figures import DayRange, absence_summary, rating_summary
+from server.domain.participation import participation
 from server.reporting import verified
 from server.reporting.exports import Sheet
 from server.store import Store
@@ -24,11 +25,13 @@ def window_clerks(store: Store, window: str, days: DayRange, now_ms: int) -> lis
     for staff, start, end in store.reports.absences_grouped("staff", days.start, days.end, [window]):
         spans.setdefault(staff, []).append((start, end))
     feedback = store.reports.feedback_counts_grouped("staff", days.start, days.end, [window])
+    served = store.served.clerk_counts_at(window, days.start, days.end)
     names = store.reports.staff_names()
     rows = [{"staff": staff, "window": window, "name": names.get(staff),
              "ratings": rating_summary(counts.get(staff, [])), "absences": absence_summary(spans.get(staff, []), now_ms),
-             "feedback": {"count": feedback.get(staff, 0)}}
-            for staff in sorted(set(counts) | set(spans) | set(feedback))]
+             "feedback": {"count": feedback.get(staff, 0)},
+             "participation": participation(sum(n for _, _, n in counts.get(staff, [])), served.get(staff, 0))}
+            for staff in sorted(set(counts) | set(spans) | set(feedback) | set(served))]
     return verified.mark(store, rows)
 
 
@@ -39,10 +42,12 @@ def breakdown_sheet(rows: list[dict], by: str) -> Sheet:
                                                                    lambda r: r["name"]]
     else:
         title, heads, keys = _("分窗口"), [_("窗口"), _("名称")], [lambda r: r["window"], lambda r: r["title"]]
-    return Sheet(title, [*heads, _("评价数"), _("满意率"), _("满意指数"), _("离岗次数"), _("离岗时长（秒）"), _("留言")],
+    return Sheet(title, [*heads, _("评价数"), _("满意率"), _("满意指数"), _("离岗次数"), _("离岗时长（秒）"), _("留言"),
+                         _("服务人数"), _("参评率"), _("参评率超过 100％")],
                  [[*(key(r) for key in keys), r["ratings"]["total"], r["ratings"]["satisfied_rate"],
                    r["ratings"]["index"], r["absences"]["count"], r["absences"]["total_seconds"],
-                   r["feedback"]["count"]] for r in rows])
+                   r["feedback"]["count"], r["participation"]["served"] or None, r["participation"]["rate"],
+                   _("是") if r["participation"]["over"] else ""] for r in rows])
 
 
 def comment_sheet(comments: list[dict], by: str) -> Sheet:

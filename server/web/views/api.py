@@ -1,18 +1,22 @@
-"""The contract's JSON API, behind bearer tokens: read-only, but for the one write, an invite for a case number."""
+"""The contract's JSON API, behind bearer tokens: read-only, but for the window's business system's two writes:
+an invite for a case number, and customers served (参评率)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request
 
 from server.domain.figures import BadRange, parse_range
+from server.ingest.ingestor import FUTURE_LIMIT_MS
 from server.ingest.invite_push import INVITE_WAIT_SECONDS
 from server.reporting import verified
 from server.reporting.comparison import previous_period, year_before
 from server.reporting.summary import staff_summary, window_summary
+from server.store import Served
 from server.web.context import get_store, local_today, now_ms, server_tz
+from server.web.rate_limits import take
 from server.web.report_views import comparison, comparison_args
 from server.web.scope import known_staff
 from shared.contract import ContractError, parse_case
-from shared.timefmt import format_ts, from_ms
+from shared.timefmt import DAY_MS, format_ts, from_ms, parse_ts, to_ms
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -117,6 +121,72 @@ def invite(window: str):
         abort(409, f"window {window!r} has no confirmed kiosk")
     now = now_ms()
     expires = now + INVITE_WAIT_SECONDS * 1000
-    invite_id = store.invites.create_invite(window, case, device, now, expires, g.token_name)
+    with store.db.atomic():
+        invite_id = store.invites.create_invite(window, case, device, now, expires, g.token_name)
+        store.served.add(window, [Served(now, 1, case)], "invite", now)  # a customer served, counted once
     return jsonify({"id": invite_id, "window": window, "device": device, "case": case,
                     "expires": format_ts(from_ms(expires, server_tz()))}), 202
+
+
+MAX_SERVED_COUNT = 1000   # customers in one post of a count: a window serves far fewer in any stretch
+MAX_SERVED_CASES = 500    # case numbers in one post
+SERVED_BODY_BYTES = 64 * 1024
+SERVED_PAST_DAYS = 7      # how far back `at` may reach: a queueing system that was cut off posts later
+SERVED_RATE = "600 per minute"  # posts per token and window
+
+
+@bp.post("/windows/<window>/served")
+def served(window: str):
+    """The window's business or queueing system counts served customers: `{"count": N, "at": T?}` or one
+    case number each, `{"case": C}` / `{"cases": [C, ...]}` (a case number counts once per window, invites
+    included). 201 with how many were added and how many case numbers were already counted."""
+    store = get_store()
+    if store.reports.window(window) is None:
+        abort(404, f"unknown window {window!r}")
+    if (request.content_length or 0) > SERVED_BODY_BYTES:
+        abort(413, f"the body is larger than {SERVED_BODY_BYTES} bytes")
+    if not take(SERVED_RATE, "served", g.token_name, window):
+        abort(429, f"more than {SERVED_RATE} posts for window {window!r}: slow down")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, 'the body must be a JSON object: {"count": N} or {"case": "<case number>"} or {"cases": [...]}')
+    now = now_ms()
+    at = _served_at(body.get("at"), now)
+    try:
+        entries = _served_entries(body, at)
+    except ValueError as exc:
+        abort(400, str(exc))
+    added, duplicates = store.served.add(window, entries, f"api:{g.token_name}", now)
+    return jsonify({"window": window, "added": added, "duplicates": duplicates,
+                    "at": format_ts(from_ms(at, server_tz()))}), 201
+
+
+def _served_at(value, now: int) -> int:
+    if value is None:
+        return now
+    try:
+        at = to_ms(parse_ts(value))
+    except (TypeError, ValueError):
+        abort(400, "at must be an RFC 3339 time with offset, such as 2026-11-23T09:15:00+08:00")
+    if at > now + FUTURE_LIMIT_MS or at < now - SERVED_PAST_DAYS * DAY_MS:
+        abort(400, f"at must be within the last {SERVED_PAST_DAYS} days and not in the future")
+    return at
+
+
+def _served_entries(body: dict, at: int) -> list[Served]:
+    given = [k for k in ("count", "case", "cases") if k in body]
+    if len(given) != 1:
+        raise ValueError('give exactly one of "count", "case" or "cases"')
+    if "count" in body:
+        count = body["count"]
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SERVED_COUNT:
+            raise ValueError(f"count must be a whole number from 1 to {MAX_SERVED_COUNT}")
+        return [Served(at, count, None)]
+    cases = [body["case"]] if "case" in body else body["cases"]
+    if not isinstance(cases, list) or not 1 <= len(cases) <= MAX_SERVED_CASES:
+        raise ValueError(f"cases must be a list of 1 to {MAX_SERVED_CASES} case numbers")
+    try:
+        numbers = list(dict.fromkeys(parse_case(c) for c in cases))  # a number twice in one post counts once
+    except ContractError as exc:
+        raise ValueError(exc.reason) from None
+    return [Served(at, 1, number) for number in numbers]
