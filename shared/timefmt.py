@@ -38,13 +38,13 @@ def from_ms(ms: int, tz=UTC) -> datetime:
 
 
 _LOCAL_FORMATS = {"second": "%Y-%m-%d %H:%M:%S", "minute": "%Y-%m-%d %H:%M", "day_minute": "%m-%d %H:%M",
-                  "clock": "%H:%M:%S", "input": "%Y-%m-%dT%H:%M"}
+                  "clock": "%H:%M:%S", "input": "%Y-%m-%dT%H:%M", "date": "%Y-%m-%d"}
 
 
 def local_text(ms: int | None, tz, precision: str = "second", none: str = "") -> str:
     """An epoch-ms moment as people in the hall read it: its wall-clock time in `tz` (the hall's zone), 24-hour,
     `2026-11-23 09:15:02` ("second"), `2026-11-23 09:15` ("minute"), `11-23 09:15` ("day_minute") or
-    `09:15:02` ("clock") or `2026-11-23T09:15` ("input": an HTML datetime-local field); `none` for no moment.
+    `09:15:02` ("clock"), `2026-11-23` ("date") or `2026-11-23T09:15` ("input": an HTML datetime-local field); `none` for no moment.
     The one formatter of local times for pages, exports and the CLI; `tz` None is this machine's zone."""
     if ms is None:
         return none

@@ -72,3 +72,13 @@ def presets(today: date) -> list[tuple[str, date, date]]:
             ("month", month, today), ("last_month", add_months(month, -1), month - timedelta(days=1)),
             ("quarter", quarter, today), ("last_quarter", add_months(quarter, -3), quarter - timedelta(days=1)),
             ("year", year, today), ("last_year", add_months(year, -12), year - timedelta(days=1))]
+
+
+CLERK_DAYS = 30  # a clerk reads their own feedback of the last 30 days...
+CLERK_DELAY_DAYS = 1  # ...ending before today: no rating points at the customer just served
+
+
+def clerk_feedback_days(today: date) -> tuple[date, date]:
+    """The local days (first, last) a clerk's own feedback page covers on `today`."""
+    last = today - timedelta(days=CLERK_DELAY_DAYS)
+    return last - timedelta(days=CLERK_DAYS - 1), last

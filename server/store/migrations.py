@@ -517,3 +517,11 @@ def m021_served(db: Database) -> None:
     INSERT OR IGNORE INTO served (window, at, count, case_no, source, received_at)
     SELECT window, min(created_at), 1, case_no, 'invite', min(created_at) FROM invites GROUP BY window, case_no
     """)
+
+
+@migrations()
+def m022_clerk_sessions(db: Database) -> None:
+    """Clerks sign in to the web app with staff number and PIN to read their own feedback: each clerk's session
+    token (in the session cookie), rotated when they sign out or their PIN changes."""
+    db.execute("ALTER TABLE staff ADD COLUMN session_token TEXT")
+    db.execute("UPDATE staff SET session_token = lower(hex(randomblob(24)))")

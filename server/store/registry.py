@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from server.store.accounts import new_session_token
 from server.store.base import StoreBase, marks
 from server.store.ingest import IngestQueries
 from shared.contract import default_title
@@ -115,7 +116,15 @@ class RegistryQueries(StoreBase):
                                (name, site, int(active), staff)).rowcount == 1
 
     def set_pin(self, staff: str, pin_hash: str) -> bool:
-        return self.db.execute("UPDATE staff SET pin_hash = ? WHERE staff = ?", (pin_hash, staff)).rowcount == 1
+        """A new PIN also ends the clerk's web sessions."""
+        return self.db.execute("UPDATE staff SET pin_hash = ?, session_token = ? WHERE staff = ?",
+                               (pin_hash, new_session_token(), staff)).rowcount == 1
+
+    def end_clerk_sessions(self, staff: str) -> str:
+        """A new session token for the clerk: every web session they had ends. Returns it."""
+        token = new_session_token()
+        self.db.execute("UPDATE staff SET session_token = ? WHERE staff = ?", (token, staff))
+        return token
 
     # ------------------------------------------------------------ a window's kiosk settings (server/web/views/window_kiosk.py)
     def update_window_kiosk(self, window: str, title: str, clerk: str | None, config: str) -> bool:

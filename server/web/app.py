@@ -20,6 +20,7 @@ from server.web.views import (
     appeals,
     audit,
     cases,
+    clerk,
     compare,
     gbt39046,
     hall,
@@ -76,6 +77,7 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
     app.register_blueprint(api.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(clerk.bp)
     app.register_blueprint(hall.bp)
     app.register_blueprint(monthly.bp)
     app.register_blueprint(staff.bp)

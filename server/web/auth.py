@@ -1,6 +1,8 @@
 """Log-in, sessions, roles and CSRF for the managers' web app.
 
-Roles: `viewer` reads, `manager` also follows up and runs reports for their sites, `admin` does everything.
+Roles: `viewer` reads, `manager` also follows up and runs reports for their sites, `admin` does everything. A
+`clerk` (signed in with staff number and PIN, server/web/views/clerk.py) reads only their own feedback: every
+page that asks for a role turns a clerk away.
 
 Sessions are Flask-Login's, in Flask's signed cookie (HttpOnly, SameSite=Lax, Secure over TLS). The id in the
 cookie is `USER_ID:SESSION_TOKEN`; logging out, a password change and disabling the user give the user a new
@@ -32,7 +34,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
-ROLES = {"viewer": 0, "manager": 1, "admin": 2}
+ROLES = {"clerk": -1, "viewer": 0, "manager": 1, "admin": 2}
+CLERK_PREFIX = "clerk:"  # a clerk's session id: clerk:STAFF:SESSION_TOKEN
 MAX_USERNAME = 64  # longer names exist nowhere: cut before they are counted, logged or shown
 LOGIN_PER_USER_AT_ADDRESS = "5 per 15 minutes"
 LOGIN_PER_ADDRESS = "30 per 15 minutes"
@@ -42,12 +45,14 @@ csrf = CSRFProtect()
 
 
 class Account(UserMixin):
-    """A logged-in user: their row, and the session id that names their current session token."""
+    """A logged-in user (or clerk): their row, and the session id that names their current session token."""
 
     def __init__(self, row: dict):
         self.row = row
 
     def get_id(self) -> str:
+        if self.row["role"] == "clerk":
+            return f"{CLERK_PREFIX}{self.row['staff']}:{self.row['session_token']}"
         return f"{self.row['id']}:{self.row['session_token']}"
 
     @property
@@ -55,8 +60,20 @@ class Account(UserMixin):
         return not self.row["disabled"]
 
 
+def clerk_row(row: dict) -> dict:
+    """A clerk of the roster as a signed-in user: role `clerk`, their staff number, nothing else."""
+    return {"id": None, "username": row["staff"], "role": "clerk", "staff": row["staff"], "name": row["name"],
+            "site": row["site"], "sites": [], "session_token": row["session_token"], "disabled": not row["active"]}
+
+
 @login_manager.user_loader
 def _load(session_id: str) -> Account | None:
+    if session_id.startswith(CLERK_PREFIX):
+        staff, _sep, token = session_id[len(CLERK_PREFIX):].partition(":")
+        row = get_store().registry.clerk(staff)
+        if row is None or not row["active"] or not row["pin_hash"] or not row["session_token"] or not token:
+            return None
+        return Account(clerk_row(row)) if secrets.compare_digest(row["session_token"], token) else None
     uid, _sep, token = session_id.partition(":")
     row = get_store().accounts.user_by_id(int(uid)) if uid.isdigit() else None
     if row is None or row["disabled"] or not row["session_token"] or not token:
@@ -156,7 +173,9 @@ def login():
 @bp.post("/logout")
 def logout():
     user = current_user()
-    if user is not None:
+    if user is not None and user["role"] == "clerk":
+        get_store().registry.end_clerk_sessions(user["staff"])
+    elif user is not None:
         get_store().accounts.end_sessions(user["id"])
     logout_user()
     session.clear()
