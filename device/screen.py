@@ -191,6 +191,8 @@ class KioskApp(App):
     away_text = StringProperty("")
     connected = BooleanProperty(False)
     can_comment = BooleanProperty(False)
+    thanks_choice = StringProperty("")  # the score chosen, on the thank-you where the window shows it; else ""
+    thanks_mood = NumericProperty(1.0)  # the thank-you's face: a smile, unless it shows the score chosen
     qr_texture = ObjectProperty(None, allownone=True)
     signed_in = BooleanProperty(False)
     signin_field = StringProperty("staff")
@@ -291,6 +293,13 @@ class KioskApp(App):
         self.storage_text = self.words[f"storage_{kiosk.storage}"] if kiosk.storage else ""
         self.signed_in = kiosk.signed_in is not None
         self.can_comment = bool(texts.phrases(config, language) or config.comment_url)
+        rating = kiosk.last_rating
+        if config.thanks_show_score and rating is not None and rating.score is not None:
+            label = texts.labels(config, language).get(str(rating.score), str(rating.score))
+            self.thanks_choice = self.words["your_rating"] + label
+            self.thanks_mood = (rating.score - 1) / (rating.scale - 1)
+        else:  # the default: the same thanks whatever was pressed
+            self.thanks_choice, self.thanks_mood = "", 1.0
         key = (config.scale, tuple(texts.labels(config, language).items()),
                tuple(texts.reasons(config, language)), texts.phrases(config, language), language)
         if key != self._layout_key:

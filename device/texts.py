@@ -16,6 +16,7 @@ TEXTS = {
         "thanks": "感谢您的评价",
         "case": "办件编号",  # shown small while an invite for a case is open
         "thanks_sub": "祝您生活愉快",
+        "your_rating": "您的评价：",  # on the thank-you only where the window's settings show the score
         "comment": "留言",
         "comment_title": "意见簿 · 点选一句留言",
         "scan": "手机扫码写留言",
@@ -47,6 +48,7 @@ TEXTS = {
         "thanks": "Thank you for your feedback",
         "case": "Case no.",
         "thanks_sub": "Have a nice day",
+        "your_rating": "Your rating: ",
         "comment": "Comment",
         "comment_title": "Tap a comment to leave it",
         "scan": "Scan to write a comment",

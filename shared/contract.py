@@ -194,6 +194,9 @@ class Config:
     labels_en: dict[str, str] = field(default_factory=dict)  # by score, some or all of `labels`
     phrases_en: tuple[str, ...] = ()                # entry i is the English of phrases[i]
     away_text_en: str = ""
+    # whether the thank-you shows the score the customer chose: off by default, so nobody at the counter learns
+    # a customer's answer from the screen (domain.md, "Whether the figures can be believed")
+    thanks_show_score: bool = False
 
     def to_json(self) -> bytes:
         data = {"v": VERSION, **asdict(self)}
@@ -201,13 +204,14 @@ class Config:
         data["phrases"] = list(self.phrases)
         data["roster"] = list(self.roster)
         data["phrases_en"] = list(self.phrases_en)
-        for name in EN_FIELDS:  # absent when unused: a config without English is byte for byte what it was
+        for name in OPTIONAL_FIELDS:  # absent when unused: such a config is byte for byte what it was before them
             if not data[name]:
                 del data[name]
         return json.dumps(data, ensure_ascii=False).encode()
 
 
 EN_FIELDS = ("title_en", "labels_en", "phrases_en", "away_text_en")
+OPTIONAL_FIELDS = (*EN_FIELDS, "thanks_show_score")
 
 
 def default_title(window: str) -> str:
@@ -503,6 +507,10 @@ def parse_config(payload: bytes) -> Config:
                        ("staff name", staff.get("name") if staff else None)):
         if value is not None and not isinstance(value, str):
             raise ContractError(f"config {key} must be a string, got {quoted(value)}")
+    thanks_show_score = data.get("thanks_show_score")
+    thanks_show_score = False if thanks_show_score is None else thanks_show_score
+    if not isinstance(thanks_show_score, bool):
+        raise ContractError(f"config thanks_show_score must be true or false, got {quoted(thanks_show_score)}")
     english = _english(data, scale, len(phrases))
     return Config(
         **english,
@@ -518,6 +526,7 @@ def parse_config(payload: bytes) -> Config:
                       for r in reasons),
         language=data.get("language") if data.get("language") in ("zh", "en") else "zh",
         away_text=str(data.get("away_text") or Config.away_text),
+        thanks_show_score=thanks_show_score,
     )
 
 

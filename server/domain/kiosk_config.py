@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 MAX_CONFIG_BYTES = 64 * 1024  # what a kiosk accepts (docs/protocol.md, Config)
 # what windows.config holds; the *_en (and a reason's label_en) are the English of custom texts, absent when none
 SETTINGS = ("scale", "labels", "reasons", "language", "away_text", "phrases",
-            "title_en", "labels_en", "phrases_en", "away_text_en")
+            "title_en", "labels_en", "phrases_en", "away_text_en", "thanks_show_score")
 
 
 @dataclass(frozen=True)

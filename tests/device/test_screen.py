@@ -213,3 +213,37 @@ def test_the_clerks_photo_shows_when_configured(make_screen, tmp_path):
     assert screen.app.photo == str(photos / "1024.png")
     no_photo = make_screen(Config(title="3号窗口", staff={"id": "2048", "name": "王磊"}), photo_dir=photos)
     assert no_photo.app.photo == ""
+
+
+def _texts(widget) -> list[str]:
+    """Every text shown under `widget` (labels drawn with some opacity)."""
+    found = []
+    for child in widget.walk():
+        text = getattr(child, "content", None) or getattr(child, "text", None)
+        if isinstance(text, str) and text and getattr(child, "opacity", 1) > 0:
+            found.append(text)
+    return found
+
+
+def test_the_thank_you_shows_no_score_by_default_and_the_chosen_one_where_the_window_allows(make_screen):
+    screen = make_screen(CLERK)
+    thanks = screen.screen(screens.THANKS)
+    faces = []
+    for button in screen.rating_buttons():  # 5, 4, 3, 2, 1: every one thanked alike
+        screen.tap(button)
+        if screen.current == screens.RATED:
+            screen.tap(_button(screen.screen(screens.RATED), "跳过"))
+        assert screen.current == screens.THANKS
+        shown = _texts(thanks)
+        assert not any(label in text for text in shown for label in DEFAULT_LABELS[5].values()), shown
+        faces.append(next(w.mood for w in thanks.walk() if type(w).__name__ == "Face"))
+        screen.advance(5.0)
+    assert faces == [1.0] * 5, "the same smile whatever was pressed"
+
+
+def test_a_window_that_allows_it_shows_the_chosen_score_on_the_thank_you(make_screen):
+    shows = make_screen(Config(title="3号窗口", staff={"id": "1024", "name": "张敏"}, thanks_show_score=True))
+    shows.tap(shows.rating_buttons()[1])  # 满意
+    assert shows.current == screens.THANKS
+    assert "您的评价：满意" in _texts(shows.screen(screens.THANKS))
+    assert next(w.mood for w in shows.screen(screens.THANKS).walk() if type(w).__name__ == "Face") == 0.75

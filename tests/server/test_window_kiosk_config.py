@@ -9,7 +9,7 @@ import pytest
 
 from server.domain.kiosk_config import Target, build_config, content_version, is_sent, version
 from server.ingest.config_push import CHECK_SECONDS, ConfigPush
-from shared.contract import DEFAULT_LABELS, DEFAULT_PHRASES, DEFAULT_REASONS, Config, parse_config
+from shared.contract import DEFAULT_LABELS, DEFAULT_PHRASES, DEFAULT_REASONS, Config, ContractError, parse_config
 
 from .web import As
 from .window_kiosk import GOOD, PAGE, alerts, kiosk_config_of, seed, window_row
@@ -231,3 +231,21 @@ def test_the_version_tells_the_content_from_the_link():
     assert is_sent(without, version(with_link)) and not is_sent(without, None)
     other = build_config(Target("k1", "w03", "3号窗口", "hall-a", settings='{"language": "en"}'), [], None)
     assert not is_sent(other, version(with_link))
+
+
+def test_the_thank_you_hides_the_score_unless_the_window_shows_it(manager, store):
+    assert manager.post(PAGE, GOOD).status_code == 302
+    assert "thanks_show_score" not in window_row(store)["config"]
+    config = kiosk_config_of(store)
+    assert config.thanks_show_score is False and b"thanks_show_score" not in config.to_json()
+    assert 'id="thanks_show_score" name="thanks_show_score" value="1">' in manager.get(PAGE).get_data(as_text=True)
+    assert manager.post(PAGE, {**GOOD, "thanks_show_score": "1"}).status_code == 302
+    config = kiosk_config_of(store)
+    assert config.thanks_show_score is True and parse_config(config.to_json()) == config
+    assert 'name="thanks_show_score" value="1" checked>' in manager.get(PAGE).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, 0, []])
+def test_a_config_whose_thanks_show_score_is_not_a_boolean_is_refused_by_the_kiosk(value):
+    with pytest.raises(ContractError, match="thanks_show_score must be true or false"):
+        parse_config(json.dumps({"v": 1, "thanks_show_score": value}).encode())

@@ -57,6 +57,7 @@ def _form_of(row: dict) -> dict:
     form = {"title": row["title"] or default_title(row["window"]), "clerk": row["clerk"] or "",
             "scale": str(config.scale), "language": config.language, "away_text": config.away_text,
             "title_en": config.title_en, "away_text_en": config.away_text_en,
+            "thanks_show_score": "1" if config.thanks_show_score else "",
             "reasons": "\n".join(_with_english(f"{r['code']} {r['label']}", r.get("label_en"))
                                  for r in config.reasons),
             "phrases": "\n".join(_with_english(zh, en) for zh, en in zip(config.phrases, phrases_en))}
@@ -229,7 +230,8 @@ def save_kiosk(window: str):
         (labels, labels_en), (phrases, phrases_en) = labels, phrases
         config = Config(title=title, scale=scale, labels=labels, reasons=reasons, language=language,
                         away_text=away_text or Config.away_text, phrases=phrases, title_en=title_en or "",
-                        labels_en=labels_en, phrases_en=phrases_en, away_text_en=away_text_en or "")
+                        labels_en=labels_en, phrases_en=phrases_en, away_text_en=away_text_en or "",
+                        thanks_show_score=request.form.get("thanks_show_score") == "1")
         try:  # exactly what the kiosk will accept
             if parse_config(config.to_json()) != config:
                 raise ContractError("the kiosk would read it differently")
