@@ -16,6 +16,7 @@ from server.store.invites import InviteQueries
 from server.store.keys import KeyQueries, Pin
 from server.store.kiosk_config import KioskConfigQueries
 from server.store.maintenance import MaintenanceQueries
+from server.store.misuse import MisuseQueries
 from server.store.provisioning import ProvisionQueries
 from server.store.reason_labels import ReasonLabelQueries
 from server.store.registry import RegistryQueries
@@ -44,6 +45,7 @@ class Store:
         self.keys = KeyQueries(db)
         self.kiosk_config = KioskConfigQueries(db)
         self.maintenance = MaintenanceQueries(db, self.settings)
+        self.misuse = MisuseQueries(db, self.settings)
         self.provisioning = ProvisionQueries(db, self.ingest)
         self.reason_labels = ReasonLabelQueries(db)
         self.registry = RegistryQueries(db, self.ingest)

@@ -525,3 +525,24 @@ def m022_clerk_sessions(db: Database) -> None:
     token (in the session cookie), rotated when they sign out or their PIN changes."""
     db.execute("ALTER TABLE staff ADD COLUMN session_token TEXT")
     db.execute("UPDATE staff SET session_token = lower(hex(randomblob(24)))")
+
+
+@migrations()
+def m023_misuse(db: Database) -> None:
+    """Misuse flags (server/domain/misuse.py): each flagged rating's reasons (`rating_flags`), `ratings.flagged`,
+    and `ratings.counted`: whether the official figures count it (all ratings, or those unflagged, as its site
+    decides). The figures' index holds `counted`, so they are read from it alone as before."""
+    _run(db, """
+    ALTER TABLE ratings ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE ratings ADD COLUMN counted INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE rating_flags (
+        event_id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        flagged_at INTEGER NOT NULL,
+        PRIMARY KEY (event_id, rule)
+    );
+    DROP INDEX ratings_window_at;
+    CREATE INDEX ratings_window_at ON ratings (window, at, counted, scale, score);
+    CREATE INDEX ratings_flagged ON ratings (window, at) WHERE flagged = 1
+    """)

@@ -83,20 +83,22 @@ class ReportQueries(StoreBase):
             "ORDER BY start_at", [window, start, end]))
 
     # ------------------------------------------------------------ a set of windows at once (summaries)
+    # The figures count the ratings the official figures count (`counted`: all, or the unflagged ones where the
+    # site says so, server/domain/misuse.py).
     # Each takes the windows as one JSON array (no limit on how many) and seeks the (window, at) indexes
     # once per window: the cost follows the windows and the range asked, not the size of the tables.
     def rating_counts_of(self, windows: list[str], start: int, end: int) -> list[tuple[str, int, int, int]]:
         """(window, scale, score, count) of the windows' ratings with start <= at < end."""
         return self.db.execute(
             "SELECT window, scale, score, count(*) FROM ratings WHERE window IN (SELECT value FROM json_each(?)) "
-            "AND at >= ? AND at < ? GROUP BY window, scale, score", (json.dumps(windows), start, end)).fetchall()
+            "AND at >= ? AND at < ? AND counted = 1 GROUP BY window, scale, score", (json.dumps(windows), start, end)).fetchall()
 
     def rating_counts_by_quarter_hour_of(self, windows: list[str], start: int,
                                          end: int) -> list[tuple[str, int, int, int, int]]:
         """(window, quarter-hour since the epoch, scale, score, count): `rating_counts_by_quarter_hour` of each."""
         return self.db.execute(
             "SELECT window, at / 900000, scale, score, count(*) FROM ratings "
-            "WHERE window IN (SELECT value FROM json_each(?)) AND at >= ? AND at < ? "
+            "WHERE window IN (SELECT value FROM json_each(?)) AND at >= ? AND at < ? AND counted = 1 "
             "GROUP BY window, at / 900000, scale, score", (json.dumps(windows), start, end)).fetchall()
 
     def reason_counts_of(self, windows: list[str], start: int, end: int) -> list[tuple[str, str, int]]:
@@ -104,7 +106,7 @@ class ReportQueries(StoreBase):
         return self.db.execute(
             "SELECT r.window, j.value, count(*) FROM ratings r, json_each(r.reasons) j "
             "WHERE r.window IN (SELECT value FROM json_each(?)) AND r.at >= ? AND r.at < ? AND r.reasons IS NOT NULL "
-            "GROUP BY r.window, j.value ORDER BY r.window, count(*) DESC, j.value",
+            "AND r.counted = 1 GROUP BY r.window, j.value ORDER BY r.window, count(*) DESC, j.value",
             (json.dumps(windows), start, end)).fetchall()
 
     def absences_of(self, windows: list[str], start: int, end: int) -> list[tuple[str, int, int | None]]:
@@ -158,14 +160,14 @@ class ReportQueries(StoreBase):
         """(scale, score, count) of a clerk's ratings with start <= at < end."""
         where, params = _in_windows(windows)
         return self.db.execute(
-            f"SELECT scale, score, count(*) FROM ratings WHERE staff = ? AND at >= ? AND at < ?{where} "
+            f"SELECT scale, score, count(*) FROM ratings WHERE staff = ? AND at >= ? AND at < ? AND counted = 1{where} "
             "GROUP BY scale, score", [staff, start, end, *params]).fetchall()
 
     def staff_rating_counts_by_quarter_hour(self, staff: str, start: int, end: int,
                                             windows: list[str] | None = None) -> list[tuple[int, int, int, int]]:
         where, params = _in_windows(windows)
         return self.db.execute(
-            f"SELECT at / 900000, scale, score, count(*) FROM ratings WHERE staff = ? AND at >= ? AND at < ?{where} "
+            f"SELECT at / 900000, scale, score, count(*) FROM ratings WHERE staff = ? AND at >= ? AND at < ? AND counted = 1{where} "
             "GROUP BY at / 900000, scale, score", [staff, start, end, *params]).fetchall()
 
     def staff_rating_counts_by_window(self, staff: str, start: int, end: int,
@@ -173,7 +175,7 @@ class ReportQueries(StoreBase):
         """(window, scale, score, count) of a clerk's ratings."""
         where, params = _in_windows(windows)
         return self.db.execute(
-            f"SELECT window, scale, score, count(*) FROM ratings WHERE staff = ? AND at >= ? AND at < ?{where} "
+            f"SELECT window, scale, score, count(*) FROM ratings WHERE staff = ? AND at >= ? AND at < ? AND counted = 1{where} "
             "GROUP BY window, scale, score", [staff, start, end, *params]).fetchall()
 
     def staff_reason_counts(self, staff: str, start: int, end: int,
@@ -181,7 +183,7 @@ class ReportQueries(StoreBase):
         where, params = _in_windows(windows, "r.window")
         return self.db.execute(
             "SELECT j.value, count(*) FROM ratings r, json_each(r.reasons) j "
-            f"WHERE r.staff = ? AND r.at >= ? AND r.at < ? AND r.reasons IS NOT NULL{where} "
+            f"WHERE r.staff = ? AND r.at >= ? AND r.at < ? AND r.reasons IS NOT NULL AND r.counted = 1{where} "
             "GROUP BY j.value ORDER BY count(*) DESC, j.value", [staff, start, end, *params]).fetchall()
 
     def staff_absence_list(self, staff: str, start: int, end: int, windows: list[str] | None = None) -> list[dict]:
@@ -214,7 +216,7 @@ class ReportQueries(StoreBase):
         column = _column(by)
         where, params = _in_windows(windows)
         return self.db.execute(
-            f"SELECT {column}, scale, score, count(*) FROM ratings WHERE at >= ? AND at < ? "
+            f"SELECT {column}, scale, score, count(*) FROM ratings WHERE at >= ? AND at < ? AND counted = 1 "
             f"AND {column} IS NOT NULL{where} GROUP BY {column}, scale, score", [start, end, *params]).fetchall()
 
     def feedback_counts_grouped(self, by: str, start: int, end: int,

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
-ROLES = {"clerk": -1, "viewer": 0, "manager": 1, "admin": 2}
+ROLES = {"viewer": 0, "manager": 1, "admin": 2}  # of users; a clerk has none of them
 CLERK_PREFIX = "clerk:"  # a clerk's session id: clerk:STAFF:SESSION_TOKEN
 MAX_USERNAME = 64  # longer names exist nowhere: cut before they are counted, logged or shown
 LOGIN_PER_USER_AT_ADDRESS = "5 per 15 minutes"
@@ -114,7 +114,7 @@ def login_required(role: str = "viewer"):
             user = current_user()
             if user is None:
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-            if ROLES[user["role"]] < ROLES[role]:
+            if user["role"] not in ROLES or ROLES[user["role"]] < ROLES[role]:
                 abort(403)
             return view(*args, **kwargs)
         wrapped.required_role = role  # for the route audit in the tests
