@@ -27,12 +27,14 @@ def default_tasks(config: Mapping) -> list[Task]:
     """The tasks `ceval server` runs, set up from the web app's config."""
     from server.followup.alerts import AlertTask
     from server.followup.delivery import DeliveryTask
+    from server.followup.misuse import MisuseTask
     from server.ops.retention import RetentionTask
     from server.reporting.scheduled import ReportTask
     return [
         ReportTask.from_config(config),
         AlertTask.from_config(config),
         DeliveryTask.from_config(config),
+        MisuseTask.from_config(config),
         RetentionTask.from_config(config),
     ]
 

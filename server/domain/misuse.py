@@ -17,10 +17,13 @@ figures), and every report shows the figures with and without flagged ratings.
 """
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
+
+log = logging.getLogger(__name__)
 
 RULES = ("hours", "signin", "burst", "run", "served", "outlier")
 OFFICIAL = ("all", "unflagged")
@@ -69,6 +72,15 @@ class Settings:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def stored(cls, values: dict) -> Settings:
+        """A site's settings as stored; the built-in ones where the stored ones are unusable (logged)."""
+        try:
+            return cls.parse(values)
+        except ValueError as exc:
+            log.error("misuse settings %r are unusable, the built-in ones apply: %s", values, exc)
+            return cls()
 
 
 BOUNDS = {"signin_seconds": (1, 3600), "burst_count": (2, 1000), "burst_seconds": (1, 3600),
@@ -180,3 +192,22 @@ def outlier_clerks(tops: dict[str, tuple[int, int]], minimum: int, alpha: float)
         if p < alpha:
             found[staff] = p
     return found
+
+
+Counts = list[tuple[int, int, int]]  # (scale, score, count)
+
+
+def both_ways(official: Counts, flagged: Counts, unflagged_only: bool) -> tuple[Counts, Counts]:
+    """(with flagged ratings, without them) from the official counts and the flagged ones: the official
+    figures are one of the two, as the site decides."""
+    def plus(a: Counts, b: Counts, sign: int) -> Counts:
+        total: dict[tuple[int, int], int] = {}
+        for scale, score, n in a:
+            total[scale, score] = total.get((scale, score), 0) + n
+        for scale, score, n in b:
+            total[scale, score] = total.get((scale, score), 0) + sign * n
+        return [(scale, score, n) for (scale, score), n in sorted(total.items()) if n > 0]
+
+    if unflagged_only:
+        return plus(official, flagged, 1), list(official)
+    return list(official), plus(official, flagged, -1)

@@ -82,6 +82,7 @@ KIND_LABELS = {
     "rate": N_("评价器发送超限"),  # raised by the collector, no rule (raise_rate_alert)
     "storage": N_("评价器存储故障"),  # raised by the collector, no rule (raise_storage_alert)
     "chain": N_("评价器签名记录"),  # raised by the collector, no rule (raise_chain_alert)
+    "misuse": N_("疑似违规评价"),  # raised by the misuse task, no rule (raise_misuse_alert)
 }
 KIND_DESCRIPTIONS = {
     "unsatisfied": N_("%(minutes)s 分钟内至少 %(min_ratings)s 条评价，其中差评占 %(share)s 及以上"),
@@ -434,6 +435,15 @@ def raise_chain_alert(store: Store, device: str, what: str, now: int, **details:
     window, title, site = store.alerts.device_place(device)
     message = Text(CHAIN_TEXTS[what], {"device": device, "name": _named(window, title), **details})
     condition = Condition("chain", None, site, window, device, key_of("chain", None, f"{device}:{what}"), now, message)
+    return raise_alerts(store, [condition], now, MERGE_MINUTES * MINUTE, REPEAT_MINUTES * MINUTE)
+
+
+def raise_misuse_alert(store: Store, window: str, flagged: int, now: int) -> dict[str, list[int]]:
+    """Ratings at `window` were flagged as suspected misuse (server/domain/misuse.py): one alert per episode."""
+    title, site = store.alerts.window_place(window)
+    message = Text(N_("%(name)s：%(n)s 条评价疑似违规（非营业时间、集中刷评、超出服务人数等），请核查"),
+                   {"name": _named(window, title), "n": flagged})
+    condition = Condition("misuse", None, site, window, None, key_of("misuse", None, window), now, message)
     return raise_alerts(store, [condition], now, MERGE_MINUTES * MINUTE, REPEAT_MINUTES * MINUTE)
 
 

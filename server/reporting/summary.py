@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from server.domain import hours
 from server.domain.durations import has_opening
 from server.domain.figures import DayRange, absence_summary, rating_summary
+from server.domain.misuse import Settings, both_ways
 from server.domain.participation import participation
 from server.reporting.verified import at_windows
 from server.store import Store
@@ -37,7 +38,12 @@ def window_summaries(store: Store, windows: list[str], days: DayRange, now_ms: i
         overlapping[window].append((a, b))
     feedback = store.reports.feedback_counts_of(windows, start, end)
     served = store.served.counts_of(windows, start, end)
+    flagged: dict[str, list] = {w: [] for w in windows}
+    for window, scale, score, n in store.misuse.flagged_counts_of(windows, start, end):
+        flagged[window].append((scale, score, n))
     site_of = store.reports.window_sites(windows)
+    official = {site: Settings.stored(store.misuse.site_settings(site)).official == "unflagged"
+                for site in {s for s, _ in site_of.values()}}
     sites = store.reports.site_hours() if sites is None else sites
     return {window: {
         "window": window,
@@ -48,7 +54,17 @@ def window_summaries(store: Store, windows: list[str], days: DayRange, now_ms: i
         "feedback": {"count": feedback.get(window, 0)},
         "staffed": staffed(sites, *site_of.get(window, (None, None)), days, overlapping[window], now_ms),
         "participation": participation(sum(n for _, _, n in counts[window]), served.get(window, 0)),
+        "misuse": misuse_figures(counts[window], flagged[window],
+                                 official.get(site_of.get(window, (None, None))[0], False)),
     } for window in windows}
+
+
+def misuse_figures(official: list, flagged: list, unflagged_only: bool) -> dict:
+    """How many ratings were flagged (server/domain/misuse.py), whether the official figures leave them out, and
+    the figures with and without them."""
+    with_flagged, without_flagged = both_ways(official, flagged, unflagged_only)
+    return {"flagged": sum(n for _, _, n in flagged), "official": "unflagged" if unflagged_only else "all",
+            "with_flagged": rating_summary(with_flagged), "without_flagged": rating_summary(without_flagged)}
 
 
 def staffed(sites: Sites, site: str | None, first_at: int | None, days: DayRange, absences,
@@ -98,7 +114,10 @@ def staff_summary(store: Store, staff: str, days: DayRange, now_ms: int, windows
     titles = store.reports.window_titles()
     seen = sorted(set(by_window) | set(absences) | set(feedback))
     verified, at = at_windows(store, staff, seen)
-    ratings = rating_summary(store.reports.staff_rating_counts(staff, start, end, windows))
+    counts = store.reports.staff_rating_counts(staff, start, end, windows)
+    ratings = rating_summary(counts)
+    unflagged_only = any(Settings.stored(store.misuse.site_settings(site)).official == "unflagged"
+                         for site, _ in store.reports.window_sites(seen).values())
     return {
         "staff": staff,
         "name": member["name"] if member else None,
@@ -109,6 +128,7 @@ def staff_summary(store: Store, staff: str, days: DayRange, now_ms: int, windows
         "absences": absence_summary([span for spans in absences.values() for span in spans], now_ms),
         "feedback": {"count": sum(feedback.values())},
         "participation": participation(ratings["total"], sum(served.values())),
+        "misuse": misuse_figures(counts, store.misuse.staff_flagged_counts(staff, start, end, windows), unflagged_only),
         "windows": [{"window": w, "title": titles.get(w, w),
                      "ratings": rating_summary(by_window.get(w, [])),
                      "absences": absence_summary(absences.get(w, []), now_ms),

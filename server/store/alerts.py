@@ -186,6 +186,11 @@ class AlertQueries(StoreBase):
                               f"ON w.window = {_KIOSK_WINDOW} WHERE d.device = ?", (device,)).fetchone()
         return (row[0], row[1], row[2]) if row else (None, None, None)
 
+    def window_place(self, window: str) -> tuple[str | None, str | None]:
+        """(title, site) of a window; Nones for none."""
+        row = self.db.execute("SELECT title, site FROM windows WHERE window = ?", (window,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
     def window_sites_all(self) -> dict[str, str | None]:
         return dict(self.db.execute("SELECT window, site FROM windows").fetchall())
 

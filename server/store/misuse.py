@@ -76,6 +76,14 @@ class MisuseQueries(StoreBase):
                 counts[1] += n
         return {staff: (t, n) for staff, (t, n) in found.items()}
 
+    def windows_of(self, ids: Sequence[str]) -> list[str]:
+        """The windows of these ratings."""
+        found: set[str] = set()
+        for chunk in chunks(list(ids)):
+            found.update(w for (w,) in self.db.execute(
+                f"SELECT DISTINCT window FROM ratings WHERE event_id IN ({marks(len(chunk))})", chunk))
+        return sorted(found)
+
     def clerk_top_ratings(self, staff: str, windows: Sequence[str], start: int, end: int) -> list[str]:
         ids: list[str] = []
         for chunk in chunks(list(windows)):
@@ -124,6 +132,21 @@ class MisuseQueries(StoreBase):
                 f"({marks(len(chunk))}) AND at >= ? AND at < ? GROUP BY window, scale, score",
                 [*chunk, start, end]).fetchall()
         return rows
+
+    def flagged_list(self, start: int, end: int, window: str | None = None, staff: str | None = None,
+                     windows: Sequence[str] | None = None, limit: int = 1000) -> list[dict]:
+        """The flagged ratings with start <= at < end of a window or a clerk (only `windows` when given), newest
+        first, each with its reasons joined ("rule: detail; ...")."""
+        sql = ("SELECT r.event_id, r.at, r.window, r.staff, r.score, r.scale, r.counted, "
+               "group_concat(f.rule || ': ' || f.detail, '; ') AS reasons FROM ratings r "
+               "JOIN rating_flags f ON f.event_id = r.event_id WHERE r.flagged = 1 AND r.at >= ? AND r.at < ?")
+        params: list = [start, end]
+        for column, value in (("window", window), ("staff", staff)):
+            if value is not None:
+                sql += f" AND r.{column} = ?"
+                params.append(value)
+        rows = list(self.db.query(sql + " GROUP BY r.event_id ORDER BY r.at DESC LIMIT ?", [*params, limit]))
+        return [r for r in rows if windows is None or r["window"] in windows]
 
     def staff_flagged_counts(self, staff: str, start: int, end: int,
                              windows: Sequence[str] | None = None) -> list[tuple[int, int, int]]:

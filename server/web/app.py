@@ -24,6 +24,7 @@ from server.web.views import (
     compare,
     gbt39046,
     hall,
+    misuse,
     monthly,
     phone,
     public,
@@ -91,5 +92,6 @@ def create_app(test_config: dict | None = None, settings: dict | None = None) ->
     app.register_blueprint(report_runs.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(alerts.bp)
+    app.register_blueprint(misuse.bp)
     app.register_blueprint(window_kiosk.bp)
     return app

@@ -11,6 +11,7 @@ from server.domain.participation import participation
 from server.reporting import verified
 from server.reporting.exports import Sheet
 from server.store import Store
+from server.web.context import hall_time
 from server.web.downloads import export_response
 from server.web.report_views import absence_sheet, daily_sheet, reason_sheet, staff_cell
 
@@ -50,6 +51,17 @@ def breakdown_sheet(rows: list[dict], by: str) -> Sheet:
                    _("是") if r["participation"]["over"] else ""] for r in rows])
 
 
+def misuse_sheet(figures: dict, flagged: list[dict]) -> Sheet:
+    """Suspected misuse: the figures with and without flagged ratings, then each flagged rating and why."""
+    counted = _("正式数字不含") if figures["official"] == "unflagged" else _("正式数字含")
+    rows = [[_("合计"), None, None, figures["flagged"], figures["with_flagged"]["satisfied_rate"],
+             figures["without_flagged"]["satisfied_rate"], counted]]
+    rows += [[hall_time(r["at"], "minute"), r["window"], r["staff"], r["score"], r["scale"],
+              _("不计入正式数字") if not r["counted"] else "", r["reasons"]] for r in flagged]
+    return Sheet(_("疑似违规"), [_("时间"), _("窗口"), _("工号"), _("评分 / 疑似违规数"), _("满分 / 满意率（含）"),
+                                _("满意率（不含）"), _("原因")], rows)
+
+
 def comment_sheet(comments: list[dict], by: str) -> Sheet:
     """A report's comments: beside each, the clerk (a window's report) or the window (a clerk's report)."""
     other = _("工号") if by == "staff" else _("窗口")
@@ -66,5 +78,5 @@ def report_export(stem: str, report: dict, by: str, fmt: str) -> Response:
     days: DayRange = report["days"]
     sheets = [daily_sheet(report["daily"]), breakdown_sheet(report["breakdown"], by),
               absence_sheet(report["absences"], with_window=by == "window"), reason_sheet(report["reasons"]),
-              comment_sheet(report["comments"], by)]
+              comment_sheet(report["comments"], by), misuse_sheet(report["summary"]["misuse"], report["flagged"])]
     return export_response(f"{stem}-{days.first.isoformat()}-{days.last.isoformat()}", sheets, fmt)

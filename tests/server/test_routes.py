@@ -17,6 +17,8 @@ PUBLIC = {
     "public.board", "public.board_json",           # the lobby board of sites that opt in
     "static",
     "pages.favicon",   # browsers ask for /favicon.ico before anyone logs in
+    "clerk.login",     # a clerk's sign-in, with staff number and PIN
+    "clerk.mine",      # a signed-in clerk's own feedback (it checks the clerk itself: test_clerk_view.py)
 }
 SAMPLE = {"window": "w01", "staff": "1024", "site": "hq", "device": "k1", "fmt": "csv", "code": "en", "case_id": 1,
           "appeal": 1, "run_id": 1,

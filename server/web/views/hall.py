@@ -142,7 +142,8 @@ def _window_report(window: str) -> dict:
             "absences": absence_rows(absences, now),
             "reasons": reason_rows(store.reports.reason_counts(window, days.start, days.end)),
             "comments": comment_rows(comments),
-            "limit_minutes": absence_limit_minutes(), "range_args": range_args(days)}
+            "limit_minutes": absence_limit_minutes(), "range_args": range_args(days),
+            "flagged": store.misuse.flagged_list(days.start, days.end, window=window)}
 
 
 @bp.get("/windows/<window>")

@@ -41,7 +41,8 @@ def _staff_report(staff: str) -> dict:
             "absences": absence_rows(verified.mark(store, store.reports.staff_absence_list(staff, days.start, days.end,
                                                                                   windows)), now),
             "reasons": reason_rows(store.reports.staff_reason_counts(staff, days.start, days.end, windows)),
-            "comments": comments, "limit_minutes": absence_limit_minutes(), "range_args": range_args(days)}
+            "comments": comments, "limit_minutes": absence_limit_minutes(), "range_args": range_args(days),
+            "flagged": store.misuse.flagged_list(days.start, days.end, staff=staff, windows=windows)}
 
 
 @bp.get("/staff/<staff>")
