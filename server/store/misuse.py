@@ -1,6 +1,7 @@
 """Misuse flags (server/domain/misuse.py): what the rules read, the flags they leave, the sites' settings."""
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from server.store.base import StoreBase, chunks, marks
@@ -136,9 +137,9 @@ class MisuseQueries(StoreBase):
     def flagged_list(self, start: int, end: int, window: str | None = None, staff: str | None = None,
                      windows: Sequence[str] | None = None, limit: int = 1000) -> list[dict]:
         """The flagged ratings with start <= at < end of a window or a clerk (only `windows` when given), newest
-        first, each with its reasons joined ("rule: detail; ...")."""
+        first, each with its `flags`: [(rule, detail), ...]."""
         sql = ("SELECT r.event_id, r.at, r.window, r.staff, r.score, r.scale, r.counted, "
-               "group_concat(f.rule || ': ' || f.detail, '; ') AS reasons FROM ratings r "
+               "json_group_array(json_array(f.rule, f.detail)) AS flags FROM ratings r "
                "JOIN rating_flags f ON f.event_id = r.event_id WHERE r.flagged = 1 AND r.at >= ? AND r.at < ?")
         params: list = [start, end]
         for column, value in (("window", window), ("staff", staff)):
@@ -146,7 +147,8 @@ class MisuseQueries(StoreBase):
                 sql += f" AND r.{column} = ?"
                 params.append(value)
         rows = list(self.db.query(sql + " GROUP BY r.event_id ORDER BY r.at DESC LIMIT ?", [*params, limit]))
-        return [r for r in rows if windows is None or r["window"] in windows]
+        return [{**r, "flags": [tuple(f) for f in json.loads(r["flags"])]} for r in rows
+                if windows is None or r["window"] in windows]
 
     def staff_flagged_counts(self, staff: str, start: int, end: int,
                              windows: Sequence[str] | None = None) -> list[tuple[int, int, int]]:

@@ -13,7 +13,7 @@ from server.reporting.exports import Sheet
 from server.store import Store
 from server.web.context import hall_time
 from server.web.downloads import export_response
-from server.web.report_views import absence_sheet, daily_sheet, reason_sheet, staff_cell
+from server.web.report_views import absence_sheet, daily_sheet, flag_reasons, reason_sheet, staff_cell
 
 
 def window_clerks(store: Store, window: str, days: DayRange, now_ms: int) -> list[dict]:
@@ -57,7 +57,7 @@ def misuse_sheet(figures: dict, flagged: list[dict]) -> Sheet:
     rows = [[_("合计"), None, None, figures["flagged"], figures["with_flagged"]["satisfied_rate"],
              figures["without_flagged"]["satisfied_rate"], counted]]
     rows += [[hall_time(r["at"], "minute"), r["window"], r["staff"], r["score"], r["scale"],
-              _("不计入正式数字") if not r["counted"] else "", r["reasons"]] for r in flagged]
+              _("不计入正式数字") if not r["counted"] else "", flag_reasons(r["flags"])] for r in flagged]
     return Sheet(_("疑似违规"), [_("时间"), _("窗口"), _("工号"), _("评分 / 疑似违规数"), _("满分 / 满意率（含）"),
                                 _("满意率（不含）"), _("原因")], rows)
 

@@ -244,3 +244,14 @@ def comparison(store: Store, by: str, days: DayRange, column: str, order: str, s
     windows = visible_windows() if scoped and visible_sites() is not None else None
     roster = store.reports.roster(visible_sites() if scoped else None)
     return sort_rows(compare(store, by, days, now_ms(), windows, roster), by, column, order)
+
+
+# ------------------------------------------------------------ misuse flags (server/domain/misuse.py)
+MISUSE_RULES = {"hours": lazy_gettext("非营业时间"), "signin": lazy_gettext("签到后立即评价"),
+                "burst": lazy_gettext("集中评价"), "run": lazy_gettext("连续满分过快"),
+                "served": lazy_gettext("超出服务人数"), "outlier": lazy_gettext("满分比例异常")}
+
+
+def flag_reasons(flags: list[tuple[str, str]]) -> str:
+    """A flagged rating's reasons as a page or a download shows them: each rule's name, and its detail."""
+    return "；".join(f"{MISUSE_RULES.get(rule, rule)}（{detail}）" for rule, detail in flags)

@@ -179,7 +179,7 @@ def test_figures_with_and_without_flagged_and_the_sites_choice(app, store, clock
     rows = list(csv.reader(io.StringIO(sheet)))
     total = next(row for row in rows if row and row[0] == "合计" and len(row) == 7)
     assert total[3:6] == ["7", str(round(8 / 9, 3)), "0.5"]
-    assert sum(1 for row in rows if len(row) == 7 and "burst: 5 ratings within 60 s" in row[6]) == 5
+    assert sum(1 for row in rows if len(row) == 7 and "集中评价（5 ratings within 60 s）" in row[6]) == 5
 
 
 def test_a_bad_setting_is_refused_with_a_message_and_changes_nothing(app, store):

@@ -21,6 +21,7 @@ from server.web.report_views import (
     absence_limit_minutes,
     absence_rows,
     comment_rows,
+    flag_reasons,
     range_args,
     range_message,
     range_presets,
@@ -35,6 +36,7 @@ bp = Blueprint("pages", __name__)
 for _name, _filter in FILTERS.items():
     bp.add_app_template_filter(_filter, _name)
 bp.add_app_template_global(range_presets)
+bp.add_app_template_global(flag_reasons)
 
 EXPORT = "<any(csv, xlsx):fmt>"
 FLEET_REJECTS = 5  # rejected messages shown per device on /fleet, newest first; each device's count is exact
