@@ -35,7 +35,13 @@ def seed_store(blank_store, clock):
                            ts="2026-11-22T11:00:00.000+08:00"), device="k2"),
                  msg(event(2, type="feedback", stream="stream-w02", window="w02", staff="2048", rating="yday-2048",
                            ts="2026-11-22T11:01:00.000+08:00", text="别人的留言：态度差"), device="k2")]
+    messages += [msg(event(1, stream="stream-w09", window="w09", staff="1024", score=2, id="elsewhere-1024",
+                           ts="2026-11-22T11:00:00.000+08:00"), device="k9")]  # the same number at another hall
     Ingestor(s, clock).handle(messages)
+    s.registry.create_site("east", "东区分中心", "Asia/Shanghai", "{}", False)
+    s.registry.update_window("w01", "1号窗口", "hq")
+    s.registry.update_window("w02", "2号窗口", "hq")
+    s.registry.update_window("w09", "9号窗口", "east")
 
 
 def sign_in(client, staff: str, pin: str):
@@ -49,7 +55,7 @@ def test_a_clerk_sees_only_their_own_feedback_of_30_days_ending_yesterday(app, s
     assert signed.status_code == 302 and signed.headers["Location"].endswith("/me")
     page = client.get("/me").get_data(as_text=True)
     assert 'data-first="2026-10-24" data-last="2026-11-22"' in page
-    assert 'data-total="2"' in page, "yesterday's and the 10th day's: not today's, not 40 days ago"
+    assert 'data-total="2"' in page, "yesterday's and the 10th day's: not today's, not 40 days ago, not east's"
     assert "昨天的留言：很耐心" in page
     assert "今天的留言" not in page and "别人的留言" not in page and "李四" not in page
     comments = page.split('id="comments"')[1].split("</ul>")[0]

@@ -172,3 +172,20 @@ def test_a_manager_downloads_the_windows_bundle_and_the_checker_which_says_ok(ap
     look = As(app, "look")
     assert look.get("/windows/w01/audit-bundle.json").status_code == 403
     assert "签名记录审计包" not in look.text("/windows/w01")
+
+
+def test_an_upheld_appeal_shows_as_an_exclusion_with_who_and_when_never_as_a_gap(blank_store, clock, kiosk):
+    from server.reporting.audit import verify
+
+    key, outbox = kiosk
+    ingestor = Ingestor(blank_store, clock)
+    ingestor.handle([status(key)])
+    blank_store.keys.pin("k1", key.fingerprint, "root", 0)
+    ingestor.handle([msg(rating(outbox, score)) for score in (5, 1, 4)])
+    appealed = json.loads(outbox.pending(1, 1)[0][1])["id"]  # the 1
+    appeal = blank_store.appeals.file_appeal(appealed, "boss", "the customer pressed by mistake", 1000)
+    assert blank_store.appeals.decide_appeal(appeal, "upheld", "director", "agreed", 2000)
+    checked = verify(blank_store, "w01")
+    assert not checked.breaks and checked.events == 3
+    assert [(n.seq, n.what) for n in checked.notes] == [(2, "excluded")]
+    assert "by director" in checked.notes[0].detail and "the customer pressed by mistake" in checked.notes[0].detail

@@ -66,9 +66,11 @@ def mine():
     tz = ZoneInfo(site["timezone"]) if site else server_tz()
     today = current_app.config["CLOCK"].now().astimezone(tz).date()
     days = DayRange(*clerk_feedback_days(today), tz)
-    ratings = rating_summary(store.reports.staff_rating_counts(staff, days.start, days.end))
-    reasons = reason_rows(store.reports.staff_reason_counts(staff, days.start, days.end))
-    comments = [{"day": local_text(c["at"], tz, "date"), "text": c["text"], "score": c["score"], "scale": c["scale"]}
-                for c in store.reports.comments(days.start, days.end, staff=staff, limit=500)]
+    # a clerk of a site: only its windows (the same number at another hall is another person)
+    windows = [w["window"] for w in store.reports.windows() if w.get("site") == site["site"]] if site else None
+    ratings = rating_summary(store.reports.staff_rating_counts(staff, days.start, days.end, windows))
+    reasons = reason_rows(store.reports.staff_reason_counts(staff, days.start, days.end, windows))
+    comments = [{"day": local_text(c["at"], tz, "date"), "text": c["text"]}
+                for c in store.reports.comments(days.start, days.end, staff=staff, windows=windows, limit=500)]
     return render_template("clerk_me.html", clerk=user, days=days, span=CLERK_DAYS, ratings=ratings,
                            reasons=reasons, comments=comments)
