@@ -24,24 +24,28 @@ class SettingsQueries(StoreBase):
                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                         (key, json.dumps(value, ensure_ascii=False)))
 
+    def _count(self, key: str, default: int) -> int:
+        """A stored whole number of at least 1; `default` when none is stored or it is not one."""
+        value = self.setting(key, default)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else default
+
+    def _set_count(self, key: str, value: int, most: int, what: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            raise ValueError(f"{what} must be an integer from 1 to {most}")
+        self.set_setting(key, value)
+
     # ------------------------------------------------------------ the kiosks' event quota (server/ingest/ingestor.py)
     def device_rate(self) -> int:
         """The most new events a kiosk may send per minute of its own clock; beyond it they are rejected."""
-        value = self.setting(DEVICE_RATE, DEFAULT_DEVICE_RATE)
-        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else DEFAULT_DEVICE_RATE
+        return self._count(DEVICE_RATE, DEFAULT_DEVICE_RATE)
 
     def set_device_rate(self, per_minute: int) -> None:
-        if isinstance(per_minute, bool) or not isinstance(per_minute, int) or not 1 <= per_minute <= MAX_DEVICE_RATE:
-            raise ValueError(f"events per minute must be an integer from 1 to {MAX_DEVICE_RATE}")
-        self.set_setting(DEVICE_RATE, per_minute)
+        self._set_count(DEVICE_RATE, per_minute, MAX_DEVICE_RATE, "events per minute")
 
     # ------------------------------------------------------------ rankings (server/domain/ranking.py)
     def min_sample(self) -> int:
         """The fewest ratings a window or clerk needs in a period to be ranked."""
-        value = self.setting(MIN_SAMPLE, DEFAULT_MIN_SAMPLE)
-        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else DEFAULT_MIN_SAMPLE
+        return self._count(MIN_SAMPLE, DEFAULT_MIN_SAMPLE)
 
     def set_min_sample(self, ratings: int) -> None:
-        if isinstance(ratings, bool) or not isinstance(ratings, int) or not 1 <= ratings <= MAX_MIN_SAMPLE:
-            raise ValueError(f"the minimum sample must be an integer from 1 to {MAX_MIN_SAMPLE}")
-        self.set_setting(MIN_SAMPLE, ratings)
+        self._set_count(MIN_SAMPLE, ratings, MAX_MIN_SAMPLE, "the minimum sample")
