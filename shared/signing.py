@@ -184,6 +184,9 @@ def _check_event(device: str, stream: str, seq: int, event: Mapping, previous, k
     fields = json.loads(event["payload"]) if event.get("payload") else None
     if fields is None:
         totals["pruned"] += 1
+        if prev is not None and content_digest is None:
+            found("altered", "past retention without the digest of its content")
+            return (None, None)
     else:
         if fields.get("seq") != seq:
             found("re-ordered", f"stored at seq {seq}, signed as seq {fields.get('seq')}")

@@ -352,18 +352,19 @@ class Ingestor:
 
     # ------------------------------------------------------------ signatures and the chain
     def _chained(self, device: str, event: Event, payload: bytes, batch: _Batch) -> bytes | None:
-        """The digest of a chained event's content (None for an event without `prev`). A device with a pinned
-        key must sign every event with it and keep its chain: else the event is rejected."""
+        """The digest of a pinned device's event (None for others: the raw event holds it, and retention stores
+        it before the raw event goes). A device with a pinned key must sign every event with it and keep its
+        chain: else the event is rejected."""
         pin = batch.pins[device] if device in batch.pins else batch.pins.setdefault(device,
                                                                                     self.store.keys.pinned(device))
         if event.prev is None:
             if pin is not None:
                 self._refuse_chain(device, f"unsigned event: device {device} has a pinned key", event, batch)
             return None
+        if pin is None:
+            return None  # its `prev` is stored; retention stores its digest before the raw event goes
         fields = json.loads(payload)
         content_digest = signing.digest(fields)
-        if pin is None:
-            return content_digest
         if event.seq == 1 and event.prev == signing.genesis(event.stream):
             batch.new_chains[device] = event.stream  # announced even when the event itself is refused
         if event.sig is None:

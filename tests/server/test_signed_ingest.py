@@ -57,7 +57,7 @@ def test_an_unpinned_kiosks_events_count_signed_or_not_and_keep_their_chain_fiel
     result = ingestor.handle([status(key), msg(first), msg(second), msg(unsigned)])
     assert result.stored == 3 and stored(blank_store) == [1, 2, 3]
     prev, digest = blank_store.db.execute("SELECT prev, digest FROM events WHERE seq = 2").fetchone()
-    assert prev.hex() == json.loads(second)["prev"] and digest == signing.digest(json.loads(second))
+    assert prev.hex() == json.loads(second)["prev"] and digest is None, "its digest waits for retention"
     assert blank_store.keys.reported_key("k1") == key.public_key
 
 
@@ -189,3 +189,24 @@ def test_an_upheld_appeal_shows_as_an_exclusion_with_who_and_when_never_as_a_gap
     assert not checked.breaks and checked.events == 3
     assert [(n.seq, n.what) for n in checked.notes] == [(2, "excluded")]
     assert "by director" in checked.notes[0].detail and "the customer pressed by mistake" in checked.notes[0].detail
+
+
+def test_retention_stores_the_digests_of_an_unpinned_kiosks_events_before_their_raw_events_go(
+        blank_store, clock, kiosk):
+    from server.ops.retention import RetentionTask
+    from server.reporting.audit import verify
+
+    key, outbox = kiosk
+    for hour in ("09", "10", "11"):
+        outbox.append(ts=f"2026-11-21T{hour}:00:00.000+08:00", window="w01", type="rating", staff=None, score=4,
+                      scale=5, reasons=())
+    Ingestor(blank_store, clock).handle([msg(p) for _, p in outbox.pending(0, 10)])
+    assert blank_store.db.execute("SELECT count(*) FROM events WHERE digest IS NULL").fetchone() == (3,)
+    clock.advance(40 * 86400)
+    blank_store.maintenance.set_retention_days(30)
+    RetentionTask(pause=0).run(blank_store, clock.now())
+    rows = blank_store.db.execute("SELECT seq, payload != '', digest FROM events ORDER BY seq").fetchall()
+    assert [(seq, kept) for seq, kept, _ in rows] == [(1, 0), (2, 0), (3, 1)]
+    assert all(digest is not None for *_, digest in rows[:2])
+    checked = verify(blank_store, "w01")
+    assert not checked.breaks and (checked.pruned, checked.unpinned) == (2, 1)
