@@ -414,12 +414,12 @@ def report_sections(response) -> dict[str, list[list[str]]]:
 
 def test_window_exports(boss):
     tables = report_sections(boss.get("/windows/w01.csv?from=2026-11-17&to=2026-11-18"))
-    assert list(tables) == ["每日", "分工号", "离岗记录", "不满意原因", "留言"]  # as the clerk report's
+    assert list(tables) == ["每日", "分工号", "离岗记录", "不满意原因", "留言", "疑似违规"]  # as the clerk report's
     assert tables["每日"] == [["日期", "评价数", "5分", "4分", "3分", "2分", "1分", "满意率", "满意指数"],
                               ["2026-11-17", "1", "1", "0", "0", "0", "0", "1.0", "100.0"],
                               ["2026-11-18", "2", "1", "0", "0", "0", "1", "0.5", "50.0"]]
     book = xlsx(boss.get("/windows/w01.xlsx?from=2026-11-17&to=2026-11-18"))
-    assert list(book) == ["每日", "分工号", "离岗记录", "不满意原因", "留言"]
+    assert list(book) == ["每日", "分工号", "离岗记录", "不满意原因", "留言", "疑似违规"]
     assert book["每日"][2] == ["2026-11-18", 2, 1, 0, 0, 0, 1, 0.5, 50]
     assert book["离岗记录"][1] == ["2026-11-17 10:00:00", "2026-11-17 10:20:00", "1024", 1200, "是"]
     assert book["不满意原因"][1:] == [["态度不好", 1], ["办理时间长", 1]]  # ties by code
@@ -432,7 +432,7 @@ def test_clerk_exports(boss):
     days = report_sections(boss.get(f"/staff/1024.csv?{RANGE}"))["每日"]
     assert len(days) == 1 + 8 and days[3][:2] == ["2026-11-18", "2"]
     book = xlsx(boss.get(f"/staff/2048.xlsx?{RANGE}"))
-    assert list(book) == ["每日", "分窗口", "离岗记录", "不满意原因", "留言"]
+    assert list(book) == ["每日", "分窗口", "离岗记录", "不满意原因", "留言", "疑似违规"]
     assert [r[0] for r in book["分窗口"][1:]] == ["w01", "w02"]
     assert book["分窗口"][2][:5] == ["w02", "2号窗口", 3, round(2 / 3, 3), 83.3]
     assert len(book["离岗记录"]) == 1 + 4 and book["离岗记录"][-1][1] == "尚未回岗"

@@ -83,7 +83,7 @@ def test_a_window_report_draws_its_chart_and_exports_csv(page, tmp_path, broker)
         with page.expect_download() as download:
             page.click("a.csv")
         tables = csv_sections(Path(download.value.path()).read_text(encoding="utf-8-sig"))
-        assert list(tables) == ["每日", "分工号", "离岗记录", "不满意原因", "留言"]  # every table, as the clerk report's
+        assert list(tables) == ["每日", "分工号", "离岗记录", "不满意原因", "留言", "疑似违规"]  # every table, as the clerk report's
         days = tables["每日"]
         assert days[0] == ["日期", "评价数", "5分", "4分", "3分", "2分", "1分", "满意率", "满意指数"]
         today = [row for row in days[1:] if row[1] != "0"]
