@@ -3,7 +3,7 @@ an invite for a case number, and customers served (参评率)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request
-from werkzeug.exceptions import TooManyRequests
+from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from server.domain.figures import BadRange, parse_range
 from server.domain.participation import ON_DUTY_MS
@@ -151,8 +151,7 @@ def served(window: str):
     if not take(SERVED_RATE, "served", g.token_name):
         raise TooManyRequests(f"more than {SERVED_RATE} posts with this token: slow down",
                               retry_after=retry_after(SERVED_RATE, "served", g.token_name))
-    request.max_content_length = SERVED_BODY_BYTES  # a larger body, announced or streamed, is a 413 when read
-    body = request.get_json(silent=True)
+    body = _bounded_json(SERVED_BODY_BYTES)
     if not isinstance(body, dict):
         abort(400, f"the body must be a JSON object (Content-Type: application/json): {SERVED_BODY}")
     now = now_ms()
@@ -164,6 +163,15 @@ def served(window: str):
     added, duplicates = store.served.add(window, entries, f"api:{g.token_name}", now, ON_DUTY_MS)
     return jsonify({"window": window, "added": added, "duplicates": duplicates,
                     "at": format_ts(from_ms(at, server_tz()))}), 201
+
+
+def _bounded_json(limit: int):
+    """The body's JSON (None when it is not JSON), having read at most one byte past `limit`: a larger body is a
+    413, whether its length was announced or it came in chunks."""
+    request.max_content_length = limit + 1  # werkzeug stops reading there (and refuses a larger announced length)
+    if len(request.get_data(cache=True)) > limit:
+        raise RequestEntityTooLarge(f"the request body is larger than {limit // 1024} KiB")
+    return request.get_json(silent=True)
 
 
 def _served_at(value, now: int) -> int:
