@@ -236,6 +236,17 @@ def test_a_sign_in_or_rating_older_than_half_a_day_names_no_clerk(store):
         ("w01", "1024", "E-1"), ("w01", None, "E-2"), ("w01", None, "E-3"), ("w03", None, "E-1")]
 
 
+def test_the_last_sign_in_is_found_by_its_index_not_a_scan_of_every_event(store):
+    statements = []
+    store.db.conn.set_trace_callback(statements.append)
+    store.served.clerk_at("w01", to_ms(NOW), to_ms(NOW) - ON_DUTY_MS)
+    store.db.conn.set_trace_callback(None)
+    sign_ins = [s for s in statements if "type = 'staff'" in s]
+    assert len(sign_ins) == 1
+    plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + sign_ins[0]).fetchall())
+    assert "USING INDEX events_staff_changes" in plan and "TEMP B-TREE" not in plan, plan
+
+
 def test_many_case_numbers_at_one_moment_look_the_clerk_up_once(store):
     statements = []
     store.db.conn.set_trace_callback(statements.append)
@@ -331,3 +342,15 @@ def test_the_clerk_download_too(app, posted):
     assert rows[0][-3:] == ["服务人数", "参评率", "参评率超过 100％"]
     assert [r[0] for r in rows[1:]] == ["w02", "合计"]
     assert rows[1][2] == 3 and rows[1][-3:] == [2, 1.5, "是"] and rows[2][-3:] == [2, 1.5, "是"]
+
+
+def test_the_protocol_page_states_the_codes_bounds():
+    from pathlib import Path
+    text = Path(__file__).parents[2].joinpath("docs", "protocol.md").read_text(encoding="utf-8")
+    section = text.split("`POST /api/v1/windows/{window}/served`")[1].split("\n- `")[0]
+    hours = ON_DUTY_MS // 3_600_000
+    for stated in (f"from 1 to {api.MAX_SERVED_COUNT}", f"1 to {api.MAX_SERVED_CASES} of them",
+                   f"at most {api.SERVED_BODY_BYTES // 1024} KiB", f"last {api.SERVED_PAST_DAYS} days",
+                   f"over {api.SERVED_RATE.split()[0]} posts a minute with one token", f"the {hours} hours before"):
+        assert stated in section, stated
+    assert api.SERVED_RATE.endswith("per minute")
