@@ -90,7 +90,7 @@ class MisuseTask:
             flags += misuse.top_runs(ratings, rules.run_length, rules.run_pace,
                                      self._usual_pace(store, window, week, tz, start))
         if rules.served:
-            flags += misuse.beyond_served(ratings, store.misuse.served(window, start, end))
+            flags += misuse.beyond_served(ratings, store.served.counts_of([window], start, end).get(window))
         return store.misuse.add_flags(flags, now_ms, rules.official == "unflagged")
 
     @staticmethod

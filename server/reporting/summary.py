@@ -112,7 +112,7 @@ def staff_summary(store: Store, staff: str, days: DayRange, now_ms: int, windows
     feedback = store.reports.staff_feedback_counts_by_window(staff, start, end, windows)
     served = store.served.staff_counts_by_window(staff, start, end, windows)
     titles = store.reports.window_titles()
-    seen = sorted(set(by_window) | set(absences) | set(feedback))
+    seen = sorted(set(by_window) | set(absences) | set(feedback) | set(served))
     verified, at = at_windows(store, staff, seen)
     counts = store.reports.staff_rating_counts(staff, start, end, windows)
     ratings = rating_summary(counts)

@@ -546,3 +546,10 @@ def m023_misuse(db: Database) -> None:
     CREATE INDEX ratings_window_at ON ratings (window, at, counted, scale, score);
     CREATE INDEX ratings_flagged ON ratings (window, at) WHERE flagged = 1
     """)
+
+
+@migrations()
+def m024_served_clerk(db: Database) -> None:
+    """Who was on duty at a window at a moment (a served customer's clerk, 参评率): the window's last sign-in or
+    sign-out (its kiosk's `staff` events) is found by this small index instead of a scan of every event."""
+    db.execute("CREATE INDEX events_staff_changes ON events (window, at) WHERE type = 'staff'")

@@ -60,11 +60,6 @@ class MisuseQueries(StoreBase):
             "SELECT at FROM events WHERE window = ? AND type = 'staff' AND staff IS NOT NULL AND at >= ? AND at < ?",
             (window, start, end))]
 
-    def served(self, window: str, start: int, end: int) -> int | None:
-        """Customers served at the window with start <= at < end, None when none were posted."""
-        return self.db.execute("SELECT sum(count) FROM served WHERE window = ? AND at >= ? AND at < ?",
-                               (window, start, end)).fetchone()[0]
-
     def clerk_tops(self, windows: Sequence[str], start: int, end: int) -> dict[str, tuple[int, int]]:
         """staff -> (top scores, ratings) at `windows` with start <= at < end."""
         found: dict[str, list[int]] = {}

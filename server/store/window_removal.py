@@ -1,5 +1,6 @@
 """Taking back a window created by mistake: removing it while nothing is stored under it, or merging it into
-another window (everything stored under it moves there), each in one transaction with its admin_log entry.
+another window (everything stored under it moves there, but for what `target` already holds the same of: a case
+number counted as served at both), each in one transaction with its admin_log entry.
 
 Which rows belong to a window is found from the schema: every table with a `window` column holds the window's
 data and moves with a merge, except the registry's own rows (the window itself, the devices that name it, their
@@ -88,9 +89,13 @@ class WindowRemovalQueries(StoreBase):
                             "(SELECT open_absence FROM windows WHERE window = ?)", (now, source))
             moved = {}
             for table in self.window_data_tables():
-                n = self.db.execute(f"UPDATE [{table}] SET window = ? WHERE window = ?", (target, source)).rowcount
+                n = self.db.execute(f"UPDATE OR IGNORE [{table}] SET window = ? WHERE window = ?",
+                                    (target, source)).rowcount
                 if n:
                     moved[table] = n
+                # what stayed would repeat a row of `target` by the table's own unique rule (a case number served
+                # at both windows: a window counts it once), so it goes
+                self.db.execute(f"DELETE FROM [{table}] WHERE window = ?", (source,))
             self.db.execute("UPDATE device_windows SET window = ? WHERE window = ?", (target, source))
             if row["first_at"] is not None:
                 self.db.execute("UPDATE windows SET first_at = min(coalesce(first_at, ?), ?) WHERE window = ?",

@@ -9,6 +9,9 @@ check-and-count in the storage (a moving window: no burst at a window's edge).
 """
 from __future__ import annotations
 
+import math
+import time
+
 from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -27,6 +30,12 @@ def take(rule: str, *key: str) -> bool:
     """Count one try under `key` against `rule` (e.g. "5 per 15 minutes"); False, and nothing counted,
     when the rule's tries are used up."""
     return current_app.extensions[EXTENSION].limiter.hit(parse(rule), *key)
+
+
+def retry_after(rule: str, *key: str) -> int:
+    """Seconds until `rule` takes another try under `key` (a refusal's Retry-After)."""
+    stats = current_app.extensions[EXTENSION].limiter.get_window_stats(parse(rule), *key)
+    return max(1, math.ceil(stats.reset_time - time.time()))
 
 
 def forget(rule: str, *key: str) -> None:

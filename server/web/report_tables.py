@@ -26,7 +26,7 @@ def window_clerks(store: Store, window: str, days: DayRange, now_ms: int) -> lis
     for staff, start, end in store.reports.absences_grouped("staff", days.start, days.end, [window]):
         spans.setdefault(staff, []).append((start, end))
     feedback = store.reports.feedback_counts_grouped("staff", days.start, days.end, [window])
-    served = store.served.clerk_counts_at(window, days.start, days.end)
+    served = store.served.counts_by_staff(days.start, days.end, [window])
     names = store.reports.staff_names()
     rows = [{"staff": staff, "window": window, "name": names.get(staff),
              "ratings": rating_summary(counts.get(staff, [])), "absences": absence_summary(spans.get(staff, []), now_ms),
@@ -36,19 +36,32 @@ def window_clerks(store: Store, window: str, days: DayRange, now_ms: int) -> lis
     return verified.mark(store, rows)
 
 
-def breakdown_sheet(rows: list[dict], by: str) -> Sheet:
-    """The breakdown: per clerk (`by` = "staff", a window's report) or per window (a clerk's report)."""
+def breakdown_sheet(rows: list[dict], by: str, total: dict) -> Sheet:
+    """The breakdown: per clerk (`by` = "staff", a window's report) or per window (a clerk's report), and last the
+    report's own figures (`total`, its summary), 合计."""
     if by == "staff":
         title, heads, keys = _("分工号"), [_("工号"), _("姓名")], [lambda r: staff_cell(r["staff"], r["verified"]),
                                                                    lambda r: r["name"]]
     else:
         title, heads, keys = _("分窗口"), [_("窗口"), _("名称")], [lambda r: r["window"], lambda r: r["title"]]
+
+    def figures(r: dict) -> list:
+        return [r["ratings"]["total"], r["ratings"]["satisfied_rate"], r["ratings"]["index"], r["absences"]["count"],
+                r["absences"]["total_seconds"], r["feedback"]["count"], *participation_cells(r["participation"])]
     return Sheet(title, [*heads, _("评价数"), _("满意率"), _("满意指数"), _("离岗次数"), _("离岗时长（秒）"), _("留言"),
-                         _("服务人数"), _("参评率"), _("参评率超过 100％")],
-                 [[*(key(r) for key in keys), r["ratings"]["total"], r["ratings"]["satisfied_rate"],
-                   r["ratings"]["index"], r["absences"]["count"], r["absences"]["total_seconds"],
-                   r["feedback"]["count"], r["participation"]["served"] or None, r["participation"]["rate"],
-                   _("是") if r["participation"]["over"] else ""] for r in rows])
+                         *participation_headers()],
+                 [*([*(key(r) for key in keys), *figures(r)] for r in rows), [_("合计"), None, *figures(total)]])
+
+
+def participation_headers() -> list[str]:
+    """The columns of `participation_cells`."""
+    return [_("服务人数"), _("参评率"), _("参评率超过 100％")]
+
+
+def participation_cells(p: dict) -> list:
+    """参评率 (server/domain/participation.py) in a download's row: customers served (empty while none is known),
+    ratings per served customer, and 是 above 100%. Every download that shows the rate writes it with these."""
+    return [p["served"] or None, p["rate"], _("是") if p["over"] else ""]
 
 
 def misuse_sheet(figures: dict, flagged: list[dict]) -> Sheet:
@@ -76,7 +89,7 @@ def report_export(stem: str, report: dict, by: str, fmt: str) -> Response:
     its title. `report` has days, daily, breakdown, absences, reasons and comments; `by` is what the breakdown
     lists ("staff" in a window's report, "window" in a clerk's)."""
     days: DayRange = report["days"]
-    sheets = [daily_sheet(report["daily"]), breakdown_sheet(report["breakdown"], by),
+    sheets = [daily_sheet(report["daily"]), breakdown_sheet(report["breakdown"], by, report["summary"]),
               absence_sheet(report["absences"], with_window=by == "window"), reason_sheet(report["reasons"]),
               comment_sheet(report["comments"], by), misuse_sheet(report["summary"]["misuse"], report["flagged"])]
     return export_response(f"{stem}-{days.first.isoformat()}-{days.last.isoformat()}", sheets, fmt)

@@ -23,6 +23,7 @@ from server.domain.misuse import (
     outside_hours,
     top_runs,
 )
+from server.domain.participation import ON_DUTY_MS
 from server.domain.passwords import hash_password
 from server.followup.misuse import MisuseTask
 from server.ingest.ingestor import Ingestor
@@ -192,7 +193,7 @@ def test_a_bad_setting_is_refused_with_a_message_and_changes_nothing(app, store)
 
 
 def test_more_ratings_than_served_and_an_outlier_clerk_are_flagged(store, clock):
-    store.served.add("w02", [Served(to_ms(DAY.replace(hour=9)), 3, None)], "test", 0)
+    store.served.add("w02", [Served(to_ms(DAY.replace(hour=9)), 3, None)], "test", 0, ON_DUTY_MS)
     MisuseTask().run(store, clock.now())
     assert _flags(store).get("served") == ["stream-w02-000004"], "4 ratings for 3 served: the last one"
     # a clerk with 60 top scores of 60 at w02 this month, against the others' share

@@ -131,7 +131,7 @@ def test_window_and_clerk_reports_offer_the_same_sheets(app, store):
     assert window["留言"][1][1:] == ["1046", 2, 5, "评价器", "等了很久"]
     assert clerk["留言"][1][1:] == ["一号窗口", 2, 5, "评价器", "等了很久"]
     csv = boss.get(f"/windows/w01.csv?{RANGE}").get_data(as_text=True)
-    for title in ("每日", "分工号", "离岗记录", "不满意原因", "留言"):
+    for title in ("每日", "分工号", "离岗记录", "不满意原因", "留言", "疑似违规"):
         assert f"\n{title}\r\n" in "\n" + csv.lstrip("\ufeff"), f"the CSV holds every table: {title}"
     page = boss.text(f"/windows/w01?{RANGE}")
     assert 'id="per-staff"' in page and 'data-staff="1046"' in page

@@ -165,3 +165,14 @@ def test_only_admins_remove_or_merge(app, store):
     assert boss.post("/admin/windows/w-empty/remove", {"confirm": "w-empty"}).status_code == 403
     assert boss.post(f"/admin/windows/{JUNK}/merge", {"into": "w01", "confirm": JUNK}).status_code == 403
     assert store.reports.window("w-empty") is not None and store.reports.window(JUNK) is not None
+
+
+def test_a_case_number_served_at_both_windows_counts_once_after_a_merge(store, root):
+    from server.domain.participation import ON_DUTY_MS
+    from server.store import Served
+    store.served.add(JUNK, [Served(0, 1, "C-1"), Served(0, 1, "C-2"), Served(0, 4, None)], "test", 0, ON_DUTY_MS)
+    store.served.add("w01", [Served(0, 1, "C-1")], "test", 0, ON_DUTY_MS)
+    response = root.post(f"/admin/windows/{JUNK}/merge", {"into": "w01", "confirm": JUNK})
+    assert response.status_code == 302 and naming(store, JUNK) == {}
+    assert store.served.counts_of(["w01"], 0, 1) == {"w01": 1 + 1 + 4}
+    assert store.admin_log.admin_log()[0]["details"]["moved"]["served"] == 2

@@ -3,8 +3,10 @@ an invite for a case number, and customers served (参评率)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from server.domain.figures import BadRange, parse_range
+from server.domain.participation import ON_DUTY_MS
 from server.ingest.ingestor import FUTURE_LIMIT_MS
 from server.ingest.invite_push import INVITE_WAIT_SECONDS
 from server.reporting import verified
@@ -12,7 +14,7 @@ from server.reporting.comparison import previous_period, year_before
 from server.reporting.summary import staff_summary, window_summary
 from server.store import Served
 from server.web.context import get_store, local_today, now_ms, server_tz
-from server.web.rate_limits import take
+from server.web.rate_limits import retry_after, take
 from server.web.report_views import comparison, comparison_args
 from server.web.scope import known_staff
 from shared.contract import ContractError, parse_case
@@ -104,7 +106,7 @@ def invite(window: str):
     """The window's business system asks its kiosk to invite a rating for a case number (办件编号).
 
     202 with the invite once it is queued; the collector sends it to the kiosk within a second while the
-    kiosk is online, for at most INVITE_WAIT_SECONDS. The API's one write.
+    kiosk is online, for at most INVITE_WAIT_SECONDS. The customer counts as served (参评率).
     """
     store = get_store()
     if store.reports.window(window) is None:
@@ -123,70 +125,91 @@ def invite(window: str):
     expires = now + INVITE_WAIT_SECONDS * 1000
     with store.db.atomic():
         invite_id = store.invites.create_invite(window, case, device, now, expires, g.token_name)
-        store.served.add(window, [Served(now, 1, case)], "invite", now)  # a customer served, counted once
+        store.served.add(window, [Served(now, 1, case)], "invite", now, ON_DUTY_MS)  # a customer served, once
     return jsonify({"id": invite_id, "window": window, "device": device, "case": case,
                     "expires": format_ts(from_ms(expires, server_tz()))}), 202
 
 
 MAX_SERVED_COUNT = 1000   # customers in one post of a count: a window serves far fewer in any stretch
 MAX_SERVED_CASES = 500    # case numbers in one post
-SERVED_BODY_BYTES = 64 * 1024
+SERVED_BODY_BYTES = 64 * 1024  # 500 case numbers of 50 characters, quoted, fit in half of it
 SERVED_PAST_DAYS = 7      # how far back `at` may reach: a queueing system that was cut off posts later
-SERVED_RATE = "600 per minute"  # posts per token and window
+SERVED_RATE = "600 per minute"  # posts per token, whatever the window
+CASE_KEYS = ("case_no", "case", "cases")  # the same: a case number or a list of them ("case", "cases": v1 as first published)
+SERVED_BODY = '{"count": N} or {"case_no": "<case number>"} or {"case_no": ["<case number>", ...]}'
 
 
 @bp.post("/windows/<window>/served")
 def served(window: str):
-    """The window's business or queueing system counts served customers: `{"count": N, "at": T?}` or one
-    case number each, `{"case": C}` / `{"cases": [C, ...]}` (a case number counts once per window, invites
-    included). 201 with how many were added and how many case numbers were already counted."""
+    """The window's business or queueing system counts served customers (参评率, server/domain/participation.py):
+    `{"count": N}` or one customer per case number, `{"case_no": C}` / `{"case_no": [C, ...]}`, each with `"at"`
+    optional (now). A case number counts once per window, invites included. 201 with how many customers were
+    added and how many case numbers were already counted."""
     store = get_store()
     if store.reports.window(window) is None:
         abort(404, f"unknown window {window!r}")
-    if (request.content_length or 0) > SERVED_BODY_BYTES:
-        abort(413, f"the body is larger than {SERVED_BODY_BYTES} bytes")
-    if not take(SERVED_RATE, "served", g.token_name, window):
-        abort(429, f"more than {SERVED_RATE} posts for window {window!r}: slow down")
-    body = request.get_json(silent=True)
+    if not take(SERVED_RATE, "served", g.token_name):
+        raise TooManyRequests(f"more than {SERVED_RATE} posts with this token: slow down",
+                              retry_after=retry_after(SERVED_RATE, "served", g.token_name))
+    body = _bounded_json(SERVED_BODY_BYTES)
     if not isinstance(body, dict):
-        abort(400, 'the body must be a JSON object: {"count": N} or {"case": "<case number>"} or {"cases": [...]}')
+        abort(400, f"the body must be a JSON object (Content-Type: application/json): {SERVED_BODY}")
     now = now_ms()
-    at = _served_at(body.get("at"), now)
     try:
+        at = _served_at(body.get("at"), now)
         entries = _served_entries(body, at)
     except ValueError as exc:
         abort(400, str(exc))
-    added, duplicates = store.served.add(window, entries, f"api:{g.token_name}", now)
+    added, duplicates = store.served.add(window, entries, f"api:{g.token_name}", now, ON_DUTY_MS)
     return jsonify({"window": window, "added": added, "duplicates": duplicates,
                     "at": format_ts(from_ms(at, server_tz()))}), 201
 
 
+def _bounded_json(limit: int):
+    """The body's JSON (None when it is not JSON), having read at most one byte past `limit`: a larger body is a
+    413, whether its length was announced or it came in chunks."""
+    request.max_content_length = limit + 1  # werkzeug stops reading there (and refuses a larger announced length)
+    if len(request.get_data(cache=True)) > limit:
+        raise RequestEntityTooLarge(f"the request body is larger than {limit // 1024} KiB")
+    return request.get_json(silent=True)
+
+
 def _served_at(value, now: int) -> int:
+    """`at` (None: now) in epoch ms; ValueError when it is no RFC 3339 time or too far back or ahead."""
     if value is None:
         return now
     try:
         at = to_ms(parse_ts(value))
     except (TypeError, ValueError):
-        abort(400, "at must be an RFC 3339 time with offset, such as 2026-11-23T09:15:00+08:00")
+        raise ValueError("at must be an RFC 3339 time with offset, such as 2026-11-23T09:15:00+08:00") from None
     if at > now + FUTURE_LIMIT_MS or at < now - SERVED_PAST_DAYS * DAY_MS:
-        abort(400, f"at must be within the last {SERVED_PAST_DAYS} days and not in the future")
+        raise ValueError(f"at must be within the last {SERVED_PAST_DAYS} days and not in the future")
     return at
 
 
 def _served_entries(body: dict, at: int) -> list[Served]:
-    given = [k for k in ("count", "case", "cases") if k in body]
+    """A count, or one customer per distinct case number (shared/contract.py's pattern); ValueError naming what
+    is wrong."""
+    given = [key for key in ("count", *CASE_KEYS) if key in body]
     if len(given) != 1:
-        raise ValueError('give exactly one of "count", "case" or "cases"')
-    if "count" in body:
+        raise ValueError(f"give exactly one of count or case_no: {SERVED_BODY}")
+    key = given[0]
+    if key == "count":
         count = body["count"]
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SERVED_COUNT:
             raise ValueError(f"count must be a whole number from 1 to {MAX_SERVED_COUNT}")
         return [Served(at, count, None)]
-    cases = [body["case"]] if "case" in body else body["cases"]
-    if not isinstance(cases, list) or not 1 <= len(cases) <= MAX_SERVED_CASES:
-        raise ValueError(f"cases must be a list of 1 to {MAX_SERVED_CASES} case numbers")
-    try:
-        numbers = list(dict.fromkeys(parse_case(c) for c in cases))  # a number twice in one post counts once
-    except ContractError as exc:
-        raise ValueError(exc.reason) from None
+    value = body[key]
+    if not isinstance(value, list):
+        return [Served(at, 1, _case(value, key))]
+    if not 1 <= len(value) <= MAX_SERVED_CASES:
+        raise ValueError(f"{key} must be a case number or a list of 1 to {MAX_SERVED_CASES} case numbers")
+    numbers = dict.fromkeys(_case(v, f"{key}[{i}]") for i, v in enumerate(value))  # twice in one post: once
     return [Served(at, 1, number) for number in numbers]
+
+
+def _case(value, where: str) -> str:
+    try:
+        return parse_case(value)
+    except ContractError as exc:
+        raise ValueError(f"{where}: {exc.reason}") from None
