@@ -16,17 +16,25 @@ from shared.scoring import index_points, is_satisfied
 from shared.timefmt import to_ms
 
 
+def satisfied_of(counts: Iterable[tuple[int, int, int]]) -> tuple[int, int]:
+    """From (scale, score, count) rows: (satisfied, total), the satisfied rate's numerator and denominator, each
+    rating judged on its own scale (shared/scoring.py `is_satisfied`)."""
+    satisfied = total = 0
+    for scale, score, n in counts:
+        total += n
+        satisfied += n if is_satisfied(score, scale) else 0
+    return satisfied, total
+
+
 def rating_summary(counts: Iterable[tuple[int, int, int]]) -> dict:
     """From (scale, score, count) rows to total, by_score, satisfied_rate and index."""
     counts = list(counts)
-    total = sum(n for _, _, n in counts)
+    satisfied, total = satisfied_of(counts)
     top = max((scale for scale, _, _ in counts), default=5)
     by_score = {str(s): 0 for s in range(1, top + 1)}
-    satisfied = 0
     points = 0.0
     for scale, score, n in counts:
         by_score[str(score)] += n
-        satisfied += n if is_satisfied(score, scale) else 0
         points += n * index_points(score, scale)
     return {
         "total": total,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
-from shared.scoring import is_satisfied
+from server.domain.figures import satisfied_of
 
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile: a two-sided 95% interval
 
@@ -28,27 +28,31 @@ def wilson(satisfied: int, n: int, z: float = Z95) -> tuple[float, float] | None
 
 
 def standing(counts: Iterable[tuple[int, int, int]]) -> dict:
-    """From (scale, score, count) rows: `n`, `satisfied_lower` and `satisfied_interval` ([low, high], 3 decimals;
-    None without ratings)."""
-    n = satisfied = 0
-    for scale, score, count in counts:
-        n += count
-        satisfied += count if is_satisfied(score, scale) else 0
+    """From (scale, score, count) rows (satisfied as server/domain/figures.py `satisfied_of` counts them): `n`,
+    `satisfied_lower` and `satisfied_interval` ([low, high], 3 decimals, as the satisfied rate; None without
+    ratings)."""
+    satisfied, n = satisfied_of(counts)
     interval = wilson(satisfied, n)
-    return {"n": n, "satisfied_lower": round(interval[0], 3) if interval else None,
-            "satisfied_interval": [round(interval[0], 3), round(interval[1], 3)] if interval else None}
+    low, high = (round(interval[0], 3), round(interval[1], 3)) if interval else (None, None)
+    return {"n": n, "satisfied_lower": low, "satisfied_interval": [low, high] if interval else None}
 
 
-def rank(rows: list[dict], figures: Callable[[dict], dict], field: str, last: str, min_sample: int) -> None:
-    """Competition ranking (1, 2, 2, 4) into row[field], by the satisfied rate's lower bound, then the
-    satisfaction index; None for a row below `min_sample` ratings, which gets row["ranked"] False (for the
-    current period's `field` "rank" only). `figures(row)` gives n, satisfied_lower and index. row[last]: the
-    lowest place, shared by ties, unless every ranked row shares the first."""
+def enough(n: int, min_sample: int) -> bool:
+    """The minimum sample rule: a row is ranked with at least `min_sample` ratings, and never without any."""
+    return n >= max(1, min_sample)
+
+
+def rank(rows: list[dict], figures: Callable[[dict], dict], field: str, last: str, min_sample: int,
+         ranked: str | None = None) -> None:
+    """Competition ranking (1, 2, 2, 4) into row[field], by the satisfied rate's lower bound (as shown, 3
+    decimals), then the satisfaction index; None for a row without `enough` ratings, listed after the ranked
+    ones by whoever sorts. `figures(row)` gives n, satisfied_lower and index. row[last]: the lowest place, shared
+    by ties, unless every ranked row shares the first. row[ranked], when named: whether the row has a place."""
     def key(row: dict) -> tuple:
         f = figures(row)
         return f["satisfied_lower"], f["index"]
 
-    rated = sorted((r for r in rows if figures(r)["n"] and figures(r)["n"] >= min_sample), key=key, reverse=True)
+    rated = sorted((r for r in rows if enough(figures(r)["n"], min_sample)), key=key, reverse=True)
     for place, row in enumerate(rated, 1):
         same = place > 1 and key(rated[place - 2]) == key(row)
         row[field] = rated[place - 2][field] if same else place
@@ -56,5 +60,5 @@ def rank(rows: list[dict], figures: Callable[[dict], dict], field: str, last: st
     for row in rows:
         row.setdefault(field, None)
         row[last] = lowest > 1 and row[field] == lowest
-        if field == "rank":
-            row["ranked"] = row[field] is not None
+        if ranked:
+            row[ranked] = row[field] is not None

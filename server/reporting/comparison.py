@@ -98,7 +98,7 @@ def compare(store: Store, by: str, days: DayRange, now_ms: int, windows: list[di
         for row in rows:
             row["verified"] = verified[row["staff"]]
     min_sample = store.settings.min_sample()
-    rank(rows, lambda r: r["current"], "rank", "last", min_sample)
+    rank(rows, lambda r: r["current"], "rank", "last", min_sample, ranked="ranked")
     rank(rows, lambda r: r["previous"], "prev_rank", "prev_last", min_sample)
     return sort_rows(rows, by, "rank", "asc")
 

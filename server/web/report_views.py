@@ -222,13 +222,20 @@ def hours(seconds) -> str:
     return _("%(h)s 小时", h=figure)
 
 
+def interval(bounds) -> str:
+    """A satisfied rate's 95% interval (server/domain/ranking.py): [0.959, 0.978] -> 95.9–97.8%; nothing -> an em
+    dash."""
+    return "—" if not bounds else f"{bounds[0] * 100:.1f}–{bounds[1] * 100:.1f}%"
+
+
 def data(value) -> str:
     """A figure for a data-* attribute: empty for nothing."""
     return "" if value is None else str(value)
 
 
 FILTERS = {"pct": pct, "num": num, "signed": signed, "minsec": minsec, "minutes": minutes,
-           "minutes_change": minutes_change, "hours": hours, "data": data}
+           "minutes_change": minutes_change, "hours": hours, "interval": interval,
+           "data": data}
 
 
 # ------------------------------------------------------------ 三比 for the page and the API

@@ -105,7 +105,8 @@ def month_report(days: DayRange) -> dict:
                         "reasons": window_reasons[:TOP_REASONS],
                         "staffed": (summary.get("staffed") or {}).get("share")})
     min_sample = store.settings.min_sample()
-    rank(windows, lambda w: w["summary"]["ratings"] | w["standing"], "rank", "last", min_sample)  # as 三比 ranks
+    rank(windows, lambda w: w["summary"]["ratings"] | w["standing"], "rank", "last", min_sample,  # as 三比 ranks
+         ranked="ranked")
     before = month_before(days)
     counts: dict[str, list] = {}
     for window, scale, score, n in store.reports.rating_counts_of([w["window"] for w in windows], before.start, before.end):
@@ -119,7 +120,7 @@ def month_report(days: DayRange) -> dict:
             "reasons": sorted(reasons.items(), key=lambda item: (-item[1], item[0]))[:TOP_REASONS],
             "staffed": hours.combined_staffed_share([w["summary"].get("staffed") for w in windows])}
     return {"days": days, "month": days.first.strftime("%Y-%m"), "windows": windows, "ranking": ranking,
-            "min_sample": min_sample,
+            "min_sample": min_sample, "places": sum(1 for w in windows if w["ranked"]),
             "hall": hall, "top": max((int(k) for w in windows for k in w["summary"]["ratings"]["by_score"]),
                                      default=5)}
 

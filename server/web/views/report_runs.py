@@ -112,10 +112,11 @@ def save_recipients():
 def save_min_sample():
     """The fewest ratings a window or clerk needs to be ranked in 三比 and the monthly report."""
     text = request.form.get("min_sample", "").strip()[:16]
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_MIN_SAMPLE):
+    try:  # whole numbers only here; their bounds are the store's (server/store/settings.py)
+        get_store().settings.set_min_sample(int(text) if text.isascii() and text.isdigit() else 0)
+    except ValueError:
         return _admin_page(400, [_("排名所需的最少评价数应为 1 到 %(max)s 之间的整数。", max=MAX_MIN_SAMPLE)],
                            min_sample=text)
-    get_store().settings.set_min_sample(int(text))
     log.info("minimum sample for rankings set to %s by %s", text, current_user()["username"])
     flash(_("排名所需的最少评价数已设为 %(n)s 条。", n=int(text)))
     return redirect(url_for("report_runs.admin"))
