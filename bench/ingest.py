@@ -92,7 +92,8 @@ def _client(client_id: str) -> mqtt.Client:
 def event_size() -> int:
     """Bytes of a typical rating event, as a kiosk sends it."""
     sample = Event(id="01JDQ6Y1ZC6J1W9M0X9QK3T1AB", stream="k7f3q9x2abcdefgh", seq=1042,
-                   ts=format_ts(SystemClock().now()), window="w03", type="rating", score=5, scale=5)
+                   ts=format_ts(SystemClock().now()), window="w03", type="rating", score=5, scale=5,
+                   prev="0" * 64, sig="A" * 86 + "==")  # chained and signed (shared/signing.py)
     return len(sample.to_json())
 
 
