@@ -119,14 +119,14 @@ class Finding(NamedTuple):
 class Checked(NamedTuple):
     events: int     # stored events checked
     signed: int     # whose signature verified with a pinned key
-    unpinned: int   # of devices without a pinned key: chain and rows checked, not the signature
+    unpinned: int   # received while their device had no pinned key: chain and rows checked, not the signature
     pruned: int     # raw event gone (retention): chain checked from its stored prev and digest only
     breaks: list[Finding]
     notes: list[Finding]
 
     def summary(self) -> str:
         return (f"{self.events} events checked: {self.signed} signatures verified with pinned keys, "
-                f"{self.unpinned} of devices without a pinned key (chain and rows only), {self.pruned} past "
+                f"{self.unpinned} received before their kiosk's key was pinned (chain and rows only), {self.pruned} past "
                 f"retention (chain only)")
 
 
@@ -139,15 +139,17 @@ def check_bundle(bundle: Mapping[str, Any]) -> Checked:
     breaks: list[Finding] = []
     notes: list[Finding] = []
     for stream in bundle["streams"]:
-        keys = [p["key"] for p in bundle["keys"].get(stream["device"], []) if p.get("key")]
-        _check_stream(stream, keys, totals, breaks, notes)
+        pins = [p for p in bundle["keys"].get(stream["device"], []) if p.get("key")]
+        since = min((p["pinned_at"] for p in pins), default=None)  # events received before it were not held to it
+        _check_stream(stream, [p["key"] for p in pins], since, totals, breaks, notes)
     for row in bundle.get("uncounted", []):
         breaks.append(Finding("?", "?", None, "altered", f"rating {row['id']} of window {row['window']} at "
                                                         f"{row['at']} is counted but no stored event backs it"))
     return Checked(totals["events"], totals["signed"], totals["unpinned"], totals["pruned"], breaks, notes)
 
 
-def _check_stream(stream: Mapping, keys: list[str], totals: dict, breaks: list, notes: list) -> None:
+def _check_stream(stream: Mapping, keys: list[str], since: str | None, totals: dict, breaks: list,
+                  notes: list) -> None:
     device, name = stream["device"], stream["stream"]
     events = {e["seq"]: e for e in stream["events"]}
     lost = stream.get("lost", [])
@@ -161,7 +163,8 @@ def _check_stream(stream: Mapping, keys: list[str], totals: dict, breaks: list, 
             previous = None
             continue
         totals["events"] += 1
-        previous = _check_event(device, name, seq, event, previous, keys, totals, breaks, notes)
+        held = keys if since is not None and event.get("received_at", "") >= since else []
+        previous = _check_event(device, name, seq, event, previous, held, totals, breaks, notes)
 
 
 def _why_missing(seq: int, lost: list, rejected: Mapping) -> str:

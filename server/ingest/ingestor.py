@@ -93,6 +93,14 @@ class _Batch:
     chain_refused: dict[str, str] = field(default_factory=dict)  # device -> the last reason
 
 
+def _linked(prev: str | None, digest: bytes | None, payload: str) -> tuple[str | None, bytes | None]:
+    """A stored event's chain fields; an unpinned kiosk's digest, not stored until retention, from its raw event.
+    (None, None) for an event outside any chain, or one whose raw event is gone without its digest."""
+    if prev is not None and digest is None and payload:
+        digest = signing.digest(json.loads(payload))
+    return (prev, digest) if digest is not None else (None, None)
+
+
 class Rejected(Exception):
     def __init__(self, reason: str, stream: str | None = None, seq: int | None = None):
         super().__init__(reason)
@@ -384,7 +392,7 @@ class Ingestor:
         names this one."""
         stream, seq = event.stream, event.seq
         wanted = [s for s in (seq - 1, seq + 1) if s >= 1 and (stream, s) not in batch.links]
-        stored = self.store.ingest.chain_links(stream, wanted)
+        stored = {s: _linked(*row) for s, row in self.store.ingest.chain_links(stream, wanted).items()}
         before = batch.links.get((stream, seq - 1)) or stored.get(seq - 1)
         after = batch.links.get((stream, seq + 1)) or stored.get(seq + 1)
         if event.prev == signing.genesis(stream):

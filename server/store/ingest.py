@@ -48,12 +48,12 @@ class IngestQueries(StoreBase):
             "INSERT INTO devices (device, first_seen, last_seen) VALUES (?, ?, ?) "
             "ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen, heard = 1", (device, now, now))
 
-    def chain_links(self, stream: str, seqs: list[int]) -> dict[int, tuple[str | None, bytes | None]]:
-        """seq -> (prev as hex, content digest) of the stored events of `stream` at `seqs`."""
+    def chain_links(self, stream: str, seqs: list[int]) -> dict[int, tuple[str | None, bytes | None, str]]:
+        """seq -> (prev as hex, content digest, raw payload) of the stored events of `stream` at `seqs`."""
         if not seqs:
             return {}
-        return {seq: (prev.hex() if prev else None, digest) for seq, prev, digest in self.db.execute(
-            f"SELECT seq, prev, digest FROM events WHERE stream = ? AND seq IN ({', '.join('?' * len(seqs))})",
+        return {seq: (prev.hex() if prev else None, digest, payload) for seq, prev, digest, payload in self.db.execute(
+            f"SELECT seq, prev, digest, payload FROM events WHERE stream = ? AND seq IN ({', '.join('?' * len(seqs))})",
             [stream, *seqs])}
 
     def streams_of(self, device: str) -> int:

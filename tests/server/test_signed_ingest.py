@@ -14,6 +14,7 @@ from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
 from shared import signing
 from shared.contract import Status
+from shared.timefmt import to_ms
 
 from .events import msg
 from .web import PASSWORD, As
@@ -210,3 +211,27 @@ def test_retention_stores_the_digests_of_an_unpinned_kiosks_events_before_their_
     assert all(digest is not None for *_, digest in rows[:2])
     checked = verify(blank_store, "w01")
     assert not checked.breaks and (checked.pruned, checked.unpinned) == (2, 1)
+
+
+def test_events_received_before_the_pin_are_not_held_to_it(blank_store, clock, tmp_path):
+    from server.reporting.audit import verify
+
+    key = SigningKey.load_or_create(tmp_path / "upgraded")
+    path = tmp_path / "upgraded" / "outbox.sqlite3"
+    ingestor = Ingestor(blank_store, clock)
+    before = Outbox(path)  # a kiosk that signed nothing yet: its events chain, unsigned
+    try:
+        ingestor.handle([msg(rating(before)), msg(rating(before))])
+    finally:
+        before.close()
+    clock.advance(60)
+    ingestor.handle([status(key)])
+    blank_store.keys.pin("k1", key.fingerprint, "root", to_ms(clock.now()))
+    clock.advance(60)
+    after = Outbox(path, key)
+    try:
+        assert ingestor.handle([msg(rating(after)), msg(rating(after))]).stored == 2
+    finally:
+        after.close()
+    checked = verify(blank_store, "w01")
+    assert not checked.breaks and (checked.events, checked.signed, checked.unpinned) == (4, 2, 2)
