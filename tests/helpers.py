@@ -46,6 +46,17 @@ def query(db: Path, sql: str, params=()) -> list[tuple]:
         conn.close()
 
 
+def write(db: Path, *statements) -> None:
+    """Write to the server's database as an outsider would: each (sql, *params), in one transaction."""
+    conn = sqlite3.connect(str(db), timeout=30)
+    try:
+        with conn:
+            for sql, *params in statements:
+                conn.execute(sql, params)
+    finally:
+        conn.close()
+
+
 class ServerProcess:
     """`ceval server` as a real process that tests can kill."""
 

@@ -363,20 +363,17 @@ class Ingestor:
         """The digest of a pinned device's event (None for others: the raw event holds it, and retention stores
         it before the raw event goes). A device with a pinned key must sign every event with it and keep its
         chain: else the event is rejected."""
-        pin = batch.pins[device] if device in batch.pins else batch.pins.setdefault(device,
-                                                                                    self.store.keys.pinned(device))
-        if event.prev is None:
-            if pin is not None:
-                self._refuse_chain(device, f"unsigned event: device {device} has a pinned key", event, batch)
-            return None
+        if device not in batch.pins:
+            batch.pins[device] = self.store.keys.pinned(device)
+        pin = batch.pins[device]
         if pin is None:
             return None  # its `prev` is stored; retention stores its digest before the raw event goes
-        fields = json.loads(payload)
-        content_digest = signing.digest(fields)
         if event.seq == 1 and event.prev == signing.genesis(event.stream):
             batch.new_chains[device] = event.stream  # announced even when the event itself is refused
-        if event.sig is None:
+        if event.prev is None or event.sig is None:
             self._refuse_chain(device, f"unsigned event: device {device} has a pinned key", event, batch)
+        fields = json.loads(payload)
+        content_digest = signing.digest(fields)
         if pin.key is None:
             self._refuse_chain(device, f"sig: device {device} has not yet reported its pinned key "
                                f"{pin.fingerprint[:16]}…", event, batch)

@@ -57,21 +57,19 @@ class AuditQueries(StoreBase):
 
     def ratings(self, ids: Sequence[str]) -> dict[str, dict]:
         """event id -> the ratings row figures count."""
-        return self._rows("ratings", ids, "")
+        return self._rows("ratings e", ids)
 
     def excluded(self, ids: Sequence[str]) -> dict[str, dict]:
         """event id -> the row an upheld appeal took out of the figures, with who decided it, when and why."""
-        return self._rows("excluded_ratings", ids, ", e.appeal_id, a.decided_by, a.decided_at, a.reason",
-                          " LEFT JOIN appeals a ON a.id = e.appeal_id")
+        return self._rows("excluded_ratings e LEFT JOIN appeals a ON a.id = e.appeal_id", ids,
+                          ", e.appeal_id, a.decided_by, a.decided_at, a.reason")
 
-    def _rows(self, table: str, ids: Sequence[str], more: str, join: str = "") -> dict[str, dict]:
-        names = [*RATING_COLUMNS, *(c.strip().split(".")[-1] for c in more.split(",") if c.strip())]
+    def _rows(self, source: str, ids: Sequence[str], more: str = "") -> dict[str, dict]:
         found: dict[str, dict] = {}
         for chunk in chunks(list(ids)):
-            for row in self.db.execute(
-                    f"SELECT e.event_id, {', '.join('e.' + c for c in RATING_COLUMNS)}{more} FROM {table} e{join} "
-                    f"WHERE e.event_id IN ({marks(len(chunk))})", chunk):
-                found[row[0]] = dict(zip(names, row[1:]))
+            for row in self.db.query(f"SELECT e.event_id, {', '.join('e.' + c for c in RATING_COLUMNS)}{more} "
+                                     f"FROM {source} WHERE e.event_id IN ({marks(len(chunk))})", chunk):
+                found[row.pop("event_id")] = row
         return found
 
     def ratings_without_event(self, window: str | None, start: int | None, end: int | None) -> list[tuple]:

@@ -3,29 +3,26 @@ feedback, on a desktop and on a phone's screen."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 
 from playwright.sync_api import expect
 
 from shared.pins import hash_pin
 
-from ..helpers import ServerProcess
+from ..helpers import ServerProcess, write
 
 
 def test_a_clerk_signs_in_and_reads_yesterdays_feedback(page, tmp_path, broker):
     server = ServerProcess(tmp_path / "ceval.sqlite3", broker.url).start()
     try:
         yesterday = int(time.time() * 1000) - 86_400_000
-        conn = sqlite3.connect(str(server.db), timeout=30)
-        with conn:
-            conn.execute("INSERT INTO staff (staff, name, pin_hash, active, session_token) "
-                         "VALUES ('1024', '张三', ?, 1, 'x')", (hash_pin("24681357"),))
-            conn.execute("INSERT INTO ratings (event_id, window, staff, at, score, scale, reasons) "
-                         "VALUES ('r1', 'w01', '1024', ?, 2, 5, ?)", (yesterday, json.dumps(["slow"])))
-            conn.execute("INSERT INTO feedback (event_id, window, staff, at, text, rating_id) "
-                         "VALUES ('f1', 'w01', '1024', ?, '希望能快一点', 'r1')", (yesterday,))
-        conn.close()
+        write(server.db,
+              ("INSERT INTO staff (staff, name, pin_hash, active, session_token) VALUES ('1024', '张三', ?, 1, 'x')",
+               hash_pin("24681357")),
+              ("INSERT INTO ratings (event_id, window, staff, at, score, scale, reasons) "
+               "VALUES ('r1', 'w01', '1024', ?, 2, 5, ?)", yesterday, json.dumps(["slow"])),
+              ("INSERT INTO feedback (event_id, window, staff, at, text, rating_id) "
+               "VALUES ('f1', 'w01', '1024', ?, '希望能快一点', 'r1')", yesterday))
         page.goto(server.url + "/login")
         page.click("text=窗口工作人员用工号和 PIN 码登录")
         page.fill("#staff", "1024")

@@ -2,7 +2,6 @@
 the public board on a lobby screen refreshing itself."""
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 
 import pytest
@@ -12,17 +11,7 @@ from device.runtime import KioskRuntime
 from server.domain.comment_token import make_token
 from server.ops.secret import instance_secret
 
-from ..helpers import ServerProcess, kiosk_settings, query, rate, wait_for
-
-
-def write(db, *statements) -> None:
-    conn = sqlite3.connect(str(db), timeout=30)
-    try:
-        with conn:
-            for sql, *params in statements:
-                conn.execute(sql, params)
-    finally:
-        conn.close()
+from ..helpers import ServerProcess, kiosk_settings, query, rate, wait_for, write
 
 
 def test_the_phone_form_at_a_phones_size_counts_and_sends(page, tmp_path, broker):
