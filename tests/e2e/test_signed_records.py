@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
@@ -18,7 +17,7 @@ from shared import signing
 from shared.contract import Event, Status
 from shared.timefmt import format_ts
 
-from ..helpers import ROOT, ceval, query, rate, wait_for
+from ..helpers import ROOT, ceval, query, rate, wait_for, write
 from .test_hostile_kiosk import Kiosk
 
 
@@ -85,18 +84,14 @@ def test_a_kiosks_signed_ratings_verify_and_each_tampering_is_named(hall, server
     server.stop()  # someone with the database in hand
     seq_of = dict(query(hall.db, "SELECT id, seq FROM events"))
 
-    def tamper(sql: str, params=()) -> None:
-        with sqlite3.connect(hall.db) as conn:
-            conn.execute(sql, params)
-
     deleted, changed, a, b = ids[10], ids[20], ids[30], ids[31]
-    tamper("DELETE FROM cases WHERE rating_id = ?", (deleted,))
-    tamper("DELETE FROM ratings WHERE event_id = ?", (deleted,))
-    tamper("DELETE FROM events WHERE id = ?", (deleted,))
-    tamper("UPDATE ratings SET score = 5 WHERE event_id = ? AND score < 5", (changed,))
-    tamper("UPDATE events SET seq = -1 WHERE id = ?", (a,))
-    tamper("UPDATE events SET seq = ? WHERE id = ?", (seq_of[a], b))
-    tamper("UPDATE events SET seq = ? WHERE id = ?", (seq_of[b], a))
+    write(hall.db, ("DELETE FROM cases WHERE rating_id = ?", deleted))
+    write(hall.db, ("DELETE FROM ratings WHERE event_id = ?", deleted))
+    write(hall.db, ("DELETE FROM events WHERE id = ?", deleted))
+    write(hall.db, ("UPDATE ratings SET score = 5 WHERE event_id = ? AND score < 5", changed))
+    write(hall.db, ("UPDATE events SET seq = -1 WHERE id = ?", a))
+    write(hall.db, ("UPDATE events SET seq = ? WHERE id = ?", seq_of[a], b))
+    write(hall.db, ("UPDATE events SET seq = ? WHERE id = ?", seq_of[b], a))
 
     broken = audit(hall)
     assert broken.returncode == 1, broken.stdout + broken.stderr
