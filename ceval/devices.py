@@ -24,6 +24,7 @@ from server.ops.provision import (
     check_device,
     kiosk_config_text,
     new_password,
+    service_accounts,
     write_private,
 )
 
@@ -166,7 +167,7 @@ def cmd_device_list(args) -> int:
                      ("yes" if row["device"] in users else "no") if accounts is not None else "?",
                      "yes" if row["online"] else "no", seen))
     known = {r[0] for r in rows}
-    service_users = set(SERVICES.values())
+    service_users = {user for service in SERVICES for user in service_accounts(service)}
     for user in sorted(users - known - service_users):
         rows.append((user, "-", "no", "yes", "-", "never"))
     header = ("DEVICE", "WINDOW", "CONFIRMED", "ACCOUNT", "ONLINE", "LAST SEEN")
@@ -180,14 +181,14 @@ def cmd_device_list(args) -> int:
 
 # ---------------------------------------------------------------- ceval broker account
 def cmd_broker_account(args) -> int:
-    user = SERVICES[args.service]
+    user, *members = service_accounts(args.service)
     try:
         accounts = BrokerAccounts(broker_dir(args.broker_dir))
         password = new_password()
         env = f"CEVAL_MQTT_USERNAME={user}\nCEVAL_MQTT_PASSWORD={password}\n"
         if args.out:
             write_private(Path(args.out), env)
-        accounts.set_password(user, password)
+        accounts.set_password(user, password, *members)  # a group's further members log in with the same password
     except (OSError, ProvisionError) as exc:
         return _fail("broker account", str(exc))
     if args.out:

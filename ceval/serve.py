@@ -1,12 +1,16 @@
 """`ceval server`: the collector and the web app in one process (server/service.py), with the first-admin hint
-on a database without accounts."""
+on a database without accounts; `ceval collector`: one more member of its collectors' group, which `ceval
+server --collectors N` runs itself (server/ingest/members.py)."""
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 import threading
 
 from ceval.args import CommandError, add_db, broker_url, listen_address, public_url
 from ceval.common import stop_on_signals
+from server.domain.collector_group import MAX_COLLECTORS
 from server.domain.zones import DEFAULT_ZONE
 
 
@@ -15,9 +19,9 @@ def cmd_server(args) -> int:
 
     options = Options(db=args.db, broker=args.broker, listen=args.listen, strict=args.strict,
                       timezone=args.timezone, client_id=args.client_id, take_over=args.take_over,
-                      gap_timeout=args.gap_timeout, public_url=args.public_url)
+                      gap_timeout=args.gap_timeout, public_url=args.public_url, collectors=args.collectors)
     try:
-        service = Service(options).open()
+        service = Service(options, lambda k: _member_argv(args, k)).open()
     except ServiceError as exc:
         raise CommandError(str(exc)) from None
     try:
@@ -28,6 +32,42 @@ def cmd_server(args) -> int:
                                                     f"db {args.db}", flush=True))
     finally:
         service.close()
+    return 0
+
+
+def _member_argv(args, member: int) -> list[str]:
+    """`ceval collector` for member `member` of this server's group, with the server's own settings."""
+    argv = [sys.executable, "-m", "ceval.main", "collector", "--db", args.db, "--broker", args.broker,
+            "--client-id", args.client_id, "--member", str(member), "--collectors", str(args.collectors),
+            "--timezone", args.timezone, "--gap-timeout", str(args.gap_timeout)]
+    return argv + (["--strict"] if args.strict else [])
+
+
+def cmd_collector(args) -> int:
+    """Member `--member` of a group of collectors: receive, store and acknowledge its share until SIGTERM, or
+    until its standard input closes (the server that started it has ended)."""
+    from server.domain.collector_group import member_name
+    from server.ingest.collector import Collector
+    from shared.broker_url import tls_from_env
+
+    username = os.environ.get("CEVAL_MQTT_USERNAME")
+    try:
+        name = member_name(args.client_id, args.member)
+        tls = tls_from_env(os.environ)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    collector = Collector(args.db, args.broker, strict=args.strict, tls=tls, client_id=name,
+                          username=member_name(username, args.member) if username else None,
+                          password=os.environ.get("CEVAL_MQTT_PASSWORD"), gap_timeout=args.gap_timeout,
+                          timezone=args.timezone, members=args.collectors, pushes=False)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()), daemon=True).start()
+    collector.start()
+    try:
+        stop.wait()
+    finally:
+        collector.stop()
     return 0
 
 
@@ -69,4 +109,33 @@ def add_commands(sub) -> None:
     p.add_argument("--public-url", type=public_url, default=os.environ.get("CEVAL_PUBLIC_URL") or None,
                    help="the address customers' phones reach the web app at (https://HOST[/PATH]); kiosks then "
                    "show a QR code of the window's comment form (default: CEVAL_PUBLIC_URL, else no QR code)")
+    p.add_argument("--collectors", type=collectors, default=1,
+                   help=f"collectors sharing the kiosks' messages (1 to {MAX_COLLECTORS}; MQTT 5 shared "
+                   "subscriptions): members 2..N run as processes of their own, each with the broker account "
+                   "of the server's user name followed by -2, -3, ... (`ceval broker account collector` makes them)")
     p.set_defaults(func=cmd_server)
+
+    c = sub.add_parser("collector", help="one more member of a group of collectors (ceval server --collectors "
+                       "starts them)", description="Run member --member of the group of collectors of `ceval "
+                       "server --collectors N`, which starts and stops its members itself; it ends on SIGTERM "
+                       "or when its standard input closes.")
+    add_db(c, "SQLite database file of the server")
+    c.add_argument("--broker", required=True, type=broker_url, help="mqtt://HOST:PORT or mqtts://HOST:PORT")
+    c.add_argument("--client-id", default="ceval-collector", help="the server's collector client id")
+    c.add_argument("--member", type=int, required=True, help="this member's number, 2 to the group's size")
+    c.add_argument("--collectors", type=collectors, required=True, help="the group's size")
+    c.add_argument("--strict", action="store_true", help="as the server's --strict")
+    c.add_argument("--timezone", default=DEFAULT_ZONE, help="as the server's --timezone")
+    c.add_argument("--gap-timeout", type=float, default=600.0, help="as the server's --gap-timeout")
+    c.set_defaults(func=cmd_collector)
+
+
+def collectors(value: str) -> int:
+    """--collectors: 1 to MAX_COLLECTORS."""
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_COLLECTORS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of collectors from 1 to {MAX_COLLECTORS}")
+    return count

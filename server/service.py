@@ -1,5 +1,7 @@
-"""The server as one process: the web app, the collector (exactly one) and the background jobs, started in the
-order that keeps a second server from disturbing a running one, and stopped together. `ceval server` runs it."""
+"""The server as one process: the web app, the collector and the background jobs, started in the order that
+keeps a second server from disturbing a running one, and stopped together. `ceval server` runs it. With
+`collectors` above 1 the collector is member 1 of a group whose other members are child processes
+(server/ingest/members.py)."""
 from __future__ import annotations
 
 import os
@@ -7,10 +9,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from server.domain.collector_group import MAX_COLLECTORS
 from server.domain.comment_token import token_lifetime
 from server.domain.zones import DEFAULT_ZONE
 from server.ingest.collector import Collector
 from server.ingest.collector_guard import DatabaseLock, GuardError, check_client_id, describe, live_collector
+from server.ingest.members import Members, retire
 from server.jobs import Jobs, default_tasks
 from server.web.app import create_app
 from shared.broker_url import parse_broker_url, tls_from_env
@@ -31,6 +35,7 @@ class Options:
     take_over: bool = False
     gap_timeout: float = 600.0
     public_url: str | None = None
+    collectors: int = 1
 
 
 class Service:
@@ -38,14 +43,25 @@ class Service:
     collector with this client id is live (collector_guard.py); `run()` then connects the collector, starts the
     jobs and serves the web app until `stop` is set; `close()` gives back what `open()` took."""
 
-    def __init__(self, options: Options):
+    def __init__(self, options: Options, member_command: Callable[[int], list[str]] | None = None):
+        """`member_command(k)`: the argv that runs member k of the collectors' group (`collectors` above 1)."""
         self.options = options
+        self.member_command = member_command
         self.app = None
         self._web = None
         self._lock = DatabaseLock(options.db)
         try:
             self._tls = tls_from_env(os.environ)  # CEVAL_MQTT_CA_FILE / _CERT_FILE / _KEY_FILE for mqtts://
             check_client_id(options.client_id)
+            if not 1 <= options.collectors <= MAX_COLLECTORS:
+                raise ValueError(f"collectors must be 1 to {MAX_COLLECTORS}, not {options.collectors}")
+            if options.collectors > 1 and member_command is None:
+                raise ValueError("collectors above 1 need the command that runs a member")
+            if options.collectors > 1 and parse_broker_url(options.broker).tls:
+                # Each member needs a broker identity of its own; over mqtts:// that is a client certificate per
+                # member, which `ceval` does not make yet.
+                raise ValueError("--collectors above 1 needs an mqtt:// broker (one account per member); "
+                                 "over mqtts:// run one collector")
         except ValueError as exc:
             raise ServiceError(str(exc)) from None
 
@@ -78,13 +94,17 @@ class Service:
     def run(self, stop: threading.Event, started: Callable[[str], None] = lambda url: None) -> None:
         """Serve until `stop` is set; `started(url)` is called with the web app's address once everything runs."""
         o, config = self.options, self.app.config
-        collector = Collector(o.db, o.broker, strict=o.strict, tls=self._tls,
-                              username=os.environ.get("CEVAL_MQTT_USERNAME"),
-                              password=os.environ.get("CEVAL_MQTT_PASSWORD"),
+        username, password = os.environ.get("CEVAL_MQTT_USERNAME"), os.environ.get("CEVAL_MQTT_PASSWORD")
+        broker = parse_broker_url(o.broker)
+        if not broker.tls:  # over mqtts:// no group runs (see __init__), and the certificate names the client
+            retire(broker, o.client_id, o.collectors, username, password)
+        collector = Collector(o.db, o.broker, strict=o.strict, tls=self._tls, username=username, password=password,
                               client_id=o.client_id, gap_timeout=o.gap_timeout, timezone=o.timezone,
                               public_url=o.public_url, secret_key=config["SECRET_KEY"],
-                              token_lifetime=token_lifetime(config))
+                              token_lifetime=token_lifetime(config), members=o.collectors)
         collector.start()
+        members = Members(o.collectors, self.member_command)
+        members.start()
         jobs = Jobs(o.db, default_tasks(config))
         jobs.start()
         web, self._web = self._web, None  # run() closes it when `stop` is set
@@ -97,6 +117,7 @@ class Service:
                 raise
         finally:
             jobs.stop()
+            members.stop()
             collector.stop()
 
     def close(self) -> None:

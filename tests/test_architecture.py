@@ -67,11 +67,12 @@ def test_a_wrong_way_import_breaks_its_contract(copy, module, line, contract):
 
 def test_the_command_line_loads_neither_side_to_read_its_arguments():
     """A Pi has no Flask or sqlite-utils, a server no Kivy: `ceval` builds its parser without either side's
-    libraries (server.domain.registry and .zones and server.ops.provision, stdlib only, give defaults and help
-    texts)."""
+    libraries (server.domain.registry, .zones and .collector_group and server.ops.provision, stdlib only, give
+    defaults and help texts)."""
     code = ("import sys; from ceval.main import build_parser; build_parser().parse_args(['kiosk', '--config', 'k.toml']);"
             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('device', 'server', 'flask', 'sqlite_utils', 'paho', 'kivy', 'gpiozero', 'waitress'))))")
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert set(loaded.stdout.split()) <= {"server", "server.domain", "server.domain.registry", "server.domain.zones",
-                                          "server.ops", "server.ops.provision"}, loaded.stdout
+                                          "server.domain.collector_group", "server.ops", "server.ops.provision"}, \
+        loaded.stdout

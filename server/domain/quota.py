@@ -18,7 +18,7 @@ from server.domain.bounded import Bounded
 
 MINUTE_MS = 60_000
 QUIET_MS = 60_000
-MAX_DEVICES = 4096
+MAX_DEVICES = 16_384  # a city of several thousand kiosks, with room
 MAX_MINUTES = 64
 
 

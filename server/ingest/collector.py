@@ -1,4 +1,5 @@
-"""The collector: exactly one per server; it receives, stores and acknowledges the kiosks' messages.
+"""The collector: it receives, stores and acknowledges the kiosks' messages. A server has one, or a group
+of them sharing the load (server/domain/collector_group.py; `ceval server --collectors N`).
 
 Two threads make a pipeline, receive -> batch -> commit -> acknowledge:
 
@@ -25,9 +26,17 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from server.domain.collector_group import GROUP, SESSION_EXPIRY_SECONDS, shared_filters
 from server.domain.comment_token import TOKEN_LIFETIME_SECONDS
 from server.domain.zones import DEFAULT_ZONE
-from server.ingest.collector_guard import check_client_id, is_guard_topic, pong_for, presence_payload, presence_topic
+from server.ingest.collector_guard import (
+    check_client_id,
+    is_guard_topic,
+    ping_topic,
+    pong_for,
+    presence_payload,
+    presence_topic,
+)
 from server.ingest.config_push import ConfigPush
 from server.ingest.ingestor import BatchResult, Ingestor, Message
 from server.ingest.invite_push import InvitePush
@@ -73,7 +82,10 @@ class Collector:
                  client_id: str = "ceval-collector", username: str | None = None, password: str | None = None,
                  batch_max: int = 2000, gap_timeout: float = 600.0, public_url: str | None = None,
                  secret_key: str | None = None, token_lifetime: float = TOKEN_LIFETIME_SECONDS,
-                 tls: TlsFiles | None = None, timezone: str = DEFAULT_ZONE):
+                 tls: TlsFiles | None = None, timezone: str = DEFAULT_ZONE, members: int = 1,
+                 pushes: bool = True):
+        """`members`: how many collectors share the load (1: this one alone, on a subscription of its own);
+        `pushes`: whether this one keeps the kiosks' configs and sends the invites (one member of a group)."""
         self.db_path = db_path
         self.broker = parse_broker_url(broker_url)
         self.clock = clock or SystemClock()
@@ -84,6 +96,8 @@ class Collector:
         self.secret_key = secret_key or instance_secret(db_path)  # the web app's, which checks the tokens
         self.token_lifetime = token_lifetime
         self.timezone = timezone  # the reports' zone: a case's deadline counts in it for windows in no site
+        self.members = members
+        self.pushes = pushes
         self.configs: ConfigPush | None = None
         self.invites: InvitePush | None = None
         self.stored = self.duplicates = self.rejected = 0
@@ -98,7 +112,8 @@ class Collector:
         # The MQTT thread reads ahead while a batch is stored, up to one more batch: what waits unread stays
         # with the broker (its session holds it), not in this process's memory.
         self.link = MqttLink(client_id, self.broker.host, self.broker.port, self._on_delivery,
-                             may_read=lambda: len(self.inbox) < batch_max, read_max=batch_max)
+                             may_read=lambda: len(self.inbox) < batch_max, read_max=batch_max,
+                             session_expiry=SESSION_EXPIRY_SECONDS if members > 1 else None)
         client = self.link.client
         if username:
             client.username_pw_set(username, password)
@@ -130,7 +145,7 @@ class Collector:
     def _store_loop(self) -> None:
         store = Store(open_db(self.db_path))
         try:
-            ingestor = Ingestor(store, self.clock, self.strict, self.gap_timeout, self.timezone)
+            ingestor = Ingestor(store, self.clock, self.strict, self.gap_timeout, self.timezone, self.members)
             self._ready.set()
             batch: list[Delivery] = []
             backoff = 0.2
@@ -170,9 +185,10 @@ class Collector:
         store = Store(open_db(self.db_path, migrate=False))
         client = self.link.client
         try:
-            self.configs = ConfigPush(store, self.clock, self._publish_retained, self.secret_key, self.public_url,
-                                      self.token_lifetime)
-            self.invites = InvitePush(store, self.clock, self._publish_invite)
+            if self.pushes:
+                self.configs = ConfigPush(store, self.clock, self._publish_retained, self.secret_key,
+                                          self.public_url, self.token_lifetime)
+                self.invites = InvitePush(store, self.clock, self._publish_invite)
             gc.freeze()  # what start-up made lives as long as the process: keep it out of every collection
             self.link.run(self._halt, self._between)
             if client.is_connected():
@@ -184,10 +200,11 @@ class Collector:
             store.db.close()
 
     def _between(self) -> None:
-        connected = self.link.client.is_connected()
-        if connected and self.configs.due():
+        if not self.pushes or not self.link.client.is_connected():
+            return
+        if self.configs.due():
             self._push_configs()
-        if connected and self.invites.due():
+        if self.invites.due():
             self._push_invites()
 
     def _on_delivery(self, deliveries: list[Delivery]) -> None:
@@ -233,7 +250,15 @@ class Collector:
             log.error("broker refused the collector: %s", reason_code)
             return
         log.info("collector connected to %s (session present: %s)", self.broker, flags.session_present)
-        # Everything under ceval/, so messages on topics outside the contract are seen and rejected.
-        client.subscribe(f"{PREFIX.split('/')[0]}/#", qos=1)
+        everything = f"{PREFIX.split('/')[0]}/#"
+        if self.members == 1:
+            # Everything under ceval/, so messages on topics outside the contract are seen and rejected.
+            client.unsubscribe(shared_filters(GROUP))  # the session may be one a group's member 1 had
+            client.subscribe(everything, qos=1)
+        else:
+            # The kiosks' messages, each to one member of the group, and the pings for this one; the broker's ACL
+            # keeps kiosks to their own event and status topics.
+            client.unsubscribe(everything)  # the session may be one this collector had alone
+            client.subscribe([(name, 1) for name in [*shared_filters(GROUP), ping_topic(self.client_id)]])
         client.publish(self.presence, presence_payload(self.client_id, self.broker, to_ms(self.clock.now())),
                        qos=1, retain=True)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from server.domain.bounded import Bounded
+from server.domain.collector_group import quota_share
 from server.domain.quota import EventQuota, RateEpisodes
 from server.domain.zones import DEFAULT_ZONE
 from server.followup import cases as followup_cases
@@ -36,8 +37,8 @@ FUTURE_LIMIT_MS = 5 * 60 * 1000
 # How far an event may be timed outside its device's assignment to a window and still count there: a
 # kiosk's clock may be off by as much as the contract tolerates ahead (FUTURE_LIMIT_MS).
 ASSIGNMENT_SLACK_MS = FUTURE_LIMIT_MS
-CACHED_STREAMS = 10_000  # stream -> device remembered (a stream's owner never changes)
-CACHED_TOPICS = 10_000   # topic -> (device, kind) remembered
+CACHED_STREAMS = 20_000  # stream -> device remembered (a stream's owner never changes)
+CACHED_TOPICS = 20_000   # topic -> (device, kind) remembered
 EARLIEST_MS = to_ms(datetime(2024, 1, 1, tzinfo=UTC))
 
 
@@ -109,8 +110,11 @@ class Rejected(Exception):
 
 class Ingestor:
     def __init__(self, store: Store, clock: Clock, strict: bool = False, gap_timeout: float = 600.0,
-                 zone: str = DEFAULT_ZONE):
+                 zone: str = DEFAULT_ZONE, members: int = 1):
+        """`members`: how many collectors share the kiosks' messages (each holds a device to its share of the
+        quota); whatever else they know of a stream they read from the store, in the batch's transaction."""
         self.store = store
+        self.members = members
         self.clock = clock
         self.strict = strict
         self.zone = zone  # the day a case's deadline counts from, for windows in no site
@@ -157,7 +161,7 @@ class Ingestor:
         except Exception:  # noqa: BLE001 - whatever it is, it is recorded below and never stops the batch
             stream = seq = None
         result = BatchResult(rejected=1)
-        with self.store.db.atomic():
+        with self.store.ingest.writing():
             self.store.ingest.record_reject(to_ms(self.clock.now()), device, message.topic,
                                      f"the server could not store it: {exc!r}"[:500], stream, seq, message.payload)
             if device and stream and self._owns(stream, device):
@@ -168,7 +172,9 @@ class Ingestor:
     def _handle(self, messages: list[Message]) -> BatchResult:
         """Validate every message in arrival order, then store the batch's events set-wise."""
         batch = _Batch(to_ms(self.clock.now()))
-        with self.store.db.atomic():
+        # The write lock first: another collector (or the web app) committing between this batch's reads and its
+        # first write would otherwise make SQLite refuse the write at once, and the batch would go again.
+        with self.store.ingest.writing():
             for message in messages:
                 self._one(message, batch)
             self._settle(batch)
@@ -288,7 +294,7 @@ class Ingestor:
         """The event quota (server/domain/quota.py) for an event about to be stored."""
         if batch.rate is None:
             batch.rate = self.store.settings.device_rate()
-        return self._quota.admit(outcome.device, outcome.clock_ms, batch.rate)
+        return self._quota.admit(outcome.device, outcome.clock_ms, quota_share(batch.rate, self.members))
 
     def _windows(self, stored: list[_Valid]) -> None:
         """The windows of the batch's stored events, in the order it first named them, with their earliest

@@ -1,7 +1,9 @@
 """The collector's MQTT connection: one thread owns a paho client and makes every call on it.
 
 The client keeps a persistent session, on MQTT 3.1.1 (paho decodes its packets far faster than
-MQTT 5's, and decoding is most of this thread's work), and acknowledges nothing by itself (paho's
+MQTT 5's, and decoding is most of this thread's work) unless it is one of a group of collectors
+(MQTT 5: shared subscriptions, and a session expiry interval in place of 3.1.1's clean session flag),
+and acknowledges nothing by itself (paho's
 `manual_ack=True`): what a round of reading brought is handed on as a list of `Delivery`, and the
 PUBACK of a QoS 1 message goes out only once another thread hands its delivery back through
 `send()`. That thread never calls the client: without `loop_start()`, paho writes a queued packet
@@ -31,6 +33,8 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +61,19 @@ class MqttLink:
     """
 
     def __init__(self, client_id: str, host: str, port: int, deliver: Callable[[list[Delivery]], None],
-                 may_read: Callable[[], bool] = lambda: True, read_max: int = 1000, keepalive: int = 30):
+                 may_read: Callable[[], bool] = lambda: True, read_max: int = 1000, keepalive: int = 30,
+                 session_expiry: int | None = None):
+        """`session_expiry`: seconds the broker keeps the session after a disconnect, on MQTT 5; None: MQTT 3.1.1
+        with a persistent session (the broker's `persistent_client_expiration` bounds it)."""
         self.host, self.port, self.keepalive = host, port, keepalive
         self.deliver, self.may_read, self.read_max = deliver, may_read, read_max
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
-                                  clean_session=False, manual_ack=True)
+        self.session_expiry = session_expiry
+        if session_expiry is None:
+            self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                      protocol=mqtt.MQTTv311, clean_session=False, manual_ack=True)
+        else:
+            self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                      protocol=mqtt.MQTTv5, manual_ack=True)
         self.client.on_message = self._on_message
         self.received = 0    # messages read (each round hands its own to `deliver` as it ends)
         self.acked = 0       # PUBACKs queued
@@ -126,7 +138,13 @@ class MqttLink:
 
     def _connect(self) -> bool:
         try:
-            self.client.connect(self.host, self.port, keepalive=self.keepalive)
+            if self.session_expiry is None:
+                self.client.connect(self.host, self.port, keepalive=self.keepalive)
+            else:
+                properties = Properties(PacketTypes.CONNECT)
+                properties.SessionExpiryInterval = self.session_expiry
+                self.client.connect(self.host, self.port, keepalive=self.keepalive, clean_start=False,
+                                    properties=properties)
         except OSError as exc:
             log.info("broker %s:%d unreachable: %s", self.host, self.port, exc)
             return False

@@ -5,7 +5,8 @@ The broker directory (default /etc/mosquitto/ceval, or CEVAL_BROKER_DIR) holds t
 deploy/mosquitto/ceval.conf names: `passwd` (Mosquitto's password file, PBKDF2-SHA512 entries in its `$7$`
 format, as `mosquitto_passwd` writes them) and `acl`. A kiosk's broker user name is its device id; the ACL's
 `pattern` lines (`%u`) let it write only its own event and status and read only its own ack, config and
-invite. The collector, the server's one MQTT client, has an account of its own (SERVICES). Mosquitto reads both files
+invite. The collector, the server's MQTT client, has an account of its own (SERVICES), and so has each further
+member of a group of collectors (`ceval server --collectors N`: the same name followed by -2, -3, ...). Mosquitto reads both files
 again on SIGHUP (`systemctl reload mosquitto`); until then a change has no effect.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from server.domain.collector_group import MAX_COLLECTORS, member_name
 from shared.broker_url import parse_broker_url
 from shared.topics import DEVICE_PATTERN, PREFIX
 
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BROKER_DIR = "/etc/mosquitto/ceval"
 BROKER_DIR_ENV = "CEVAL_BROKER_DIR"
 RESERVED_PREFIX = "ceval-"  # user names of the server's own accounts; no device may take one
-SERVICES = {"collector": "ceval-collector"}  # the server's one MQTT client: the web app speaks no MQTT
+SERVICES = {"collector": "ceval-collector"}  # the server's MQTT client: the web app speaks no MQTT
 ITERATIONS = 101  # what mosquitto_passwd 2.0 writes; the passwords are random, 192 bits
 BROKER_GROUP = "mosquitto"  # Mosquitto runs as this user after it starts as root: it must read the files
 KIOSK_DATA_DIR = "/var/lib/ceval-kiosk"
@@ -78,6 +80,11 @@ def check_password(hashed: str, password: str) -> bool:
     return hmac.compare_digest(expected, actual)
 
 
+def service_accounts(service: str) -> list[str]:
+    """The broker user names of a server account: the collector's, then its group's further members'."""
+    return [member_name(SERVICES[service], k) for k in range(1, MAX_COLLECTORS + 1)]
+
+
 def acl_text() -> str:
     """The whole ACL: every kiosk pinned to its own topics, then the server's two accounts."""
     kiosk = f"{PREFIX}/%u"
@@ -90,9 +97,10 @@ def acl_text() -> str:
         f"pattern read {kiosk}/config",
         f"pattern read {kiosk}/invite",
         "",
-        "# The collector: reads every kiosk's events and status, writes acks, configs and invites.",
-        f"user {SERVICES['collector']}",
-        f"topic readwrite {PREFIX.split('/')[0]}/#",
+        "# The collector and the further members of its group: read every kiosk's events and status, write acks,",
+        "# configs and invites.",
+        *[line for user in service_accounts("collector")
+          for line in (f"user {user}", f"topic readwrite {PREFIX.split('/')[0]}/#")],
         "",
     ])
 
@@ -167,15 +175,18 @@ class BrokerAccounts:
                 accounts[name] = hashed
         return accounts
 
-    def set_password(self, user: str, password: str) -> None:
-        """Create the account, or give it a new password (the old one works until the broker reloads)."""
-        if not user or ":" in user or any(c.isspace() for c in user):
-            raise ProvisionError(f"broker user name {user!r} is not usable")
+    def set_password(self, user: str, password: str, *also: str) -> None:
+        """Create the account (and the accounts `also`, with the same password), or give it a new password (the
+        old one works until the broker reloads); all of them in one change of the files."""
+        for name in (user, *also):
+            if not name or ":" in name or any(c.isspace() for c in name):
+                raise ProvisionError(f"broker user name {name!r} is not usable")
         with self._locked():
             accounts = self.users()
-            accounts[user] = hash_password(password)
+            for name in (user, *also):
+                accounts[name] = hash_password(password)
             self._write(accounts)
-        log.info("broker account %s set in %s", user, self.passwd)
+        log.info("broker account %s set in %s", ", ".join((user, *also)), self.passwd)
 
     def remove(self, user: str) -> bool:
         """Delete the account; False when there was none."""

@@ -77,7 +77,9 @@ def test_the_acl_pins_kiosks_to_their_own_topics_and_names_the_server_accounts()
     assert lines[:5] == ["pattern write ceval/v1/%u/event", "pattern write ceval/v1/%u/status",
                          "pattern read ceval/v1/%u/ack", "pattern read ceval/v1/%u/config",
                          "pattern read ceval/v1/%u/invite"]
-    assert lines[5:] == ["user ceval-collector", "topic readwrite ceval/#"], "the collector is the server's one client"
+    members = ["ceval-collector", *(f"ceval-collector-{k}" for k in range(2, 9))]
+    assert lines[5:] == [line for user in members for line in (f"user {user}", "topic readwrite ceval/#")], \
+        "the collector and the further members of its group, nothing else"
     assert not any(line.startswith("topic") for line in lines[:5]), "nothing for clients outside a user block"
 
 
@@ -259,7 +261,10 @@ def test_broker_account_prints_or_writes_the_service_environment(capsys, paths):
     assert code == 0 and mode(out_file) == 0o600 and "CEVAL_MQTT_PASSWORD" not in out
     env = dict(line.split("=", 1) for line in out_file.read_text().splitlines())
     assert check_password(BrokerAccounts(broker_dir).users()["ceval-collector"], env["CEVAL_MQTT_PASSWORD"])
-    assert sorted(BrokerAccounts(broker_dir).users()) == ["ceval-collector"]
+    users = BrokerAccounts(broker_dir).users()
+    assert sorted(users) == sorted(["ceval-collector", *(f"ceval-collector-{k}" for k in range(2, 9))])
+    assert all(check_password(hashed, env["CEVAL_MQTT_PASSWORD"]) for hashed in users.values()), \
+        "a group's members log in with the collector's password, each under its own name"
     with pytest.raises(SystemExit) as refused:  # the web app speaks no MQTT: no account for it
         run(capsys, "broker", "account", "web", "--broker-dir", str(broker_dir))
     assert refused.value.code == 2 and "invalid choice: 'web'" in capsys.readouterr().err

@@ -1,0 +1,102 @@
+"""Collectors sharing the load (issue 15): `ceval server --strict --collectors 2` on the shipped Mosquitto, its
+second member a process of its own with its own broker account, four real kiosks (outbox, publisher, resend
+until acknowledged) sending ratings and the clerk's away sign. The second member is SIGKILLed mid-stream; the
+server starts it again. Every event is stored once, every stream acknowledged to its last seq (every outbox
+empties), and the absences are the ones the kiosks' signs made, as with one collector."""
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from device.runtime import KioskRuntime
+from device.settings import load_settings
+from shared.timefmt import format_ts, to_ms
+
+from ..helpers import ServerProcess, flood_allowed, query, wait_for
+
+KIOSKS = {"k-a": "w-a", "k-b": "w-b", "k-c": "w-c", "k-d": "w-d"}
+EVENTS = 400  # per kiosk
+AWAY = {40: 55, 120: 180, 300: 301, 390: 399}  # seq of the sign going out -> seq of it coming back
+STEP_MS = 100
+
+
+def fill(runtime: KioskRuntime, start: datetime) -> list[tuple[int, int]]:
+    """EVENTS events committed to the kiosk's outbox, ratings and the sign out and back; returns the absences
+    (start, end in epoch ms) they make."""
+    window, absences = runtime.settings.window, []
+    back = {v: k for k, v in AWAY.items()}
+    for seq in range(1, EVENTS + 1):
+        at = start + timedelta(milliseconds=seq * STEP_MS)
+        if seq in AWAY or seq in back:
+            runtime.outbox.append(ts=format_ts(at), window=window, type="presence", staff="1024",
+                                  state="away" if seq in AWAY else "present")
+            if seq in back:
+                absences.append((to_ms(start + timedelta(milliseconds=back[seq] * STEP_MS)), to_ms(at)))
+        else:
+            runtime.outbox.append(ts=format_ts(at), window=window, type="rating", staff="1024",
+                                  score=seq % 5 + 1, scale=5, reasons=())
+    return absences
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid` (whichever of its threads started them)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, ValueError, IndexError):
+            continue
+        if fields[1] == str(pid) and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def test_two_collectors_one_killed_mid_stream_store_every_event_once(hall):
+    for device, window in KIOSKS.items():
+        if device not in hall.kiosk_configs:
+            hall.add_device(device, window)
+    hall.broker.reload()  # the accounts of the kiosks just added
+    flood_allowed(hall.db)  # these kiosks send hundreds of events a minute
+    server = ServerProcess(hall.db, hall.url, "--strict", "--collectors", "2", env=hall.collector_env()).start()
+    runtimes = []
+    try:
+        wait_for(lambda: len(children(server.process.pid)) == 1, 15, "the second collector to start")
+        member = children(server.process.pid)[0]
+        wait_for(lambda: "collector connected" in server.log.read_text().split("collector connected", 1)[1], 15,
+                 "the second collector to connect")
+        start = datetime.now(UTC) - timedelta(minutes=2)
+        expected = {}
+        for device, window in KIOSKS.items():
+            settings = replace(load_settings(hall.kiosk_configs[device]), ack_timeout=1.0)
+            runtime = KioskRuntime(settings)
+            expected[window] = fill(runtime, start)
+            runtimes.append(runtime)
+        for runtime in runtimes:
+            runtime.publisher.start()
+
+        total = EVENTS * len(KIOSKS)
+        wait_for(lambda: query(hall.db, "SELECT count(*) FROM events")[0][0] >= total // 4, 30,
+                 "a quarter of the events stored")
+        os.kill(member, signal.SIGKILL)
+        wait_for(lambda: children(server.process.pid) not in ([], [member]), 15, "the second collector restarted")
+        wait_for(lambda: all(r.outbox.count() == 0 for r in runtimes), 90, "every event acknowledged")
+
+        assert "collector member 2 ended" in server.log.read_text()
+        assert query(hall.db, "SELECT count(*), count(DISTINCT id), count(DISTINCT stream || '/' || seq) "
+                              "FROM events") == [(total, total, total)]
+        streams = query(hall.db, "SELECT device, upto_seq FROM streams ORDER BY device")
+        assert streams == [(device, EVENTS) for device in sorted(KIOSKS)]
+        assert query(hall.db, "SELECT count(*) FROM gaps") == [(0,)]
+        assert query(hall.db, "SELECT count(*) FROM rejects") == [(0,)]
+        for window, absences in expected.items():
+            stored = query(hall.db, "SELECT start_at, end_at FROM absences WHERE window = ? ORDER BY start_at",
+                           (window,))
+            assert stored == absences, window
+        assert query(hall.db, "SELECT count(*) FROM ratings") == [(total - 2 * len(AWAY) * len(KIOSKS),)]
+    finally:
+        for runtime in runtimes:
+            runtime.stop()
+        server.stop()
