@@ -62,13 +62,24 @@ def cmd_collector(args) -> int:
                           timezone=args.timezone, members=args.collectors, pushes=False)
     stop = threading.Event()
     stop_on_signals(stop)
-    threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()), daemon=True).start()
+    threading.Thread(target=_until_closed, args=(sys.stdin.fileno(), stop), daemon=True).start()
     collector.start()
     try:
         stop.wait()
     finally:
         collector.stop()
     return 0
+
+
+def _until_closed(fd: int, stop: threading.Event) -> None:
+    """Set `stop` once `fd` (the pipe from the server that started this member) is closed. Read unbuffered:
+    a buffered reader's lock, held by this daemon thread, would stop the interpreter's shutdown."""
+    try:
+        while os.read(fd, 4096):
+            pass
+    except OSError:
+        pass
+    stop.set()
 
 
 FIRST_ADMIN_HINT = "no account yet: add the first admin with  ceval user add NAME --role admin --db {db}"
