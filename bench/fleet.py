@@ -1,8 +1,8 @@
 """A city on one server: 5,000 kiosks against the shipped Mosquitto and `ceval server`, phase by phase.
 
 The city: S sites (default 50) of W windows each (default 100), a clerk per window, every kiosk registered,
-confirmed and assigned (`ceval device add` does the same one by one), with a broker account of its own,
-registered a day before the run so that a day's queued events still fall in its assignment. The broker
+confirmed and assigned (bench/city.py), with a broker account of its own, assigned two days before the run
+so that a day's queued events still fall in its assignment. The broker
 runs deploy/mosquitto/*.conf as shipped (accounts, ACL, persistence), its paths moved into a folder of its
 own; `ceval server --strict` runs as in production, with the collector's broker account.
 
@@ -54,8 +54,8 @@ import urllib.request
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from bench.city import register_city
 from ceval.demo.broker import ShippedLayout, free_port, port_open
-from server.domain import hours
 from server.domain.passwords import hash_password
 from server.ops.provision import BrokerAccounts, new_password, service_accounts
 from server.store import Store
@@ -79,33 +79,13 @@ def percentile(values: list[float], p: float) -> float | None:
 
 
 # ---------------------------------------------------------------- the city
-def register_city(db: Path, sites: int, per_site: int, since: datetime) -> list[tuple[str, str, str]]:
-    """Sites s01.., windows s01-w001.., a clerk and a confirmed kiosk per window; returns (site, window, device)."""
-    store = Store(open_db(db))
-    city = []
-    try:
-        week = hours.dumps(hours.loads(None))
-        now = to_ms(since)
-        with store.db.atomic():
-            for s in range(1, sites + 1):
-                site = f"s{s:02d}"
-                store.registry.create_site(site, f"政务服务中心 {s:02d}", "Asia/Shanghai", week, False)
-                for w in range(1, per_site + 1):
-                    window, device, staff = f"{site}-w{w:03d}", f"k-{s:02d}-{w:03d}", f"{s:02d}{w:03d}"
-                    store.registry.create_window(window, None, site)
-                    store.registry.create_clerk(staff, f"办事员 {staff}", site, None)
-                    store.ingest.register_device(device, window, now)
-                    city.append((site, window, device))
-            store.accounts.create_user(MANAGER, hash_password(MANAGER_PASSWORD), "manager", ["s01"], now)
-        return city
-    finally:
-        store.db.close()
-
-
-def api_token(db: Path) -> str:
+def manager_and_token(db: Path) -> str:
+    """A manager of the site s01 (the board timed) and an API token (the city summary); returns the token."""
     store = Store(open_db(db))
     try:
-        return store.accounts.create_token("fleet-bench", to_ms(datetime.now().astimezone()))
+        now = to_ms(datetime.now().astimezone())
+        store.accounts.create_user(MANAGER, hash_password(MANAGER_PASSWORD), "manager", ["s01"], now)
+        return store.accounts.create_token("fleet-bench", now)
     finally:
         store.db.close()
 
@@ -327,6 +307,7 @@ def run(args) -> dict:
                     "fd_limit": hard}
     started = time.monotonic()
     city = register_city(db, args.sites, args.windows_per_site, datetime.now().astimezone() - timedelta(days=2))
+    token = manager_and_token(db)
     password = new_password()
     accounts = BrokerAccounts(layout.broker_dir)
     accounts.set_password(city[0][2], password, *[device for _, _, device in city[1:]])
@@ -343,7 +324,7 @@ def run(args) -> dict:
     peaks = Peaks()
     peaks.broker_pid, peaks.server_pid = broker.process.pid, server.process.pid
     kiosks = Kiosks(city, layout.port, password, args.processes)
-    web = Web(server, api_token(db))
+    web = Web(server, token)
     web.log_in()
     pressed = 0
     try:
