@@ -4,8 +4,8 @@ Each simulated kiosk is what a real one is to the broker and the server (device/
 its own MQTT 3.1.1 connection (client id and user name = device id, clean session, a retained `offline` status
 as Last Will), subscribed to its ack, config and invite; events signed and chained with a key of its own
 (shared/signing.py) in an outbox held until an ack covers them; at most WINDOW in flight, sent again after
-`ack_timeout` without progress (doubling up to 300 s) and all again after a reconnect (backoff 0.2 s doubling to
-5 s). Only what a kiosk has no use for here is left out: no screen, no SQLite outbox (the outbox is a dict: this
+`ack_timeout` without an ack that deleted some (doubling up to 300 s) and all again after a reconnect (backoff
+0.2 s doubling to 5 s). Only what a kiosk has no use for here is left out: no screen, no SQLite outbox (the outbox is a dict: this
 measures the server and the broker, not the kiosks' disks).
 
 The MQTT codec is the few packets a kiosk needs, written here so that one process can hold a few thousand
@@ -90,6 +90,7 @@ class Kiosk:
         self.outbox: OrderedDict[int, tuple[bytes, float]] = OrderedDict()  # seq -> (payload, pressed at)
         self.inflight: OrderedDict[int, float] = OrderedDict()  # seq -> sent at
         self.resend_after = ACK_TIMEOUT
+        self.progress_at = float("-inf")  # when an ack last deleted events
         self.writer: asyncio.StreamWriter | None = None
         self.online = False
         self.configured = False
@@ -122,6 +123,7 @@ class Kiosk:
             removed = True
         if removed:
             self.resend_after = ACK_TIMEOUT
+            self.progress_at = now
             self.pump()
 
     def pump(self) -> None:
@@ -129,7 +131,7 @@ class Kiosk:
         if not self.online:
             return
         now = time.monotonic()
-        if self.inflight and now - next(iter(self.inflight.values())) >= self.resend_after:
+        if self.inflight and now - max(next(iter(self.inflight.values())), self.progress_at) >= self.resend_after:
             self.resend_after = min(self.resend_after * 2, MAX_RESEND_AFTER)
             self.fleet.resent += len(self.inflight)
             self.inflight.clear()
