@@ -43,7 +43,6 @@ import re
 import resource
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bench.city import register_city
+from bench.ingest import read_db
 from ceval.demo.broker import ShippedLayout, free_port, port_open
 from server.domain.passwords import hash_password
 from server.ops.provision import BrokerAccounts, new_password, service_accounts
@@ -88,14 +88,6 @@ def manager_and_token(db: Path) -> str:
         return store.accounts.create_token("fleet-bench", now)
     finally:
         store.db.close()
-
-
-def read(db: Path, sql: str, params=()) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 # ---------------------------------------------------------------- processes
@@ -331,7 +323,7 @@ def run(args) -> dict:
         # connect storm
         start = time.monotonic()
         answers = kiosks.all({"cmd": "connect", "timeout": 600})
-        wait_until(lambda: read(db, "SELECT count(*) FROM devices WHERE online = 1")[0][0] == n, 600,
+        wait_until(lambda: read_db(db, "SELECT count(*) FROM devices WHERE online = 1")[0][0] == n, 600,
                    "every kiosk online on the Devices page")
         result["connect"] = {"kiosks_online_s": round(max(a["online"] for a in answers), 2),
                              "configured_s": round(max(a["configured"] for a in answers), 2),
@@ -385,10 +377,10 @@ def run(args) -> dict:
             pressed += queued
             server.start(collectors)
             peaks.server_pid = server.process.pid
-            before = read(db, "SELECT count(*) FROM events")[0][0]
+            before = read_db(db, "SELECT count(*) FROM events")[0][0]
             kiosks.all({"cmd": "online"})
             drained = settle(kiosks, 3600)
-            stored = read(db, "SELECT count(*) FROM events")[0][0] - before
+            stored = read_db(db, "SELECT count(*) FROM events")[0][0] - before
             values, counts = latencies(kiosks)
             result["offline_day"][f"collectors_{collectors}"] = {
                 "queued": queued, "stored": stored, "drain_s": round(drained, 1),
@@ -400,14 +392,14 @@ def run(args) -> dict:
         last_seqs = {}
         for stats in kiosks.all({"cmd": "stats"}):
             last_seqs.update(stats["last_seq"])
-        rows = read(db, "SELECT count(*), count(DISTINCT id), count(DISTINCT stream || '/' || seq) FROM events")[0]
-        streams = dict(read(db, "SELECT stream, upto_seq FROM streams"))
+        rows = read_db(db, "SELECT count(*), count(DISTINCT id), count(DISTINCT stream || '/' || seq) FROM events")[0]
+        streams = dict(read_db(db, "SELECT stream, upto_seq FROM streams"))
         result["pressed"] = pressed
         result["stored"] = rows[0]
         result["duplicates"] = rows[0] - min(rows[1], rows[2])
         result["lost"] = pressed - rows[1]
         result["streams_behind"] = sum(1 for s, seq in last_seqs.items() if streams.get(s) != seq)
-        result["rejects"] = read(db, "SELECT count(*) FROM rejects")[0][0]
+        result["rejects"] = read_db(db, "SELECT count(*) FROM rejects")[0][0]
         result["server_rss_peak_mib"] = round(peaks.server)
         result["broker_rss_peak_mib"] = round(peaks.broker)
         result["simulator"] = {"cpu_s_steady": round(sim_cpu, 1),
