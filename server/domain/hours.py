@@ -5,6 +5,7 @@ a missing or empty day is closed. Times are the site's local wall-clock times.
 """
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterable
@@ -99,8 +100,21 @@ def staffed_share(week: Week, tz: ZoneInfo, start_ms: int, end_ms: int,
     if not total:
         return None
     away = _merge((a, now_ms if b is None else b) for a, b in absences)
-    covered = sum(max(0, min(b, d) - max(a, c)) for a, b in opening for c, d in away)
-    return round((total - covered) / total, 3)
+    return round((total - _covered(opening, away)) / total, 3)
+
+
+def _covered(spans: list[tuple[int, int]], away: list[tuple[int, int]]) -> int:
+    """How much of each of `spans` the merged, ordered `away` covers, summed: for each span only the absences
+    that reach into it (a year's report has hundreds of both: not every pair)."""
+    ends = [d for _, d in away]
+    covered = 0
+    for a, b in spans:
+        i = bisect.bisect_right(ends, a)  # the first absence that ends after the span begins
+        while i < len(away) and away[i][0] < b:
+            c, d = away[i]
+            covered += min(b, d) - max(a, c)
+            i += 1
+    return covered
 
 
 def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

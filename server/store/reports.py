@@ -246,8 +246,12 @@ class ReportQueries(StoreBase):
             params = list(sites)
         return list(self.db.query(sql + " ORDER BY staff", params))
 
-    def staff_names(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT staff, name FROM staff").fetchall())
+    def staff_names(self, staff: list[str] | None = None) -> dict[str, str]:
+        """staff -> name on the roster: of every clerk, or of `staff` only (a city's roster has thousands)."""
+        if staff is None:
+            return dict(self.db.execute("SELECT staff, name FROM staff").fetchall())
+        return dict(self.db.execute("SELECT staff, name FROM staff WHERE staff IN (SELECT value FROM json_each(?))",
+                                    (json.dumps(staff),)).fetchall())
 
     # ------------------------------------------------------------ staff numbers as events carried them
     def verified_staff(self, pairs: Iterable[tuple[str | None, str]]) -> set[tuple[str | None, str]]:

@@ -27,12 +27,13 @@ def window_clerks(store: Store, window: str, days: DayRange, now_ms: int) -> lis
         spans.setdefault(staff, []).append((start, end))
     feedback = store.reports.feedback_counts_grouped("staff", days.start, days.end, [window])
     served = store.served.counts_by_staff(days.start, days.end, [window])
-    names = store.reports.staff_names()
+    seen = sorted(set(counts) | set(spans) | set(feedback) | set(served))
+    names = store.reports.staff_names(seen)
     rows = [{"staff": staff, "window": window, "name": names.get(staff),
              "ratings": rating_summary(counts.get(staff, [])), "absences": absence_summary(spans.get(staff, []), now_ms),
              "feedback": {"count": feedback.get(staff, 0)},
              "participation": participation(sum(n for _, _, n in counts.get(staff, [])), served.get(staff, 0))}
-            for staff in sorted(set(counts) | set(spans) | set(feedback) | set(served))]
+            for staff in seen]
     return verified.mark(store, rows)
 
 

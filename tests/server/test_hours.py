@@ -1,6 +1,7 @@
 """Opening hours: parsing what an admin types, and the staffed share of a window's opening time."""
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -64,3 +65,27 @@ def test_overlapping_absences_count_once_and_no_opening_time_gives_none():
     assert staffed_share(WEEK, SH, at(23, 0), at(24, 0), absences, now_ms=at(23, 12)) == round(1 - 90 / 180, 3)
     assert staffed_share(WEEK, SH, at(23, 0), at(24, 0), absences, now_ms=at(23, 8)) is None
     assert staffed_share(WEEK, SH, at(21, 0), at(23, 0), [], now_ms=at(23, 12)) is None  # a weekend
+
+
+def test_staffed_share_over_a_year_counts_each_absence_against_the_spans_it_reaches():
+    # The sweep that pairs each opening span only with the absences reaching into it gives what every pair gives.
+    rng = random.Random(5)
+    start, end = at(23, 0) - 365 * 86_400_000, at(24, 0)
+    absences, t = [], start
+    while t < end:
+        t += rng.randint(600_000, 40 * 3_600_000)
+        absences.append((t, t + rng.randint(1, 5 * 3_600_000)))
+    now = at(23, 16, 30)
+    absences.append((now - 600_000, None))  # away now
+    opening = opening_spans(WEEK, SH, start, now)
+    away = sorted((a, now if b is None else b) for a, b in absences if (now if b is None else b) > a)
+    merged: list[tuple[int, int]] = []
+    for a, b in away:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    total = sum(b - a for a, b in opening)
+    covered = sum(max(0, min(b, d) - max(a, c)) for a, b in opening for c, d in merged)
+    assert staffed_share(WEEK, SH, start, end, absences, now) == round((total - covered) / total, 3)
+    assert 0 < covered < total
