@@ -65,7 +65,7 @@ PAGES = [
     ("admin reports", "/admin/reports"),
     ("admin export", "/admin/export"),
     ("admin users", "/admin/users"),
-    ("window kiosk", "/windows/{window}/kiosk"),
+    ("window kiosk", "/admin/windows/{window}/kiosk"),
     ("api windows", "/api/v1/windows"),
 ]
 
