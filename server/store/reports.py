@@ -259,14 +259,11 @@ class ReportQueries(StoreBase):
             f"SELECT {column}, start_at, end_at FROM absences WHERE start_at >= ? AND start_at < ? "
             f"AND {column} IS NOT NULL{where} ORDER BY start_at", [start, end, *params]).fetchall()
 
-    def roster(self, sites: list[str] | None = None) -> list[dict]:
-        """The active clerks on the roster (of these sites)."""
-        sql = "SELECT staff, name, site FROM staff WHERE active"
-        params: list = []
-        if sites is not None:
-            sql += f" AND site IN ({marks(len(sites))})"
-            params = list(sites)
-        return list(self.db.query(sql + " ORDER BY staff", params))
+    def roster(self, sites: list[str | None] | None = None) -> list[dict]:
+        """The active clerks on the roster (of these sites; None in them: of no site)."""
+        where, params = in_sites(sites, "site")
+        return list(self.db.query(f"SELECT staff, name, site FROM staff{where or ' WHERE 1'} AND active "
+                                  "ORDER BY staff", params))
 
     def staff_names(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT staff, name FROM staff").fetchall())

@@ -19,6 +19,7 @@ from server.web.scope import visible_sites
 
 PAGE_SIZE = 100
 NO_SITE = "_none"  # no site id has an underscore (server/domain/registry.py SITE_PATTERN)
+ALL_SITES = "_all"  # every site, asked for where it is offered but not shown first
 
 
 def page_size() -> int:
@@ -80,6 +81,7 @@ class SiteChoice:
     site: str | None
     all_allowed: bool
     unscoped: bool = field(default=False)
+    all_offered: bool = field(default=False)
 
     @property
     def sites(self) -> list[str | None] | None:
@@ -98,11 +100,12 @@ class SiteChoice:
         return next((o["name"] for o in self.options if o["site"] == self.site), None)
 
 
-def site_choice(all_allowed: bool | None = None, site: str | None = None) -> SiteChoice:
+def site_choice(all_allowed: bool | None = None, site: str | None = None, all_offered: bool = False) -> SiteChoice:
     """The site the page shows. `?site=` names one of the user's sites (404 for another); without it, every
     site when the user sees no more windows than one page holds (or `all_allowed` says so), else the first
     site. `?site=` empty asks for every site, where that is allowed. `site`: the one to show whatever the query
-    string says (a row's own: "" for no site)."""
+    string says (a row's own: "" for no site). `all_offered`: every site at once may be asked for
+    (`?site=_all`) even where it is not shown first (a city's ranking, a page at a time)."""
     store = get_store()
     scope = visible_sites()
     options = [{"site": s["site"], "name": s["name"]} for s in store.registry.sites(scope)]
@@ -111,10 +114,12 @@ def site_choice(all_allowed: bool | None = None, site: str | None = None) -> Sit
     if all_allowed is None:
         all_allowed = store.reports.window_count(scope) <= page_size()
     asked = request.args.get("site") if site is None else (site or NO_SITE)
+    if asked == ALL_SITES and (all_offered or all_allowed):
+        return SiteChoice(options, None, all_allowed, scope is None, True)
     if asked:
         if asked not in {o["site"] for o in options}:
             abort(404, _("大厅 %(site)s 不存在", site=asked[:32]))
-        return SiteChoice(options, asked, all_allowed, scope is None)
+        return SiteChoice(options, asked, all_allowed, scope is None, all_offered)
     if all_allowed or not options:
         return SiteChoice(options, None, True, scope is None)
-    return SiteChoice(options, options[0]["site"], False, scope is None)
+    return SiteChoice(options, options[0]["site"], False, scope is None, all_offered)
