@@ -44,6 +44,7 @@ PAGES = [
     ("comments", "/comments"),
     ("compare", "/compare"),
     ("compare clerks", "/compare?by=staff"),
+    ("compare city", "/compare?site=_all"),
     ("monthly", "/reports/monthly"),
     ("cases", "/cases"),
     ("appeals", "/appeals"),
