@@ -232,8 +232,9 @@ def _end(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def _read_db(db: Path, sql: str, params=()) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+def read_db(db: Path, sql: str, params=()) -> list[tuple]:
+    """Rows of the server's database, read only, on a connection of its own (the server writes meanwhile)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
         return conn.execute(sql, params).fetchall()
     finally:
@@ -252,7 +253,7 @@ def wait_collector(broker: Mosquitto, db: Path, timeout: float = 30.0) -> None:
         if time.monotonic() - last_sent > 0.5:
             probe.publish(topic(PROBE_DEVICE, "status"), Status(online=False).to_json(), qos=1)
             last_sent = time.monotonic()
-        return bool(_read_db(db, "SELECT 1 FROM devices WHERE device = ?", (PROBE_DEVICE,)))
+        return bool(read_db(db, "SELECT 1 FROM devices WHERE device = ?", (PROBE_DEVICE,)))
 
     try:
         _wait_until(stored, timeout, "the collector storing a probe", interval=0.05)
@@ -347,7 +348,7 @@ def run(kiosks: int, events: int, rounds: int, timeout: float) -> dict:
             # The machine's speed drifts: raw rounds on both sides of the ingest, the median taken.
             raw_rounds((rounds + 1) // 2)
             ingest_s = ingest_seconds(runtimes, broker, timeout)
-            stored = _read_db(db, "SELECT count(*) FROM ratings")[0][0]
+            stored = read_db(db, "SELECT count(*) FROM ratings")[0][0]
             if stored != events:
                 raise BenchError(f"ingest: {events} events acknowledged but {stored} ratings stored")
         raw_rounds(rounds // 2)

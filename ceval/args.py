@@ -66,6 +66,16 @@ def broker_url(value: str) -> str:
 
 
 
+def collectors(value: str) -> int:
+    """--collectors: 1 to MAX_COLLECTORS (server/domain/collector_group.py)."""
+    from server.domain.collector_group import MAX_COLLECTORS
+
+    count = int(value) if value.isascii() and value.isdigit() else 0
+    if not 1 <= count <= MAX_COLLECTORS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of collectors from 1 to {MAX_COLLECTORS}")
+    return count
+
+
 def public_url(value: str) -> str:
     """--public-url: an http:// or https:// address without ?query or #part, kept without its trailing /."""
     from urllib.parse import urlsplit

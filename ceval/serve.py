@@ -3,12 +3,11 @@ on a database without accounts; `ceval collector`: one more member of its collec
 server --collectors N` runs itself (server/ingest/members.py)."""
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import threading
 
-from ceval.args import CommandError, add_db, broker_url, listen_address, public_url
+from ceval.args import CommandError, add_db, broker_url, collectors, listen_address, public_url
 from ceval.common import stop_on_signals
 from server.domain.collector_group import MAX_COLLECTORS
 from server.domain.zones import DEFAULT_ZONE
@@ -51,6 +50,9 @@ def cmd_collector(args) -> int:
     from shared.broker_url import tls_from_env
 
     username = os.environ.get("CEVAL_MQTT_USERNAME")
+    if not 2 <= args.member <= args.collectors:
+        raise CommandError(f"--member {args.member} is not 2 to the group's size {args.collectors} "
+                           "(member 1 is `ceval server` itself)")
     try:
         name = member_name(args.client_id, args.member)
         tls = tls_from_env(os.environ)
@@ -62,13 +64,24 @@ def cmd_collector(args) -> int:
                           timezone=args.timezone, members=args.collectors, pushes=False)
     stop = threading.Event()
     stop_on_signals(stop)
-    threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()), daemon=True).start()
+    threading.Thread(target=_until_closed, args=(sys.stdin.fileno(), stop), daemon=True).start()
     collector.start()
     try:
         stop.wait()
     finally:
         collector.stop()
     return 0
+
+
+def _until_closed(fd: int, stop: threading.Event) -> None:
+    """Set `stop` once `fd` (the pipe from the server that started this member) is closed. Read unbuffered:
+    a buffered reader's lock, held by this daemon thread, would stop the interpreter's shutdown."""
+    try:
+        while os.read(fd, 4096):
+            pass
+    except OSError:
+        pass
+    stop.set()
 
 
 FIRST_ADMIN_HINT = "no account yet: add the first admin with  ceval user add NAME --role admin --db {db}"
@@ -129,13 +142,3 @@ def add_commands(sub) -> None:
     c.add_argument("--gap-timeout", type=float, default=600.0, help="as the server's --gap-timeout")
     c.set_defaults(func=cmd_collector)
 
-
-def collectors(value: str) -> int:
-    """--collectors: 1 to MAX_COLLECTORS."""
-    try:
-        count = int(value)
-    except ValueError:
-        count = 0
-    if not 1 <= count <= MAX_COLLECTORS:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of collectors from 1 to {MAX_COLLECTORS}")
-    return count

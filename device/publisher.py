@@ -2,10 +2,15 @@
 
 It publishes unacknowledged events oldest first at QoS 1, deletes them when an
 ack covers them, sends again what stays unacknowledged past `ack_timeout`
-(doubling while no ack comes, up to 5 minutes; and everything in flight after
-a reconnect), keeps a retained status with a Last
-Will, hands the server's retained config to `on_config` and its invites for a
-case number (an extension of v1) to `on_invite`.
+without an ack that deleted some of it (doubling while no ack comes, up to 5
+minutes; and everything in flight after a reconnect), keeps a retained status
+with a Last Will, hands the server's retained config to `on_config` and its
+invites for a case number (an extension of v1) to `on_invite`.
+
+The wait counts from the last ack that deleted events, not from when the oldest
+was sent: while the server works through a backlog (a hall, or a city, back
+from a day offline) acks come for part of what is in flight, and the rest is
+on its way, not lost. Sending it again then would only add to the backlog.
 
 An ack beyond the outbox's last seq deletes nothing: it is counted in
 `ignored_acks` (reported in the status) and logged.
@@ -54,6 +59,7 @@ class Publisher:
         self.ignored_acks = 0  # acks beyond the outbox's last seq since start
         self.last_ignored_ack: tuple[int, str] | None = None  # (upto_seq, when: RFC 3339) of the last of them
         self._inflight: dict[int, float] = {}  # seq -> when last sent (monotonic)
+        self._progress_at = float("-inf")  # when an ack last deleted events (monotonic)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._status_due = False
@@ -122,7 +128,8 @@ class Publisher:
 
     def _pump(self) -> None:
         now = self.clock.monotonic()
-        if self._inflight and now - next(iter(self._inflight.values())) >= self._resend_after:
+        waited = now - max(next(iter(self._inflight.values())), self._progress_at) if self._inflight else 0.0
+        if waited >= self._resend_after:
             log.info("no ack within %.1f s; sending %d events again", self._resend_after, len(self._inflight))
             # while the server stays away, send again less and less often: the broker queues every copy
             self._resend_after = min(self._resend_after * 2, MAX_RESEND_AFTER)
@@ -203,6 +210,7 @@ class Publisher:
             self.acked += removed
             if removed:
                 self._resend_after = self.ack_timeout
+                self._progress_at = self.clock.monotonic()
                 self._status_due = True
                 self._wake.set()
 

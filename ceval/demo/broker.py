@@ -6,8 +6,10 @@ Tests of the production configuration run it instead (`config_file`).
 """
 from __future__ import annotations
 
+import grp
 import logging
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -18,6 +20,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 
 
 class BrokerError(RuntimeError):
@@ -142,3 +146,46 @@ class EmbeddedBroker(BrokerProcess):
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "ceval.demo.embedded_broker", str(self.port)]
+
+
+class ShippedLayout:
+    """deploy/mosquitto/mosquitto.conf and ceval.conf as shipped, with only their paths and port moved into
+    `base`; the accounts go in `broker_dir` (`ceval broker account` / `ceval device add --broker-dir`). Started
+    as root, Mosquitto drops to the `mosquitto` user as in production, so `base` is a folder that user can
+    read (not under a 0700 temporary folder)."""
+
+    def __init__(self, base: Path, port: int):
+        self.base, self.port = Path(base), port
+        self.broker_dir = self.base / "etc" / "ceval"
+        self.config_file = self.base / "etc" / "mosquitto.conf"
+
+    def write(self) -> ShippedLayout:
+        base = self.base
+        base.mkdir(parents=True, exist_ok=True)
+        base.chmod(0o755)
+        for sub in ("etc/ceval", "etc/conf.d", "lib", "log", "run"):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:  # as on a server: the broker's folders are its own, the accounts root:mosquitto
+            uid, gid = pwd.getpwnam("mosquitto").pw_uid, grp.getgrnam("mosquitto").gr_gid
+            for sub in ("lib", "log", "run"):
+                os.chown(base / sub, uid, gid)
+            os.chown(self.broker_dir, 0, gid)
+            self.broker_dir.chmod(0o750)
+        self.config_file.write_text(_moved((DEPLOY / "mosquitto.conf").read_text(), {
+            "/run/mosquitto/": f"{base}/run/", "/var/lib/mosquitto/": f"{base}/lib/",
+            "/var/log/mosquitto/": f"{base}/log/", "/etc/mosquitto/conf.d": f"{base}/etc/conf.d"}))
+        (base / "etc" / "conf.d" / "ceval.conf").write_text(_moved((DEPLOY / "ceval.conf").read_text(), {
+            "/etc/mosquitto/ceval/": f"{self.broker_dir}/",
+            "\nlistener 1883\n": f"\nlistener {self.port} 127.0.0.1\n"}))
+        return self
+
+    def broker(self) -> Mosquitto:
+        return Mosquitto(self.base / "work", self.port, config_file=self.config_file)
+
+
+def _moved(text: str, replacements: dict[str, str]) -> str:
+    for old, new in replacements.items():
+        if old not in text:
+            raise BrokerError(f"the shipped broker config no longer has {old!r}")
+        text = text.replace(old, new)
+    return text

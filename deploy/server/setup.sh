@@ -105,6 +105,11 @@ run install -d -m 0755 "$ETC"
 if missing "$ETC/collector.env" || missing "$BROKER_DIR/passwd"; then
   run "$VENV/bin/ceval" broker account collector --broker-dir "$BROKER_DIR" --out "$ETC/collector.env"
 fi
+# a city's kiosks need more connections than systemd's default file limit lets the broker hold
+run install -d -m 0755 /etc/systemd/system/mosquitto.service.d
+run install -m 0644 "$REPO/deploy/systemd/mosquitto.service.d/ceval-limits.conf" \
+  /etc/systemd/system/mosquitto.service.d/ceval-limits.conf
+run systemctl daemon-reload
 run systemctl restart mosquitto.service
 
 step "settings: $ETC/server.env (root:$USER_NAME 0640; kept when it exists)"

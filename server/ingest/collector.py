@@ -100,6 +100,7 @@ class Collector:
         self.pushes = pushes
         self.configs: ConfigPush | None = None
         self.invites: InvitePush | None = None
+        self._published: list[int] = []  # message ids the broker acknowledged this round (the MQTT thread's)
         self.stored = self.duplicates = self.rejected = 0
         self.inbox = Inbox()
         self._stop = threading.Event()   # the store thread ends after the batch it is storing
@@ -200,7 +201,11 @@ class Collector:
             store.db.close()
 
     def _between(self) -> None:
-        if not self.pushes or not self.link.client.is_connected():
+        if not self.pushes:
+            return
+        if self._published:
+            self._record_published()
+        if not self.link.client.is_connected():
             return
         if self.configs.due():
             self._push_configs()
@@ -236,14 +241,17 @@ class Collector:
         return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else None
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
-        if reason_code.is_failure:
-            return
+        if self.pushes and not reason_code.is_failure:
+            self._published.append(mid)  # recorded after the round, a round's at once
+
+    def _record_published(self) -> None:
+        mids, self._published = self._published, []
         for push in (self.configs, self.invites):
             if push is not None:
                 try:
-                    push.published(mid)
+                    push.published(*mids)
                 except Exception:
-                    log.exception("could not record a message as sent (%s)", type(push).__name__)
+                    log.exception("could not record messages as sent (%s)", type(push).__name__)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:

@@ -3,7 +3,7 @@
 Every 1.5 seconds `run()` reads the few registry rows a config is made of; only when they
 changed, or a comment token is due for a refresh, does it build configs and publish the ones
 that differ from what the kiosk was last sent. A config counts as sent once the broker
-acknowledged it (`published(mid)`, from paho's on_publish).
+acknowledged it (`published(mid, ...)`: the collector hands on paho's on_publish once a round).
 """
 from __future__ import annotations
 
@@ -94,11 +94,11 @@ class ConfigPush:
         log.info("config sent to %s (window %s, %d clerks, comment link: %s)", target.device, target.window,
                  len(config.roster), "yes" if config.comment_url else "no")
 
-    def published(self, mid: int) -> None:
-        """The broker acknowledged message `mid`: if it was a config, the kiosk's config is now sent."""
-        sent = self._in_flight.pop(mid, None)
-        if sent is not None:
-            device, config_version, at, _ = sent
-            self.store.kiosk_config.mark_config_sent(device, config_version, at)
-            self.sent += 1
+    def published(self, *mids: int) -> None:
+        """The broker acknowledged these messages: the kiosks' configs among them are now sent (recorded in one
+        transaction)."""
+        done = [self._in_flight.pop(mid) for mid in mids if mid in self._in_flight]
+        if done:
+            self.store.kiosk_config.mark_configs_sent([(device, version, at) for device, version, at, _ in done])
+            self.sent += len(done)
 

@@ -60,9 +60,10 @@ class InvitePush:
             self._in_flight[mid] = (invite_id, mono)
             log.info("invite %d for case %s sent to %s", invite_id, case_no, device)
 
-    def published(self, mid: int) -> None:
-        """The broker acknowledged message `mid`: if it was an invite, it is now sent."""
-        sent = self._in_flight.pop(mid, None)
-        if sent is not None:
-            self.store.invites.mark_invite_sent(sent[0], to_ms(self.clock.now()))
-            self.sent += 1
+    def published(self, *mids: int) -> None:
+        """The broker acknowledged these messages: the invites among them are now sent."""
+        for mid in mids:
+            sent = self._in_flight.pop(mid, None)
+            if sent is not None:
+                self.store.invites.mark_invite_sent(sent[0], to_ms(self.clock.now()))
+                self.sent += 1

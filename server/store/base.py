@@ -59,3 +59,15 @@ def chunks(values: list) -> Iterable[list]:
 
 def marks(n: int) -> str:
     return ", ".join("?" * n)
+
+
+def in_sites(sites: list[str | None] | None, column: str) -> tuple[str, list]:
+    """` WHERE column IN (...)` and its parameters for a listing of `sites` (None in it: in no site); nothing
+    for None (every site)."""
+    if sites is None:
+        return "", []
+    named = [s for s in sites if s is not None]
+    parts = [f"{column} IN ({marks(len(named))})"] if named else []
+    if None in sites:
+        parts.append(f"{column} IS NULL")
+    return " WHERE (" + (" OR ".join(parts) or "0") + ")", named

@@ -222,14 +222,16 @@ class IngestQueries(StoreBase):
         self.db.execute(f"DELETE FROM rejects WHERE {same} AND id <= (SELECT id FROM rejects WHERE {same} "
                         "ORDER BY id DESC LIMIT 1 OFFSET ?)", [*args, *args, keep])
 
-    def device_rejects(self, per_device: int = 5) -> dict[str, list[dict]]:
-        """device -> its newest rejected messages (at most `per_device`), newest first."""
+    def device_rejects(self, per_device: int = 5, devices: Sequence[str] | None = None) -> dict[str, list[dict]]:
+        """device -> its newest rejected messages (at most `per_device`), newest first; of `devices` when given."""
         out: dict[str, list[dict]] = {}
-        for row in self.db.query(
-                "SELECT device, received_at, topic, reason, stream, seq FROM (SELECT *, row_number() OVER "
-                "(PARTITION BY device ORDER BY id DESC) AS n FROM rejects WHERE device IS NOT NULL) "
-                "WHERE n <= ? ORDER BY device, n", [per_device]):
-            out.setdefault(row["device"], []).append(row)
+        for chunk in [None] if devices is None else chunks(list(devices)):
+            where = "device IS NOT NULL" if chunk is None else f"device IN ({marks(len(chunk))})"
+            for row in self.db.query(
+                    "SELECT device, received_at, topic, reason, stream, seq FROM (SELECT *, row_number() OVER "
+                    f"(PARTITION BY device ORDER BY id DESC) AS n FROM rejects WHERE {where}) "
+                    "WHERE n <= ? ORDER BY device, n", [*(chunk or []), per_device]):
+                out.setdefault(row["device"], []).append(row)
         return out
 
     # ------------------------------------------------------------ streams

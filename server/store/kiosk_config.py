@@ -36,9 +36,12 @@ class KioskConfigQueries(StoreBase):
             "SELECT site, staff, name, pin_hash FROM staff "
             "WHERE active = 1 AND pin_hash IS NOT NULL AND site IS NOT NULL ORDER BY site, staff").fetchall()
 
-    def mark_config_sent(self, device: str, version: str, at: int) -> None:
-        self.db.execute("UPDATE devices SET config_sent = ?, config_sent_at = ? WHERE device = ?",
-                        (version, at, device))
+    def mark_configs_sent(self, sent: list[tuple[str, str, int]]) -> None:
+        """(device, version, at) of configs the broker acknowledged, in one transaction: after a broker restart
+        a city's thousands of kiosks are sent theirs at once."""
+        with self.writing():
+            self._executemany("UPDATE devices SET config_sent = ?, config_sent_at = ? WHERE device = ?",
+                              [(version, at, device) for device, version, at in sent])
 
     # ------------------------------------------------------------ comments from phones
     def window_on_duty(self, window: str) -> tuple[str, str | None] | None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from server.store.accounts import new_session_token
-from server.store.base import StoreBase, marks
+from server.store.base import StoreBase, in_sites, marks
 from server.store.ingest import IngestQueries
 from shared.contract import default_title
+from shared.pins import is_strong_pin_hash
 
 
 class RegistryQueries(StoreBase):
@@ -56,16 +57,36 @@ class RegistryQueries(StoreBase):
     # ------------------------------------------------------------ devices
     _DEVICE_WINDOW = ("coalesce(d.window, (SELECT min(n.window) FROM windows n WHERE n.device = d.device))")
 
-    def devices(self) -> list[dict]:
+    def devices(self, sites: list[str | None] | None = None, confirmed: bool | None = None,
+                limit: int | None = None, offset: int = 0) -> list[dict]:
         """Every device, unconfirmed first, with its window and that window's title. Its window is the one
-        it was assigned to or reported in its status, else the one its events named."""
-        return list(self.db.query(
-            f"SELECT d.device, {self._DEVICE_WINDOW} AS window, w.title, d.confirmed, d.online, d.version, "
-            f"d.first_seen, d.last_seen, d.heard, d.rejected, d.storage, d.storage_since, d.ignored_acks, "
-            f"d.ignored_upto_seq, d.ignored_ack_at, d.key, p.fingerprint AS pinned, p.pinned_at, p.pinned_by "
-            f"FROM devices d LEFT JOIN windows w ON w.window = {self._DEVICE_WINDOW} "
-            "LEFT JOIN device_pins p ON p.device = d.device AND p.unpinned_at IS NULL "
-            "ORDER BY d.confirmed, d.device"))
+        it was assigned to or reported in its status, else the one its events named. Only those whose window
+        is in `sites` when given (None in it: a window in no site, or no window), only the `confirmed` or
+        unconfirmed ones when given, and `limit` of them from `offset` on when given."""
+        sql = (f"SELECT d.device, {self._DEVICE_WINDOW} AS window, w.title, d.confirmed, d.online, d.version, "
+               f"d.first_seen, d.last_seen, d.heard, d.rejected, d.storage, d.storage_since, d.ignored_acks, "
+               f"d.ignored_upto_seq, d.ignored_ack_at, d.key, p.fingerprint AS pinned, p.pinned_at, p.pinned_by "
+               f"FROM devices d LEFT JOIN windows w ON w.window = {self._DEVICE_WINDOW} "
+               "LEFT JOIN device_pins p ON p.device = d.device AND p.unpinned_at IS NULL")
+        where, params = self._device_filter(sites, confirmed)
+        sql += where + " ORDER BY d.confirmed, d.device"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        return list(self.db.query(sql, params))
+
+    def device_count(self, sites: list[str | None] | None = None, confirmed: bool | None = None) -> int:
+        """How many devices `devices(sites, confirmed)` lists."""
+        where, params = self._device_filter(sites, confirmed)
+        return self.db.execute(f"SELECT count(*) FROM devices d LEFT JOIN windows w ON w.window = "
+                               f"{self._DEVICE_WINDOW}{where}", params).fetchone()[0]
+
+    @staticmethod
+    def _device_filter(sites: list[str | None] | None, confirmed: bool | None) -> tuple[str, list]:
+        where, params = in_sites(sites, "w.site")
+        if confirmed is not None:
+            where += (" AND " if where else " WHERE ") + ("d.confirmed" if confirmed else "NOT d.confirmed")
+        return where, params
 
     def device(self, device: str) -> dict | None:
         return next(iter(self.db.query("SELECT * FROM devices WHERE device = ?", [device])), None)
@@ -92,15 +113,35 @@ class RegistryQueries(StoreBase):
             self.ingest.register_device(device, window, now)  # and this one for `window` (its assignment history)
 
     # ------------------------------------------------------------ the clerk roster
-    def clerks(self, sites: list[str] | None = None) -> list[dict]:
-        """Every clerk, deactivated ones too, with their site's name, active first; only those of `sites` when given."""
-        sql = ("SELECT c.staff, c.name, c.site, s.name AS site_name, c.active, c.pin_hash IS NOT NULL AS has_pin "
-               "FROM staff c LEFT JOIN sites s ON s.site = c.site")
-        params: list = []
-        if sites is not None:
-            sql += f" WHERE c.site IN ({marks(len(sites))})"
-            params = list(sites)
-        return list(self.db.query(sql + " ORDER BY c.active DESC, c.staff", params))
+    def clerks(self, sites: list[str | None] | None = None, limit: int | None = None, offset: int = 0,
+               active: bool | None = None) -> list[dict]:
+        """Every clerk, deactivated ones too, with their site's name, active first; only those of `sites` when
+        given (None in it: a clerk of no site), only the `active` (or inactive) ones when given, `limit` of them
+        from `offset` on when given. `pin_reset`: a PIN hash too weak to be sent to kiosks (of the 4-digit era)."""
+        sql = ("SELECT c.staff, c.name, c.site, s.name AS site_name, c.active, c.pin_hash IS NOT NULL AS has_pin, "
+               "c.pin_hash FROM staff c LEFT JOIN sites s ON s.site = c.site")
+        where, params = self._clerk_filter(sites, active)
+        sql += where + " ORDER BY c.active DESC, c.staff"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        rows = list(self.db.query(sql, params))
+        for row in rows:
+            pin_hash = row.pop("pin_hash")  # the hash itself stays here
+            row["pin_reset"] = bool(row["has_pin"]) and not is_strong_pin_hash(pin_hash)
+        return rows
+
+    def clerk_count(self, sites: list[str | None] | None = None, active: bool | None = None) -> int:
+        """How many clerks `clerks(sites, active=active)` lists."""
+        where, params = self._clerk_filter(sites, active)
+        return self.db.execute(f"SELECT count(*) FROM staff c{where}", params).fetchone()[0]
+
+    @staticmethod
+    def _clerk_filter(sites: list[str | None] | None, active: bool | None) -> tuple[str, list]:
+        where, params = in_sites(sites, "c.site")
+        if active is not None:
+            where += (" AND " if where else " WHERE ") + ("c.active" if active else "NOT c.active")
+        return where, params
 
     def clerk(self, staff: str) -> dict | None:
         return next(iter(self.db.query("SELECT * FROM staff WHERE staff = ?", [staff])), None)

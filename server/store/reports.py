@@ -4,21 +4,29 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from server.store.base import StoreBase, marks
+from server.store.base import StoreBase, in_sites, marks
 
 
 class ReportQueries(StoreBase):
     # ------------------------------------------------------------ reads for reports and the API
-    def windows(self, sites: list[str] | None = None) -> list[dict]:
-        """Every window with its device's state and its clerk's name; only those of `sites` when given."""
+    def windows(self, sites: list[str | None] | None = None, limit: int | None = None,
+                offset: int = 0) -> list[dict]:
+        """Every window with its device's state and its clerk's name; only those of `sites` when given (None in
+        `sites`: the windows in no site); `limit` of them from `offset` on when given."""
         sql = ("SELECT w.window, w.title, w.device, coalesce(d.online, 0) AS online, w.presence, w.staff, "
                "s.name AS staff_name, w.site, w.clerk FROM windows w LEFT JOIN devices d ON d.device = w.device "
                "LEFT JOIN staff s ON s.staff = w.staff")
-        params: list = []
-        if sites is not None:
-            sql += f" WHERE w.site IN ({marks(len(sites))})"
-            params = list(sites)
-        return list(self.db.query(sql + " ORDER BY w.window", params))
+        where, params = in_sites(sites, "w.site")
+        sql += where + " ORDER BY w.window"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        return list(self.db.query(sql, params))
+
+    def window_count(self, sites: list[str | None] | None = None) -> int:
+        """How many windows `windows(sites)` lists."""
+        where, params = in_sites(sites, "w.site")
+        return self.db.execute(f"SELECT count(*) FROM windows w{where}", params).fetchone()[0]
 
     def away_since(self) -> dict[str, int]:
         """When each window's open absence began (ms), for the windows that are away now."""
@@ -49,15 +57,29 @@ class ReportQueries(StoreBase):
         params.append(limit)
         return list(self.db.query(sql, params))
 
-    def fleet(self) -> list[dict]:
-        """Every device with its state, backlog and trouble: rejects, and streams with a gap now or declared lost."""
-        return list(self.db.query(
-            "SELECT d.device, d.window, d.confirmed, d.online, d.presence, d.outbox, d.version, d.sensor, "
-            "d.first_seen, d.last_seen, d.heard, d.rejected, d.storage, d.storage_since, d.ignored_acks, "
-            "d.ignored_upto_seq, d.ignored_ack_at, "
-            "(SELECT count(*) FROM streams s WHERE s.device = d.device AND s.gap_since IS NOT NULL) AS open_gaps, "
-            "(SELECT coalesce(sum(g.to_seq - g.from_seq + 1), 0) FROM gaps g WHERE g.device = d.device) AS lost "
-            "FROM devices d ORDER BY d.device"))
+    def fleet(self, sites: list[str | None] | None = None, limit: int | None = None,
+              offset: int = 0) -> list[dict]:
+        """Every device with its state, backlog and trouble: rejects, and streams with a gap now or declared lost;
+        only those whose window is in `sites` when given (None in it: no site, or no window), `limit` of them
+        from `offset` on when given."""
+        where, params = in_sites(sites, "w.site")
+        sql = ("SELECT d.device, d.window, d.confirmed, d.online, d.presence, d.outbox, d.version, d.sensor, "
+               "d.first_seen, d.last_seen, d.heard, d.rejected, d.storage, d.storage_since, d.ignored_acks, "
+               "d.ignored_upto_seq, d.ignored_ack_at, "
+               "(SELECT count(*) FROM streams s WHERE s.device = d.device AND s.gap_since IS NOT NULL) AS open_gaps, "
+               "(SELECT coalesce(sum(g.to_seq - g.from_seq + 1), 0) FROM gaps g WHERE g.device = d.device) AS lost "
+               f"FROM devices d LEFT JOIN windows w ON w.window = d.window{where} ORDER BY d.device")
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        return list(self.db.query(sql, params))
+
+    def fleet_counts(self, sites: list[str | None] | None = None) -> tuple[int, int]:
+        """(devices, of them online) that `fleet(sites)` lists."""
+        where, params = in_sites(sites, "w.site")
+        total, online = self.db.execute(f"SELECT count(*), coalesce(sum(d.online), 0) FROM devices d "
+                                        f"LEFT JOIN windows w ON w.window = d.window{where}", params).fetchone()
+        return total, online
 
     def deviceless_rejects(self, limit: int = 5) -> list[dict]:
         """The newest rejected messages whose topic named no valid device, newest first (per device: device_rejects)."""
@@ -237,14 +259,11 @@ class ReportQueries(StoreBase):
             f"SELECT {column}, start_at, end_at FROM absences WHERE start_at >= ? AND start_at < ? "
             f"AND {column} IS NOT NULL{where} ORDER BY start_at", [start, end, *params]).fetchall()
 
-    def roster(self, sites: list[str] | None = None) -> list[dict]:
-        """The active clerks on the roster (of these sites)."""
-        sql = "SELECT staff, name, site FROM staff WHERE active"
-        params: list = []
-        if sites is not None:
-            sql += f" AND site IN ({marks(len(sites))})"
-            params = list(sites)
-        return list(self.db.query(sql + " ORDER BY staff", params))
+    def roster(self, sites: list[str | None] | None = None) -> list[dict]:
+        """The active clerks on the roster (of these sites; None in them: of no site)."""
+        where, params = in_sites(sites, "site")
+        return list(self.db.query(f"SELECT staff, name, site FROM staff{where or ' WHERE 1'} AND active "
+                                  "ORDER BY staff", params))
 
     def staff_names(self, staff: list[str] | None = None) -> dict[str, str]:
         """staff -> name on the roster: of every clerk, or of `staff` only (a city's roster has thousands)."""

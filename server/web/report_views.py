@@ -246,8 +246,13 @@ def comparison_args(args) -> tuple[str, str, str]:
     return by, column, order
 
 
-def comparison(store: Store, by: str, days: DayRange, column: str, order: str, scoped: bool) -> list[dict]:
-    """The rows, for the visible windows (and their sites' roster) when `scoped`, else for all."""
+def comparison(store: Store, by: str, days: DayRange, column: str, order: str, scoped: bool,
+               sites: list[str | None] | None = None) -> list[dict]:
+    """The rows, for the visible windows (and their sites' roster) when `scoped`, else for all; for the
+    windows and roster of `sites` (a site chosen on the page, server/web/listing.py) when given."""
+    if sites is not None:
+        windows, roster = store.reports.windows(sites), store.reports.roster(sites)
+        return sort_rows(compare(store, by, days, now_ms(), windows, roster), by, column, order)
     windows = visible_windows() if scoped and visible_sites() is not None else None
     roster = store.reports.roster(visible_sites() if scoped else None)
     return sort_rows(compare(store, by, days, now_ms(), windows, roster), by, column, order)

@@ -150,7 +150,8 @@ def test_server_dry_run_prints_every_step(tmp_path):
     assert f"install -m 0644 {ROOT}/deploy/mosquitto/ceval.conf /etc/mosquitto/conf.d/ceval.conf" in cmds
     assert ("/opt/counter-eval/venv/bin/ceval broker account collector --broker-dir /etc/mosquitto/ceval "
             "--out /etc/ceval/collector.env") in cmds
-    assert installed_units(out) == {"ceval-server.service", "ceval-backup.service", "ceval-backup.timer"}
+    assert installed_units(out) == {"ceval-server.service", "ceval-backup.service", "ceval-backup.timer",
+                                   "mosquitto.service.d/ceval-limits.conf"}
     assert "systemctl enable ceval-server.service ceval-backup.timer" in cmds
     lines = out.splitlines()
     assert "      | CEVAL_LISTEN=0.0.0.0:8080" in lines

@@ -160,3 +160,14 @@ def test_backup_unit_runs_ceval_backup_into_one_file_per_weekday():
     assert args.out == "/var/backups/ceval/ceval-$(date +%a).sqlite3"
     assert value(unit, "Service", "User") == "ceval"
     assert value("ceval-backup.timer", "Timer", "OnCalendar")
+
+
+def test_the_broker_and_the_server_may_hold_a_city_of_connections():
+    """systemd's default soft limit of 1,024 files would refuse the 1,021st kiosk of a city (issue 15): the
+    broker's drop-in and the server's unit lift it; the server's setup installs the drop-in."""
+    drop_in = "mosquitto.service.d/ceval-limits.conf"
+    assert int(value(drop_in, "Service", "LimitNOFILE")) >= 20_000, "10,000 kiosks and their reconnects"
+    assert int(value("ceval-server.service", "Service", "LimitNOFILE")) >= 20_000
+    setup = (ROOT / "deploy" / "server" / "setup.sh").read_text()
+    assert f'"$REPO/deploy/systemd/{drop_in}"' in setup
+    assert setup.index(drop_in) < setup.index("systemctl restart mosquitto.service")

@@ -84,3 +84,28 @@ def test_an_ack_for_another_stream_deletes_nothing(tmp_path, broker, clock):
     finally:
         publisher.stop()
         listener.close()
+
+
+def test_the_ack_timeout_counts_from_the_last_ack_that_deleted_events(tmp_path, broker, clock):
+    """A server working through a backlog acks part of what is in flight: the rest is not sent again until an
+    ack timeout passes without any ack deleting events."""
+    listener = Listener(broker, "ceval/v1/pub-progress/event")
+    outbox, publisher = make(tmp_path, broker, clock, "pub-progress")
+    publisher.start()
+    try:
+        wait_for(lambda: publisher.connected, 10, "the publisher to connect")
+        for _ in range(3):
+            append(outbox)
+        publisher.wake()
+        wait_for(lambda: listener.seqs() == [1, 2, 3], 10, "the first sends")
+        clock.advance(0.9)
+        listener.client.publish("ceval/v1/pub-progress/ack", Ack(outbox.stream, 1).to_json(), qos=1)
+        wait_for(lambda: outbox.count() == 2, 10, "the ack to delete seq 1")
+        clock.advance(0.6)  # 1.5 s after 2 and 3 were sent, 0.6 s after the ack: they are on their way
+        with pytest.raises(AssertionError):
+            wait_for(lambda: len(listener.seqs()) > 3, 0.5, "no send within the ack timeout of the last ack")
+        clock.advance(0.4)  # an ack timeout without an ack: sent again
+        wait_for(lambda: listener.seqs() == [1, 2, 3, 2, 3], 10, "seqs 2 and 3 sent again")
+    finally:
+        publisher.stop()
+        listener.close()

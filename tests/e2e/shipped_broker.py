@@ -7,9 +7,6 @@ their paths and port moved into a folder of the hall's own. Started as root, Mos
 """
 from __future__ import annotations
 
-import grp
-import os
-import pwd
 import shutil
 import tempfile
 import threading
@@ -21,19 +18,10 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from ceval.demo.broker import Mosquitto, free_port
+from ceval.demo.broker import Mosquitto, ShippedLayout, free_port
 from device.settings import load_settings
 
-from ..helpers import ROOT, ceval, wait_for
-
-DEPLOY = ROOT / "deploy" / "mosquitto"
-
-
-def _moved(text: str, replacements: dict[str, str]) -> str:
-    for old, new in replacements.items():
-        assert old in text, f"the shipped config no longer has {old!r}: update this test"
-        text = text.replace(old, new)
-    return text
+from ..helpers import ceval, wait_for
 
 
 @dataclass
@@ -77,29 +65,15 @@ class Hall:
 def shipped_hall() -> Iterator[Hall]:
     """Accounts for the collector and kiosks k-a (window w-a) and k-b (window w-b), then the broker."""
     base = Path(tempfile.mkdtemp(prefix="ceval-broker-"))  # not under pytest's 0700 folder: mosquitto reads it
-    base.chmod(0o755)
-    for sub in ("etc/ceval", "etc/conf.d", "lib", "log", "run", "kiosks"):
-        (base / sub).mkdir(parents=True)
-    if os.geteuid() == 0:  # as on a server: the broker's folders are its own, the accounts root:mosquitto
-        uid, gid = pwd.getpwnam("mosquitto").pw_uid, grp.getgrnam("mosquitto").gr_gid
-        for sub in ("lib", "log", "run"):
-            os.chown(base / sub, uid, gid)
-        os.chown(base / "etc" / "ceval", 0, gid)
-        (base / "etc" / "ceval").chmod(0o750)
-    hall = Hall(base, free_port())
-    main = _moved((DEPLOY / "mosquitto.conf").read_text(), {
-        "/run/mosquitto/": f"{base}/run/", "/var/lib/mosquitto/": f"{base}/lib/",
-        "/var/log/mosquitto/": f"{base}/log/", "/etc/mosquitto/conf.d": f"{base}/etc/conf.d"})
-    (base / "etc" / "mosquitto.conf").write_text(main)
-    (base / "etc" / "conf.d" / "ceval.conf").write_text(_moved((DEPLOY / "ceval.conf").read_text(), {
-        "/etc/mosquitto/ceval/": f"{hall.broker_dir}/", "\nlistener 1883\n": f"\nlistener {hall.port} 127.0.0.1\n"}))
-
+    layout = ShippedLayout(base, free_port()).write()
+    (base / "kiosks").mkdir()
+    hall = Hall(base, layout.port)
     made = ceval("broker", "account", "collector", "--broker-dir", str(hall.broker_dir),
                  "--out", str(base / "collector.env"))
     assert made.returncode == 0, made.stderr
     hall.add_device("k-a", "w-a")
     hall.add_device("k-b", "w-b")
-    hall.broker = Mosquitto(base / "work", hall.port, config_file=base / "etc" / "mosquitto.conf").start()
+    hall.broker = layout.broker().start()
     try:
         yield hall
     finally:

@@ -10,8 +10,14 @@ import signal
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
 from device.runtime import KioskRuntime
 from device.settings import load_settings
+from server.ingest.members import retire
+from shared.broker_url import parse_broker_url
 from shared.timefmt import format_ts, to_ms
 
 from ..helpers import ServerProcess, flood_allowed, query, wait_for
@@ -100,3 +106,40 @@ def test_two_collectors_one_killed_mid_stream_store_every_event_once(hall):
         for runtime in runtimes:
             runtime.stop()
         server.stop()
+    log = server.log.read_text()
+    assert "Traceback" not in log and "Fatal Python error" not in log, log[-3000:]
+
+
+def _session_present(broker, client_id: str) -> bool:
+    """Connect as `client_id` keeping any session it has (MQTT 5), say whether the broker had one, leave it."""
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    answer = {}
+    client.on_connect = lambda c, u, flags, rc, p: answer.setdefault("present", flags.session_present)
+    client.on_subscribe = lambda c, u, mid, codes, p: answer.setdefault("subscribed", True)
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = 3600
+    client.connect(broker.host, broker.port, clean_start=False, properties=properties)
+    client.loop_start()
+    try:
+        wait_for(lambda: "present" in answer, 10, f"the CONNACK of {client_id}")
+        if not answer["present"]:
+            client.subscribe("$share/ceval/ceval/v1/+/event", qos=1)
+            wait_for(lambda: "subscribed" in answer, 10, f"the SUBACK of {client_id}")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return answer["present"]
+
+
+def test_members_of_a_larger_group_are_retired_when_the_server_starts(broker):
+    """A group of 3 before, 2 now: member 3's session, which the broker would keep filling with its share of
+    the kiosks' messages, is ended; members 1 and 2 keep theirs."""
+    base = f"retire-{os.getpid()}"
+    for k in ("", "-2", "-3"):
+        _session_present(broker, base + k)  # each now has a session, subscribed to the group
+    assert _session_present(broker, base + "-3")
+    ended = retire(parse_broker_url(broker.url), base, 2, None, None)
+    assert f"{base}-3" in ended and base not in ended and f"{base}-2" not in ended
+    assert not _session_present(broker, base + "-3")
+    assert _session_present(broker, base + "-2") and _session_present(broker, base)

@@ -15,7 +15,9 @@ from shared.timefmt import format_ts
 from ..server.events import event, msg
 
 TZ = ZoneInfo("Asia/Shanghai")
-HOURS = json.dumps({str(day): [["08:00", "12:00"], ["13:00", "18:00"]] for day in range(1, 8)})
+# Open round the clock: the ratings of a minute ago fall in opening hours whenever the tests run (at 18:10 the
+# misuse rule of closed hours flagged them and raised alerts, which the navigation's badge then counted).
+HOURS = json.dumps({str(day): [["00:00", "24:00"]] for day in range(1, 8)})
 
 
 def seed(db_path) -> tuple[str, str]:

@@ -60,7 +60,7 @@ def test_an_admin_registers_a_hall_a_kiosk_and_a_clerk(page, tmp_path, broker):
         # the new kiosk is waiting for confirmation: confirm it at the new window
         page.click("nav.registry >> text=设备登记")
         waiting = page.locator('#unconfirmed tr[data-device="k-new"]')
-        waiting.locator("select[name=window]").select_option("w62")
+        waiting.locator("input[name=window]").fill("w62")  # typed, or picked from the site's windows
         waiting.locator("button").click()
         expect(page.locator('#confirmed tr[data-device="k-new"] td.window')).to_have_text("综合受理窗口（w62）")
         # (kiosks of other tests on the session's broker may still wait: their retained statuses)

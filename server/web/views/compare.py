@@ -17,6 +17,7 @@ from server.reporting.exports import Sheet
 from server.web.auth import login_required
 from server.web.context import get_store
 from server.web.downloads import export_response
+from server.web.listing import ALL_SITES, NO_SITE, paging, site_choice
 from server.web.report_views import comparison, comparison_args, last_place, range_args, report_range, staff_cell
 
 bp = Blueprint("compare", __name__)
@@ -37,7 +38,10 @@ def argument_message(exc: BadArgument) -> str:
     return _("order 须为 asc 或 desc")
 
 
-def _page_data() -> dict:
+def _page_data(download: bool = False) -> dict:
+    """The page's rows: a city's site first (`?site=`, or `_all` for its whole ranking a page at a time); a
+    download without `site` has every window the user sees, as before."""
+    choice = site_choice(all_allowed=True) if download else site_choice(all_offered=True)
     days = report_range()
     try:
         by, column, order = comparison_args(request.args)
@@ -46,8 +50,10 @@ def _page_data() -> dict:
     against = request.args.get("vs") or AGAINST[0]
     if against not in AGAINST:
         abort(400, _("vs 须为 previous、year 或 both"))
-    rows = comparison(get_store(), by, days, column, order, scoped=True)
-    return {"rows": rows, "days": days, "before": previous_period(days), "year": year_before(days), "by": by,
+    rows = comparison(get_store(), by, days, column, order, scoped=True,
+                      sites=[choice.site if choice.site != NO_SITE else None] if choice.site else None)
+    pages = None if download else paging(len(rows))
+    return {"rows": rows if download else pages.cut(rows), "choice": choice, "paging": pages, "days": days, "before": previous_period(days), "year": year_before(days), "by": by,
             "min_sample": get_store().settings.min_sample(),
             "sort": column, "order": order, "vs": against, "metrics": metrics(by), "range_args": range_args(days)}
 
@@ -72,8 +78,10 @@ def page():
 
 
 def _url(data: dict, endpoint: str = "compare.page", **changes) -> str:
+    choice = data["choice"]
+    site = {"site": choice.site or ALL_SITES} if choice.site or choice.all_offered and not choice.all_allowed else {}
     args = {"by": data["by"], "sort": data["sort"], "order": data["order"], "vs": data["vs"], **data["range_args"],
-            **changes}
+            **site, **changes}
     if args["vs"] == AGAINST[0]:  # the default stays out of links
         del args["vs"]
     return url_for(endpoint, **args)
@@ -87,7 +95,7 @@ def _place(row: dict):
 @bp.get("/compare.<any(csv, xlsx):fmt>")
 @login_required()
 def export(fmt: str):
-    data = _page_data()
+    data = _page_data(download=True)
     by = data["by"]
     name = _("窗口") if by == "window" else _("工号")
     headers = [_("排名"), name, _("名称")]

@@ -14,6 +14,7 @@ from server.reporting.summary import window_summaries, window_summary
 from server.web.auth import login_required
 from server.web.context import get_store, hall_clock, hall_time, local_today, now_ms, server_tz
 from server.web.downloads import export_response
+from server.web.listing import paging, site_choice
 from server.web.navigation import open_alerts
 from server.web.report_tables import report_export, window_clerks
 from server.web.report_views import (
@@ -30,7 +31,7 @@ from server.web.report_views import (
     scoped_window_names,
     staff_cell,
 )
-from server.web.scope import require_window, visible_windows
+from server.web.scope import require_window, visible_sites, visible_windows
 
 bp = Blueprint("pages", __name__)
 for _name, _filter in FILTERS.items():
@@ -42,14 +43,15 @@ EXPORT = "<any(csv, xlsx):fmt>"
 FLEET_REJECTS = 5  # rejected messages shown per device on /fleet, newest first; each device's count is exact
 
 
-def board_rows() -> list[dict]:
-    """Every visible window: its live state and today's figures, as the board shows them."""
+def board_rows(sites: list[str | None] | None) -> list[dict]:
+    """Every window of `sites` (listing.SiteChoice.sites: the user's, or the one chosen): its live state and
+    today's figures, as the board shows them."""
     store = get_store()
     today = local_today()
     days = DayRange(today, today, server_tz())
     now = now_ms()
     away = store.reports.away_since()
-    windows = verified.mark(store, visible_windows())  # beside each clerk on duty
+    windows = verified.mark(store, store.reports.windows(sites))  # beside each clerk on duty
     today_figures = window_summaries(store, [w["window"] for w in windows], days, now)
     return [{**w, "online": bool(w["online"]),
              **window_state(bool(w["online"]), w["presence"], w["staff"], away.get(w["window"]), now,
@@ -60,17 +62,21 @@ def board_rows() -> list[dict]:
 @bp.get("/")
 @login_required()
 def board():
-    """The hall board; `?wall` is the wall screen: no navigation, type and rows scaled to fill the screen."""
-    return render_template("board.html", rows=board_rows(), today=local_today(), updated=hall_clock(),
-                           wall="wall" in request.args)
+    """The hall board; `?wall` is the wall screen: no navigation, type and rows scaled to fill the screen. A
+    city's board shows one site at a time (`?site=`; server/web/listing.py)."""
+    choice = site_choice()
+    return render_template("board.html", rows=board_rows(choice.sites), today=local_today(), updated=hall_clock(),
+                           wall="wall" in request.args, choice=choice)
 
 
 @bp.get("/board.json")
 @login_required()
 def board_json():
     """What the board page polls: it updates itself without a reload. `alerts`: unacknowledged alerts of the
-    user's sites. `updated`: the hall's time of the figures (web_db.hall_clock)."""
-    return jsonify({"today": local_today().isoformat(), "updated": hall_clock(), "windows": board_rows(),
+    user's sites. `updated`: the hall's time of the figures (web_db.hall_clock). `?site=`: that site's windows
+    only (the board of a city), else every window the user sees."""
+    choice = site_choice(all_allowed=True)
+    return jsonify({"today": local_today().isoformat(), "updated": hall_clock(), "windows": board_rows(choice.sites),
                     "alerts": open_alerts()})
 
 
@@ -168,17 +174,19 @@ def fleet():
     """The kiosks: online or not, version, outbox backlog, last seen, sensor, storage, rejected messages, gaps,
     ignored (forged) acks."""
     store = get_store()
-    scoped = scoped_window_names()
+    choice = site_choice()
+    total, online = store.reports.fleet_counts(choice.sites)
+    pages = paging(total)
     devices = [{**d, "last_seen_local": hall_time(d["last_seen"], none="—"),
                 "storage_since_local": hall_time(d["storage_since"], none="—"),
                 "ignored_ack_local": hall_time(d["ignored_ack_at"], none="—")}
-               for d in store.reports.fleet() if scoped is None or d["window"] in scoped]
-    # The newest few of each device, so one flooding kiosk cannot hide the others' (each with its exact count);
-    # those on topics naming no device only for those who see every window.
-    newest = store.ingest.device_rejects(FLEET_REJECTS)
+               for d in store.reports.fleet(choice.sites, pages.size, pages.offset)]
+    # The newest few of each device on the page, so one flooding kiosk cannot hide the others' (each with its
+    # exact count); those on topics naming no device only for those who see every window.
+    newest = store.ingest.device_rejects(FLEET_REJECTS, [d["device"] for d in devices])
     rejects = [{**d, "rejects": [{**r, "when": hall_time(r["received_at"])} for r in newest.get(d["device"], [])]}
                for d in devices if d["rejected"] or d["device"] in newest]
-    deviceless = [] if scoped is not None else [{**r, "when": hall_time(r["received_at"])}
-                                                for r in store.reports.deviceless_rejects(FLEET_REJECTS)]
+    deviceless = [] if visible_sites() is not None else [{**r, "when": hall_time(r["received_at"])}
+                                                         for r in store.reports.deviceless_rejects(FLEET_REJECTS)]
     return render_template("fleet.html", devices=devices, rejects=rejects, deviceless=deviceless,
-                           shown=FLEET_REJECTS)
+                           shown=FLEET_REJECTS, total=total, online=online, choice=choice, paging=pages)

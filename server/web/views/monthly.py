@@ -17,6 +17,7 @@ from server.reporting.summary import window_summaries
 from server.web.auth import login_required
 from server.web.context import get_store, local_today, now_ms, server_tz
 from server.web.downloads import export_response
+from server.web.listing import SiteChoice, site_choice
 from server.web.report_views import last_place, range_message, reason_rows
 from server.web.scope import visible_windows
 from shared.timefmt import local_text
@@ -68,14 +69,15 @@ def trend_chart(daily: list[dict], width: int = 600, height: int = 80) -> dict:
             "label_every": 1 if len(daily) <= 16 else 2}
 
 
-def month_report(days: DayRange) -> dict:
-    """Every visible window's month (its figures from window_summary, as the API gives them) and the hall's."""
+def month_report(days: DayRange, sites: list[str | None] | None = None) -> dict:
+    """Every visible window's month (its figures from window_summary, as the API gives them) and the hall's;
+    those of `sites` when given (a site chosen, server/web/listing.py)."""
     store = get_store()
     now = now_ms()
     windows, all_counts, all_quarters, all_spans = [], [], [], []
     feedback = 0
     reasons: Counter[str] = Counter()
-    rows = visible_windows()
+    rows = visible_windows() if sites is None else store.reports.windows(sites)
     names = [row["window"] for row in rows]
     summaries = window_summaries(store, names, days, now)
     quarters_of: dict[str, list] = defaultdict(list)  # one query each for every window, not three per window
@@ -128,10 +130,17 @@ def month_report(days: DayRange) -> dict:
 @bp.get("/reports/monthly")
 @login_required()  # viewers read the reports of their sites
 def report():
+    """A city's report is a site's (`?site=`): one printed page per window of 5,000 is no report."""
     days = month_range(request.args.get("month"))
     made = local_text(now_ms(), server_tz(), "minute")
+    choice = site_choice()
     return render_template("monthly.html", made=made, this_month=local_today().strftime("%Y-%m"),
-                           last_place=last_place, **month_report(days))
+                           last_place=last_place, choice=choice, **month_report(days, _sites(choice)))
+
+
+def _sites(choice: SiteChoice) -> list[str | None] | None:
+    """The `sites` of month_report: the one chosen, else None (every visible window)."""
+    return choice.sites if choice.site else None
 
 
 @bp.get("/reports/monthly.<any(csv, xlsx):fmt>")
@@ -139,7 +148,7 @@ def report():
 def export(fmt: str):
     """A summary sheet (one row per window, ranked, and the hall's total) and a daily sheet (window x day)."""
     days = month_range(request.args.get("month"))
-    data = month_report(days)
+    data = month_report(days, _sites(site_choice(all_allowed=True)))  # without ?site=: every window, as before
     top = data["top"]
     scores = range(top, 0, -1)
     with_staffed = any(w["staffed"] is not None for w in data["windows"])

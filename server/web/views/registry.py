@@ -22,9 +22,10 @@ from server.store.window_removal import WindowRefused
 from server.web.auth import current_user, login_required
 from server.web.context import get_store, hall_time, now_ms
 from server.web.forms import Invalid, chosen_clerk, collect, text
+from server.web.listing import NO_SITE, page_size, paging, site_choice
 from server.web.scope import require_window, visible_sites
 from shared.contract import STAFF_PATTERN, WINDOW_PATTERN
-from shared.pins import PIN_MAX, PIN_MIN, PIN_PATTERN, hash_pin, is_strong_pin_hash
+from shared.pins import PIN_MAX, PIN_MIN, PIN_PATTERN, hash_pin
 from shared.signing import fingerprint, read_fingerprint, shown_fingerprint
 
 log = logging.getLogger(__name__)
@@ -174,16 +175,29 @@ def _chosen_site(choices: list[dict]) -> str | None:
 # ---------------------------------------------------------------- windows
 def _render_windows(form: dict | None = None, errors: list[str] = (), status: int = 200, failed: str = "",
                     row_form: dict | None = None):
-    """The window list; `failed` names a row whose change was refused, shown with `row_form`'s values."""
+    """The window list, site first and a page at a time (server/web/listing.py); `failed` names a row whose
+    change was refused, shown with `row_form`'s values. Each row offers the active clerks of its site, drawn
+    once per site on the page."""
+    store = get_store()
     sites = visible_sites()
-    clerks = [c for c in get_store().registry.clerks(sites) if c["active"]]
     admin = current_user()["role"] == "admin"  # removes and merges windows, and reads the log of it
+    choice = site_choice()
+    pages = paging(store.reports.window_count(choice.sites))
+    rows = store.reports.windows(choice.sites, pages.size, pages.offset)
+    # the clerks a row may be given: of every site when they fit on a page, else of the sites on this one
+    few = store.registry.clerk_count(sites, active=True) <= pages.size
+    clerks = store.registry.clerks(sites if few else list({w["site"] for w in rows}), active=True) if rows else []
     choices = _site_choices()
-    return render_template("admin_windows.html", windows=get_store().reports.windows(sites), sites=choices,
+    return render_template("admin_windows.html", windows=rows, sites=choices,
                            site_names={s["site"]: s["name"] for s in choices}, clerks=clerks,
                            unscoped=sites is None, form=form or {}, errors=errors, failed=failed,
-                           row_form=row_form or {}, admin=admin,
-                           window_log=_window_log() if admin else []), status
+                           row_form=row_form or {}, admin=admin, choice=choice, paging=pages,
+                           here=_listing_args(), window_log=_window_log() if admin else []), status
+
+
+def _listing_args(names: tuple[str, ...] = ("site", "page")) -> dict:
+    """The site and page shown, for a form's action to come back to."""
+    return {k: v for k, v in request.args.items() if k in names and v}
 
 
 def _window_log() -> list[dict]:
@@ -224,7 +238,8 @@ def add_window():
         return _render_windows(form=request.form, errors=errors, status=400)
     log.info("window %s added at site %s", window, site)
     flash(_("已添加窗口 %(window)s。", window=window))
-    return redirect(url_for("registry.windows"))
+    big = store.reports.window_count(visible_sites()) > page_size()  # the new window's site, if sites come first
+    return redirect(url_for("registry.windows", **({"site": site or NO_SITE} if big else {})))
 
 
 @bp.post("/windows/<window>")
@@ -242,7 +257,7 @@ def save_window(window: str):
     get_store().registry.update_window(window, title, site, clerk)
     log.info("window %s: title %r, site %s, clerk %s", window, title, site, clerk)
     flash(_("已保存窗口 %(window)s。", window=window))
-    return redirect(url_for("registry.windows"))
+    return redirect(url_for("registry.windows", **_listing_args()))
 
 
 # ---------------------------------------------------------------- removing or merging a window (admins)
@@ -335,10 +350,16 @@ def merge_window(window: str):
 # ---------------------------------------------------------------- devices
 def _render_devices(errors: list[str] = (), status: int = 200, rate: str | None = None):
     """The devices with their newest rejected messages (why each was refused), their health (a full outbox,
-    ignored acks), and the event quota."""
+    ignored acks), and the event quota. Kiosks waiting for confirmation first, a page at a time (`waiting`);
+    then the confirmed ones of the site chosen (server/web/listing.py), a page at a time (`page`). The window a
+    kiosk goes to is typed or picked from the site's windows (one list for the page)."""
     store = get_store()
-    rows = store.registry.devices()
-    rejects = store.ingest.device_rejects(REJECTS_SHOWN)
+    choice = site_choice()
+    waiting = paging(store.registry.device_count(confirmed=False), "waiting")
+    confirmed = paging(store.registry.device_count(choice.sites, confirmed=True))
+    rows = (store.registry.devices(confirmed=False, limit=waiting.size, offset=waiting.offset)
+            + store.registry.devices(choice.sites, confirmed=True, limit=confirmed.size, offset=confirmed.offset))
+    rejects = store.ingest.device_rejects(REJECTS_SHOWN, [row["device"] for row in rows])
     for row in rows:  # a kiosk registered but never heard from was never seen, whatever its registration time
         row["last_seen_local"] = hall_time(row["last_seen"], "minute") if row["heard"] else _("从未")
         for key, shown in (("storage_since", "storage_since_local"), ("ignored_ack_at", "ignored_ack_local")):
@@ -348,7 +369,9 @@ def _render_devices(errors: list[str] = (), status: int = 200, rate: str | None 
         row["fingerprint_shown"] = shown_fingerprint(row["fingerprint"]) if row["fingerprint"] else ""
         row["pinned_shown"] = shown_fingerprint(row["pinned"]) if row["pinned"] else ""
     return render_template("admin_devices.html", unconfirmed=[r for r in rows if not r["confirmed"]],
-                           confirmed=[r for r in rows if r["confirmed"]], windows=store.reports.windows(),
+                           confirmed=[r for r in rows if r["confirmed"]], windows=store.reports.windows(choice.sites),
+                           any_window=store.reports.window_count() > 0, choice=choice, waiting=waiting,
+                           paging=confirmed, here=_listing_args(("site", "page", "waiting")),
                            errors=errors, rate=store.settings.device_rate() if rate is None else rate, rejects_shown=REJECTS_SHOWN,
                            max_rate=MAX_DEVICE_RATE, rejects_kept=REJECTS_KEPT), status
 
@@ -400,14 +423,15 @@ def assign_device(device: str):
         if pin is not None and store.keys.pin(device, pin, current_user()["username"], now):
             log.info("device %s: key %s pinned by %s", device, pin, current_user()["username"])
             flash(_("设备 %(device)s 的签名密钥已锁定：此后只接收用它签名的事件。", device=device))
+    back = url_for("registry.devices", **_listing_args(("site", "page", "waiting")))
     if window is None and row["confirmed"]:
-        return redirect(url_for("registry.devices"))
+        return redirect(back)
     log.info("device %s confirmed%s", device, f", at window {window}" if window else "")
     if window:
         flash(_("设备 %(device)s 已确认，分配到窗口 %(window)s。", device=device, window=window))
     else:
         flash(_("设备 %(device)s 已确认。", device=device))
-    return redirect(url_for("registry.devices"))
+    return redirect(back)
 
 
 # ---------------------------------------------------------------- the clerk roster
@@ -428,19 +452,19 @@ def _pin(name: str = "pin", required: bool = True) -> str | None:
     return hash_pin(pin)
 
 
-def _with_pin_state(roster: list[dict]) -> list[dict]:
-    """Each clerk row with `pin_reset`: a PIN hash too weak to be sent to kiosks (an old 4-digit-era hash)."""
-    store = get_store()
-    return [{**row, "pin_reset": bool(row["has_pin"])
-             and not is_strong_pin_hash(store.registry.clerk(row["staff"])["pin_hash"])} for row in roster]
-
-
 def _render_staff(editing: dict | None = None, form: dict | None = None, errors: list[str] = (),
                   status: int = 200):
+    """The roster, site first and a page at a time (server/web/listing.py); a clerk being edited is shown
+    among their site's."""
     if form is None:
         form = dict(editing) if editing else {}
+    store = get_store()
     sites = visible_sites()
-    return render_template("admin_staff.html", roster=_with_pin_state(get_store().registry.clerks(sites)),
+    choice = site_choice(all_allowed=store.registry.clerk_count(sites) <= page_size(),
+                         site=(editing["site"] or "") if editing else None)
+    pages = paging(store.registry.clerk_count(choice.sites))
+    roster = store.registry.clerks(choice.sites, pages.size, pages.offset)
+    return render_template("admin_staff.html", roster=roster, choice=choice, paging=pages,
                            sites=_site_choices(), unscoped=sites is None, editing=editing, form=form, errors=errors,
                            pin_min=PIN_MIN, pin_max=PIN_MAX), status
 

@@ -193,8 +193,7 @@ def _delivery(row: dict) -> dict:
 
 
 def _render(row: dict, form: dict, errors: list[str] = (), status: int = 200):
-    clerks = [c for c in get_store().registry.clerks([row["site"]] if row["site"] else None)
-              if c["active"] and c["site"] == row["site"]]
+    clerks = get_store().registry.clerks([row["site"]], active=True)  # [None]: the clerks of no site
     return render_template("admin_window_kiosk.html", window=row, form=form, errors=errors, clerks=clerks,
                            scales=SCALES, default_labels=DEFAULT_LABELS, delivery=_delivery(row),
                            max_title=MAX_TITLE, max_label=MAX_LABEL, max_away=MAX_AWAY_TEXT,
