@@ -39,29 +39,37 @@ def _member_argv(args, member: int) -> list[str]:
     argv = [sys.executable, "-m", "ceval.main", "collector", "--db", args.db, "--broker", args.broker,
             "--client-id", args.client_id, "--member", str(member), "--collectors", str(args.collectors),
             "--timezone", args.timezone, "--gap-timeout", str(args.gap_timeout)]
+    if args.public_url:
+        argv += ["--public-url", args.public_url]
     return argv + (["--strict"] if args.strict else [])
 
 
 def cmd_collector(args) -> int:
     """Member `--member` of a group of collectors: receive, store and acknowledge its share until SIGTERM, or
-    until its standard input closes (the server that started it has ended)."""
+    until its standard input closes (the server that started it has ended). Member 1 also keeps the kiosks'
+    configs and sends the invites, with the web app's secret and token lifetime from its environment."""
     from server.domain.collector_group import member_name
+    from server.domain.comment_token import token_lifetime
     from server.ingest.collector import Collector
+    from server.ingest.members import SECRET_ENV, TOKEN_SECONDS_ENV
     from shared.broker_url import tls_from_env
 
     username = os.environ.get("CEVAL_MQTT_USERNAME")
-    if not 2 <= args.member <= args.collectors:
-        raise CommandError(f"--member {args.member} is not 2 to the group's size {args.collectors} "
-                           "(member 1 is `ceval server` itself)")
+    if not 1 <= args.member <= args.collectors:
+        raise CommandError(f"--member {args.member} is not 1 to the group's size {args.collectors}")
     try:
         name = member_name(args.client_id, args.member)
         tls = tls_from_env(os.environ)
+        seconds = os.environ.get(TOKEN_SECONDS_ENV)
+        lifetime = token_lifetime({"COMMENT_TOKEN_SECONDS": seconds} if seconds else {})
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     collector = Collector(args.db, args.broker, strict=args.strict, tls=tls, client_id=name,
                           username=member_name(username, args.member) if username else None,
                           password=os.environ.get("CEVAL_MQTT_PASSWORD"), gap_timeout=args.gap_timeout,
-                          timezone=args.timezone, members=args.collectors, pushes=False)
+                          timezone=args.timezone, members=args.collectors, pushes=args.member == 1,
+                          public_url=args.public_url, secret_key=os.environ.get(SECRET_ENV) or None,
+                          token_lifetime=lifetime)
     stop = threading.Event()
     stop_on_signals(stop)
     threading.Thread(target=_until_closed, args=(sys.stdin.fileno(), stop), daemon=True).start()
@@ -124,8 +132,9 @@ def add_commands(sub) -> None:
                    "show a QR code of the window's comment form (default: CEVAL_PUBLIC_URL, else no QR code)")
     p.add_argument("--collectors", type=collectors, default=1,
                    help=f"collectors sharing the kiosks' messages (1 to {MAX_COLLECTORS}; MQTT 5 shared "
-                   "subscriptions): members 2..N run as processes of their own, each with the broker account "
-                   "of the server's user name followed by -2, -3, ... (`ceval broker account collector` makes them)")
+                   "subscriptions): above 1 each runs as a process of its own, member 1 with the server's broker "
+                   "account, member k with that user name followed by -k (`ceval broker account collector` "
+                   "makes them)")
     p.set_defaults(func=cmd_server)
 
     c = sub.add_parser("collector", help="one more member of a group of collectors (ceval server --collectors "
@@ -135,10 +144,12 @@ def add_commands(sub) -> None:
     add_db(c, "SQLite database file of the server")
     c.add_argument("--broker", required=True, type=broker_url, help="mqtt://HOST:PORT or mqtts://HOST:PORT")
     c.add_argument("--client-id", default="ceval-collector", help="the server's collector client id")
-    c.add_argument("--member", type=int, required=True, help="this member's number, 2 to the group's size")
+    c.add_argument("--member", type=int, required=True, help="this member's number, 1 to the group's size "
+                   "(member 1 also keeps the kiosks' configs and sends the invites)")
     c.add_argument("--collectors", type=collectors, required=True, help="the group's size")
     c.add_argument("--strict", action="store_true", help="as the server's --strict")
     c.add_argument("--timezone", default=DEFAULT_ZONE, help="as the server's --timezone")
     c.add_argument("--gap-timeout", type=float, default=600.0, help="as the server's --gap-timeout")
+    c.add_argument("--public-url", type=public_url, help="as the server's --public-url (member 1)")
     c.set_defaults(func=cmd_collector)
 

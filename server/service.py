@@ -1,7 +1,6 @@
 """The server as one process: the web app, the collector and the background jobs, started in the order that
 keeps a second server from disturbing a running one, and stopped together. `ceval server` runs it. With
-`collectors` above 1 the collector is member 1 of a group whose other members are child processes
-(server/ingest/members.py)."""
+`collectors` above 1 the collectors are a group of child processes (server/ingest/members.py)."""
 from __future__ import annotations
 
 import os
@@ -14,7 +13,7 @@ from server.domain.comment_token import token_lifetime
 from server.domain.zones import DEFAULT_ZONE
 from server.ingest.collector import Collector
 from server.ingest.collector_guard import DatabaseLock, GuardError, check_client_id, describe, live_collector
-from server.ingest.members import Members, retire
+from server.ingest.members import SECRET_ENV, TOKEN_SECONDS_ENV, Members, retire
 from server.jobs import Jobs, default_tasks
 from server.web.app import create_app
 from shared.broker_url import parse_broker_url, tls_from_env
@@ -98,13 +97,20 @@ class Service:
         broker = parse_broker_url(o.broker)
         if not broker.tls:  # over mqtts:// no group runs (see __init__), and the certificate names the client
             retire(broker, o.client_id, o.collectors, username, password)
-        collector = Collector(o.db, o.broker, strict=o.strict, tls=self._tls, username=username, password=password,
-                              client_id=o.client_id, gap_timeout=o.gap_timeout, timezone=o.timezone,
-                              public_url=o.public_url, secret_key=config["SECRET_KEY"],
-                              token_lifetime=token_lifetime(config), members=o.collectors)
-        collector.start()
-        members = Members(o.collectors, self.member_command)
-        members.start()
+        # A lone collector runs in this process; a group's members are each a process of their own, so that any
+        # one of them may die while the others carry on (the configs' secret and token lifetime go to member 1,
+        # which pushes the kiosks' configs, in its environment: not on its command line).
+        collector = members = None
+        if o.collectors == 1:
+            collector = Collector(o.db, o.broker, strict=o.strict, tls=self._tls, username=username,
+                                  password=password, client_id=o.client_id, gap_timeout=o.gap_timeout,
+                                  timezone=o.timezone, public_url=o.public_url, secret_key=config["SECRET_KEY"],
+                                  token_lifetime=token_lifetime(config))
+            collector.start()
+        else:
+            members = Members(o.collectors, self.member_command, {
+                SECRET_ENV: config["SECRET_KEY"], TOKEN_SECONDS_ENV: str(token_lifetime(config))})
+            members.start()
         jobs = Jobs(o.db, default_tasks(config))
         jobs.start()
         web, self._web = self._web, None  # run() closes it when `stop` is set
@@ -117,8 +123,9 @@ class Service:
                 raise
         finally:
             jobs.stop()
-            members.stop()
-            collector.stop()
+            for part in (members, collector):
+                if part is not None:
+                    part.stop()
 
     def close(self) -> None:
         if self._web is not None:

@@ -1,8 +1,8 @@
 """Collectors that share the load: a group of MQTT 5 shared subscriptions (`$share/GROUP/...`).
 
-The broker hands each kiosk message to one member of the group. Member 1 is the collector of `ceval
-server` itself (it also pushes the kiosks' configs and invites); members 2..N are processes of their own
-that only receive, store and acknowledge. Each member keeps a session of its own, named after the
+The broker hands each kiosk message to one member of the group. Each member is a process of its own,
+started by `ceval server`; member 1 also pushes the kiosks' configs and invites, the others only receive,
+store and acknowledge. Each member keeps a session of its own, named after the
 server's client id (and, on the shipped broker, which takes the user name for the client id, its broker
 account): `ceval-collector`, `ceval-collector-2`, ... What a member received but had not acknowledged when
 it died stays in its session and comes again when it is back; every member stores into the one database,

@@ -85,7 +85,7 @@ class Collector:
                  tls: TlsFiles | None = None, timezone: str = DEFAULT_ZONE, members: int = 1,
                  pushes: bool = True):
         """`members`: how many collectors share the load (1: this one alone, on a subscription of its own);
-        `pushes`: whether this one keeps the kiosks' configs and sends the invites (one member of a group)."""
+        `pushes`: whether this one keeps the kiosks' configs and sends the invites (member 1 of a group)."""
         self.db_path = db_path
         self.broker = parse_broker_url(broker_url)
         self.clock = clock or SystemClock()

@@ -1,9 +1,10 @@
-"""The other members of a group of collectors, as child processes of `ceval server --collectors N`.
+"""The members of a group of collectors, as child processes of `ceval server --collectors N`.
 
-Each member 2..N is a process of its own (`ceval collector`), so that the group's storing uses more than one
-core; this supervisor starts them, starts again one that ended (after RESTART_SECONDS, so a member that
-cannot start does not spin), and stops them with the server. A member reads its standard input, which is
-a pipe from here: when this process ends, however it ends, the pipe closes and the member stops too.
+Each member 1..N is a process of its own (`ceval collector`), so that the group's storing uses more than one
+core and any one member may die while the others carry on; this supervisor starts them, starts again one
+that ended (after RESTART_SECONDS, so a member that cannot start does not spin), and stops them with the
+server. A member reads its standard input, which is a pipe from here: when the server ends, however it
+ends, the pipe closes and the members stop too (systemd starts the whole server again).
 
 Before the members start, the sessions of members above N (a group that was larger before) are ended,
 so the broker no longer holds their share of the kiosks' messages for them: `retire()`.
@@ -11,6 +12,7 @@ so the broker no longer holds their share of the kiosks' messages for them: `ret
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import threading
 from collections.abc import Callable
@@ -22,16 +24,20 @@ from shared.broker_url import BrokerAddress
 
 log = logging.getLogger(__name__)
 
+SECRET_ENV = "CEVAL_SECRET_KEY"  # member 1 signs the kiosks' comment links with the web app's secret
+TOKEN_SECONDS_ENV = "CEVAL_COMMENT_TOKEN_SECONDS"  # and gives them the web app's lifetime
 RESTART_SECONDS = 1.0  # how long a member that ended waits before it is started again
 STOP_SECONDS = 10.0    # how long a member has to finish its batch on stop before it is killed
 
 
 class Members:
-    """Members 2..`members` of the group; `command(k)` is the argv that runs member k."""
+    """Members 1..`members` of the group; `command(k)` is the argv that runs member k, `env` what they get in
+    their environment besides this process's."""
 
-    def __init__(self, members: int, command: Callable[[int], list[str]]):
-        self.numbers = list(range(2, members + 1))
+    def __init__(self, members: int, command: Callable[[int], list[str]], env: dict[str, str] | None = None):
+        self.numbers = list(range(1, members + 1))
         self.command = command
+        self.env = {**os.environ, **(env or {})}
         self.processes: dict[int, subprocess.Popen] = {}
         self.restarts = 0
         self._stop = threading.Event()
@@ -43,7 +49,7 @@ class Members:
         self._thread.start()
 
     def _spawn(self, k: int) -> None:
-        self.processes[k] = subprocess.Popen(self.command(k), stdin=subprocess.PIPE)
+        self.processes[k] = subprocess.Popen(self.command(k), stdin=subprocess.PIPE, env=self.env)
 
     def _watch(self) -> None:
         while not self._stop.wait(RESTART_SECONDS):

@@ -1,7 +1,7 @@
-"""Collectors sharing the load (issue 15): `ceval server --strict --collectors 2` on the shipped Mosquitto, its
-second member a process of its own with its own broker account, four real kiosks (outbox, publisher, resend
-until acknowledged) sending ratings and the clerk's away sign. The second member is SIGKILLed mid-stream; the
-server starts it again. Every event is stored once, every stream acknowledged to its last seq (every outbox
+"""Collectors sharing the load (issue 15): `ceval server --strict --collectors 2` on the shipped Mosquitto, each
+member a process of its own with its own broker account, four real kiosks (outbox, publisher, resend until
+acknowledged) sending ratings and the clerk's away sign. One member is SIGKILLed mid-stream (member 1, which
+also pushes the kiosks' configs); the other carries on and the server starts the killed one again. Every event is stored once, every stream acknowledged to its last seq (every outbox
 empties), and the absences are the ones the kiosks' signs made, as with one collector."""
 from __future__ import annotations
 
@@ -46,17 +46,19 @@ def fill(runtime: KioskRuntime, start: datetime) -> list[tuple[int, int]]:
     return absences
 
 
-def children(pid: int) -> list[int]:
-    """The live child processes of `pid` (whichever of its threads started them)."""
-    found = []
+def members(pid: int) -> dict[int, int]:
+    """Member number -> pid of the live collector processes `pid` started (whichever of its threads did)."""
+    found = {}
     for entry in os.listdir("/proc"):
         try:
             with open(f"/proc/{entry}/stat", encoding="ascii") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
         except (OSError, ValueError, IndexError):
             continue
-        if fields[1] == str(pid) and fields[0] != "Z":
-            found.append(int(entry))
+        if fields[1] == str(pid) and fields[0] != "Z" and b"--member" in argv:
+            found[int(argv[argv.index(b"--member") + 1])] = int(entry)
     return found
 
 
@@ -69,10 +71,9 @@ def test_two_collectors_one_killed_mid_stream_store_every_event_once(hall):
     server = ServerProcess(hall.db, hall.url, "--strict", "--collectors", "2", env=hall.collector_env()).start()
     runtimes = []
     try:
-        wait_for(lambda: len(children(server.process.pid)) == 1, 15, "the second collector to start")
-        member = children(server.process.pid)[0]
-        wait_for(lambda: "collector connected" in server.log.read_text().split("collector connected", 1)[1], 15,
-                 "the second collector to connect")
+        wait_for(lambda: len(members(server.process.pid)) == 2, 15, "both collectors to start")
+        killed = members(server.process.pid)[1]
+        wait_for(lambda: server.log.read_text().count("collector connected") == 2, 15, "both collectors to connect")
         start = datetime.now(UTC) - timedelta(minutes=2)
         expected = {}
         for device, window in KIOSKS.items():
@@ -86,11 +87,15 @@ def test_two_collectors_one_killed_mid_stream_store_every_event_once(hall):
         total = EVENTS * len(KIOSKS)
         wait_for(lambda: query(hall.db, "SELECT count(*) FROM events")[0][0] >= total // 4, 30,
                  "a quarter of the events stored")
-        os.kill(member, signal.SIGKILL)
-        wait_for(lambda: children(server.process.pid) not in ([], [member]), 15, "the second collector restarted")
+        other = members(server.process.pid)[2]
+        os.kill(killed, signal.SIGKILL)
+        wait_for(lambda: members(server.process.pid).get(1, killed) != killed, 15, "member 1 started again")
         wait_for(lambda: all(r.outbox.count() == 0 for r in runtimes), 90, "every event acknowledged")
 
-        assert "collector member 2 ended" in server.log.read_text()
+        assert "collector member 1 ended" in server.log.read_text()
+        assert members(server.process.pid)[2] == other, "the other member carried on"
+        assert query(hall.db, "SELECT count(*) FROM devices WHERE config_sent IS NOT NULL") == [(len(KIOSKS),)], \
+            "member 1 keeps the kiosks' configs"
         assert query(hall.db, "SELECT count(*), count(DISTINCT id), count(DISTINCT stream || '/' || seq) "
                               "FROM events") == [(total, total, total)]
         streams = query(hall.db, "SELECT device, upto_seq FROM streams ORDER BY device")

@@ -64,8 +64,8 @@ def db(tmp_path):
     (["user"], "the following arguments are required"),
     (["server", "--db", "{db}", "--broker", "mqtt://h:1", "--collectors", "9"], "from 1 to 8"),
     (["server", "--db", "{db}", "--broker", "mqtts://h:1", "--collectors", "2"], "over mqtts:// run one collector"),
-    (["collector", "--db", "{db}", "--broker", "mqtt://h:1", "--member", "1", "--collectors", "2"],
-     "member 1 is `ceval server` itself"),
+    (["collector", "--db", "{db}", "--broker", "mqtt://h:1", "--member", "3", "--collectors", "2"],
+     "--member 3 is not 1 to the group's size 2"),
 ])
 def test_every_error_is_one_line_with_status_2(capsys, tmp_path, db, argv, expected):
     (tmp_path / "bad.sqlite3").write_text("this is no database, " * 100)
