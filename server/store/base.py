@@ -61,13 +61,24 @@ def marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
-def in_sites(sites: list[str | None] | None, column: str) -> tuple[str, list]:
-    """` WHERE column IN (...)` and its parameters for a listing of `sites` (None in it: in no site); nothing
-    for None (every site)."""
-    if sites is None:
-        return "", []
-    named = [s for s in sites if s is not None]
-    parts = [f"{column} IN ({marks(len(named))})"] if named else []
-    if None in sites:
-        parts.append(f"{column} IS NULL")
-    return " WHERE (" + (" OR ".join(parts) or "0") + ")", named
+def in_sites(sites: list[str | None] | None, column: str, *also: str) -> tuple[str, list]:
+    """` WHERE column IN (...)` and its parameters for a listing of `sites` (None in it: in no site; None for
+    `sites`: every site), and every condition of `also`; nothing when there is nothing to ask."""
+    conditions, named = list(also), []
+    if sites is not None:
+        named = [s for s in sites if s is not None]
+        parts = [f"{column} IN ({marks(len(named))})"] if named else []
+        if None in sites:
+            parts.append(f"{column} IS NULL")
+        conditions.insert(0, "(" + (" OR ".join(parts) or "0") + ")")
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), named
+
+
+def flag(column: str, value: bool | None) -> list[str]:
+    """The condition that `column` is `value` (true or false), or none for None: for `in_sites(..., *also)`."""
+    return [] if value is None else [column if value else f"NOT {column}"]
+
+
+def paged(sql: str, params: list, limit: int | None, offset: int) -> tuple[str, list]:
+    """`sql` with `limit` rows from `offset` on when `limit` is given."""
+    return (sql + " LIMIT ? OFFSET ?", [*params, limit, offset]) if limit is not None else (sql, params)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from server.store.accounts import new_session_token
-from server.store.base import StoreBase, in_sites, marks
+from server.store.base import StoreBase, flag, in_sites, marks, paged
 from server.store.ingest import IngestQueries
 from shared.contract import default_title
 from shared.pins import is_strong_pin_hash
@@ -68,25 +68,14 @@ class RegistryQueries(StoreBase):
                f"d.ignored_upto_seq, d.ignored_ack_at, d.key, p.fingerprint AS pinned, p.pinned_at, p.pinned_by "
                f"FROM devices d LEFT JOIN windows w ON w.window = {self._DEVICE_WINDOW} "
                "LEFT JOIN device_pins p ON p.device = d.device AND p.unpinned_at IS NULL")
-        where, params = self._device_filter(sites, confirmed)
-        sql += where + " ORDER BY d.confirmed, d.device"
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            params += [limit, offset]
-        return list(self.db.query(sql, params))
+        where, params = in_sites(sites, "w.site", *flag("d.confirmed", confirmed))
+        return list(self.db.query(*paged(sql + where + " ORDER BY d.confirmed, d.device", params, limit, offset)))
 
     def device_count(self, sites: list[str | None] | None = None, confirmed: bool | None = None) -> int:
         """How many devices `devices(sites, confirmed)` lists."""
-        where, params = self._device_filter(sites, confirmed)
+        where, params = in_sites(sites, "w.site", *flag("d.confirmed", confirmed))
         return self.db.execute(f"SELECT count(*) FROM devices d LEFT JOIN windows w ON w.window = "
                                f"{self._DEVICE_WINDOW}{where}", params).fetchone()[0]
-
-    @staticmethod
-    def _device_filter(sites: list[str | None] | None, confirmed: bool | None) -> tuple[str, list]:
-        where, params = in_sites(sites, "w.site")
-        if confirmed is not None:
-            where += (" AND " if where else " WHERE ") + ("d.confirmed" if confirmed else "NOT d.confirmed")
-        return where, params
 
     def device(self, device: str) -> dict | None:
         return next(iter(self.db.query("SELECT * FROM devices WHERE device = ?", [device])), None)
@@ -120,12 +109,8 @@ class RegistryQueries(StoreBase):
         from `offset` on when given. `pin_reset`: a PIN hash too weak to be sent to kiosks (of the 4-digit era)."""
         sql = ("SELECT c.staff, c.name, c.site, s.name AS site_name, c.active, c.pin_hash IS NOT NULL AS has_pin, "
                "c.pin_hash FROM staff c LEFT JOIN sites s ON s.site = c.site")
-        where, params = self._clerk_filter(sites, active)
-        sql += where + " ORDER BY c.active DESC, c.staff"
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            params += [limit, offset]
-        rows = list(self.db.query(sql, params))
+        where, params = in_sites(sites, "c.site", *flag("c.active", active))
+        rows = list(self.db.query(*paged(sql + where + " ORDER BY c.active DESC, c.staff", params, limit, offset)))
         for row in rows:
             pin_hash = row.pop("pin_hash")  # the hash itself stays here
             row["pin_reset"] = bool(row["has_pin"]) and not is_strong_pin_hash(pin_hash)
@@ -133,15 +118,8 @@ class RegistryQueries(StoreBase):
 
     def clerk_count(self, sites: list[str | None] | None = None, active: bool | None = None) -> int:
         """How many clerks `clerks(sites, active=active)` lists."""
-        where, params = self._clerk_filter(sites, active)
+        where, params = in_sites(sites, "c.site", *flag("c.active", active))
         return self.db.execute(f"SELECT count(*) FROM staff c{where}", params).fetchone()[0]
-
-    @staticmethod
-    def _clerk_filter(sites: list[str | None] | None, active: bool | None) -> tuple[str, list]:
-        where, params = in_sites(sites, "c.site")
-        if active is not None:
-            where += (" AND " if where else " WHERE ") + ("c.active" if active else "NOT c.active")
-        return where, params
 
     def clerk(self, staff: str) -> dict | None:
         return next(iter(self.db.query("SELECT * FROM staff WHERE staff = ?", [staff])), None)

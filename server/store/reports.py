@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from server.store.base import StoreBase, in_sites, marks
+from server.store.base import StoreBase, in_sites, marks, paged
 
 
 class ReportQueries(StoreBase):
@@ -17,11 +17,7 @@ class ReportQueries(StoreBase):
                "s.name AS staff_name, w.site, w.clerk FROM windows w LEFT JOIN devices d ON d.device = w.device "
                "LEFT JOIN staff s ON s.staff = w.staff")
         where, params = in_sites(sites, "w.site")
-        sql += where + " ORDER BY w.window"
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            params += [limit, offset]
-        return list(self.db.query(sql, params))
+        return list(self.db.query(*paged(sql + where + " ORDER BY w.window", params, limit, offset)))
 
     def window_count(self, sites: list[str | None] | None = None) -> int:
         """How many windows `windows(sites)` lists."""
@@ -69,10 +65,7 @@ class ReportQueries(StoreBase):
                "(SELECT count(*) FROM streams s WHERE s.device = d.device AND s.gap_since IS NOT NULL) AS open_gaps, "
                "(SELECT coalesce(sum(g.to_seq - g.from_seq + 1), 0) FROM gaps g WHERE g.device = d.device) AS lost "
                f"FROM devices d LEFT JOIN windows w ON w.window = d.window{where} ORDER BY d.device")
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            params += [limit, offset]
-        return list(self.db.query(sql, params))
+        return list(self.db.query(*paged(sql, params, limit, offset)))
 
     def fleet_counts(self, sites: list[str | None] | None = None) -> tuple[int, int]:
         """(devices, of them online) that `fleet(sites)` lists."""
