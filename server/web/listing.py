@@ -66,17 +66,18 @@ class Paging:
 
 def paging(total: int, param: str = "page", size: int | None = None) -> Paging:
     """The page the query string asks for (`param`), within 1 .. the last page; anything else is page 1."""
-    size = size or page_size()
     text = request.args.get(param, "")
     number = int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 7 else 1
-    pages = max(1, -(-total // size))
-    return Paging(min(max(number, 1), pages), size, total, param)
+    page = Paging(1, size or page_size(), total, param)
+    page.number = min(max(number, 1), page.pages)
+    return page
 
 
 @dataclass
 class SiteChoice:
-    """The sites a page offers (`options`: site, name; NO_SITE last, for those who see every site, when a window or clerk is in no site), the one shown (`site`: a site id, NO_SITE, or
-    None for every site the user sees) and whether every site at once is offered (`all_allowed`)."""
+    """The sites a page offers (`options`: site, name; NO_SITE last, for those who see every site, when a
+    window or clerk is in no site), the one shown (`site`: a site id, NO_SITE, or None for every site the user
+    sees) and whether every site at once is offered (`all_allowed`)."""
     options: list[dict]
     site: str | None
     all_allowed: bool
@@ -89,6 +90,14 @@ class SiteChoice:
         if self.site is None:
             return visible_sites()
         return [None] if self.site == NO_SITE else [self.site]
+
+    @property
+    def kept(self) -> dict[str, str]:
+        """The `site` argument the page's own links and forms carry: the site shown, or the whole city where it
+        was asked for (`?site=_all`) and is not what the page shows first."""
+        if self.site or (self.all_offered and not self.all_allowed):
+            return {"site": self.site or ALL_SITES}
+        return {}
 
     @property
     def shown(self) -> bool:

@@ -17,7 +17,7 @@ from server.reporting.exports import Sheet
 from server.web.auth import login_required
 from server.web.context import get_store
 from server.web.downloads import export_response
-from server.web.listing import ALL_SITES, NO_SITE, paging, site_choice
+from server.web.listing import paging, site_choice
 from server.web.report_views import comparison, comparison_args, last_place, range_args, report_range, staff_cell
 
 bp = Blueprint("compare", __name__)
@@ -50,12 +50,12 @@ def _page_data(download: bool = False) -> dict:
     against = request.args.get("vs") or AGAINST[0]
     if against not in AGAINST:
         abort(400, _("vs 须为 previous、year 或 both"))
-    rows = comparison(get_store(), by, days, column, order, scoped=True,
-                      sites=[choice.site if choice.site != NO_SITE else None] if choice.site else None)
+    rows = comparison(get_store(), by, days, column, order, scoped=True, sites=choice.sites)
     pages = None if download else paging(len(rows))
-    return {"rows": rows if download else pages.cut(rows), "choice": choice, "paging": pages, "days": days, "before": previous_period(days), "year": year_before(days), "by": by,
-            "min_sample": get_store().settings.min_sample(),
-            "sort": column, "order": order, "vs": against, "metrics": metrics(by), "range_args": range_args(days)}
+    return {"rows": rows if download else pages.cut(rows), "choice": choice, "paging": pages, "days": days,
+            "before": previous_period(days), "year": year_before(days), "by": by,
+            "min_sample": get_store().settings.min_sample(), "sort": column, "order": order, "vs": against,
+            "metrics": metrics(by), "range_args": range_args(days)}
 
 
 @bp.get("/compare")
@@ -78,10 +78,8 @@ def page():
 
 
 def _url(data: dict, endpoint: str = "compare.page", **changes) -> str:
-    choice = data["choice"]
-    site = {"site": choice.site or ALL_SITES} if choice.site or choice.all_offered and not choice.all_allowed else {}
     args = {"by": data["by"], "sort": data["sort"], "order": data["order"], "vs": data["vs"], **data["range_args"],
-            **site, **changes}
+            **data["choice"].kept, **changes}
     if args["vs"] == AGAINST[0]:  # the default stays out of links
         del args["vs"]
     return url_for(endpoint, **args)
