@@ -35,16 +35,15 @@ class Members:
     their environment besides this process's."""
 
     def __init__(self, members: int, command: Callable[[int], list[str]], env: dict[str, str] | None = None):
-        self.numbers = list(range(1, members + 1))
+        self.members = members
         self.command = command
         self.env = {**os.environ, **(env or {})}
         self.processes: dict[int, subprocess.Popen] = {}
-        self.restarts = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="collector-members", daemon=True)
 
     def start(self) -> None:
-        for k in self.numbers:
+        for k in range(1, self.members + 1):
             self._spawn(k)
         self._thread.start()
 
@@ -56,7 +55,7 @@ class Members:
             for k, process in list(self.processes.items()):
                 if process.poll() is not None and not self._stop.is_set():
                     log.error("collector member %d ended (exit status %s); starting it again", k, process.returncode)
-                    self.restarts += 1
+                    process.stdin.close()  # its end of the pipe: one per start, or a member that keeps ending leaks
                     self._spawn(k)
 
     def stop(self) -> None:
