@@ -68,12 +68,13 @@ def broker_url(value: str) -> str:
 
 def collectors(value: str) -> int:
     """--collectors: 1 to MAX_COLLECTORS (server/domain/collector_group.py)."""
-    from server.domain.collector_group import MAX_COLLECTORS
+    from server.domain.collector_group import MAX_COLLECTORS, check_size
 
-    count = int(value) if value.isascii() and value.isdigit() else 0
-    if not 1 <= count <= MAX_COLLECTORS:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of collectors from 1 to {MAX_COLLECTORS}")
-    return count
+    try:
+        return check_size(int(value) if value.isascii() and value.isdigit() else 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of collectors from 1 to {MAX_COLLECTORS}") \
+            from None
 
 
 def public_url(value: str) -> str:

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from server.domain.collector_group import MAX_COLLECTORS
+from server.domain.collector_group import check_size
 from server.domain.comment_token import token_lifetime
 from server.domain.zones import DEFAULT_ZONE
 from server.ingest.collector import Collector
@@ -52,8 +52,7 @@ class Service:
         try:
             self._tls = tls_from_env(os.environ)  # CEVAL_MQTT_CA_FILE / _CERT_FILE / _KEY_FILE for mqtts://
             check_client_id(options.client_id)
-            if not 1 <= options.collectors <= MAX_COLLECTORS:
-                raise ValueError(f"collectors must be 1 to {MAX_COLLECTORS}, not {options.collectors}")
+            check_size(options.collectors)
             if options.collectors > 1 and member_command is None:
                 raise ValueError("collectors above 1 need the command that runs a member")
             if options.collectors > 1 and parse_broker_url(options.broker).tls:

@@ -22,6 +22,13 @@ SESSION_EXPIRY_SECONDS = 14 * 24 * 3600
 KINDS = ("event", "status")  # what a kiosk sends: the group shares these, nothing else
 
 
+def check_size(count: int) -> int:
+    """A group's size, 1 to MAX_COLLECTORS; else ValueError."""
+    if not 1 <= count <= MAX_COLLECTORS:
+        raise ValueError(f"{count!r} is not a number of collectors from 1 to {MAX_COLLECTORS}")
+    return count
+
+
 def member_name(base: str, member: int) -> str:
     """The client id (or broker user name) of member `member` (1..MAX_COLLECTORS) of the group of `base`."""
     if not 1 <= member <= MAX_COLLECTORS:

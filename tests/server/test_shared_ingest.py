@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from server.domain.collector_group import member_name, quota_share, shared_filters
+from server.domain.collector_group import check_size, member_name, quota_share, shared_filters
 from server.ingest.ingestor import Ingestor
 from server.store import Store
 from server.store.db import open_db
@@ -141,3 +141,7 @@ def test_the_group_rules():
     assert shared_filters() == ["$share/ceval/ceval/v1/+/event", "$share/ceval/ceval/v1/+/status"]
     assert [quota_share(120, n) for n in (1, 2, 3, 8)] == [120, 60, 40, 15]
     assert quota_share(1, 4) == 1
+    assert [check_size(n) for n in (1, 8)] == [1, 8]
+    for bad in (0, 9):
+        with pytest.raises(ValueError, match="from 1 to 8"):
+            check_size(bad)
