@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.city import register_city
+from bench.reports import traced_connections
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor, Message
 from server.store import Store
@@ -134,25 +135,17 @@ class Statements:
 
     def __init__(self):
         self.count = 0
+        self._tracing = traced_connections(self._statement)
 
     def __enter__(self) -> Statements:
-        import server.web.context as web_context
-
-        self._module, self._open = web_context, web_context.open_db
-
-        def traced(*args, **kwargs):
-            db = self._open(*args, **kwargs)
-            db.conn.set_trace_callback(self._statement)
-            return db
-
-        web_context.open_db = traced
+        self._tracing.__enter__()
         return self
 
     def _statement(self, sql: str) -> None:
         self.count += 1
 
     def __exit__(self, *exc) -> None:
-        self._module.open_db = self._open
+        self._tracing.__exit__(*exc)
 
 
 def client_of(app, user: tuple[str, str]):

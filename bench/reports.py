@@ -49,6 +49,7 @@ Human-readable lines first; the last line is one JSON object with the figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import inspect
 import json
@@ -473,6 +474,26 @@ def full_scan(path: Path, rng: random.Random, windows: int, days: int, rounds: i
     return {"full_scan_ms": round(statistics.median(scan_ms), 1), "indexed_ms": round(statistics.median(index_ms), 2)}
 
 
+@contextlib.contextmanager
+def traced_connections(statement):
+    """Meanwhile every connection the web app opens (server.web.context.open_db) calls `statement(sql)` for each
+    SQL statement it runs."""
+    import server.web.context as web_context
+
+    opened = web_context.open_db
+
+    def traced(*args, **kwargs):
+        db = opened(*args, **kwargs)
+        db.conn.set_trace_callback(statement)
+        return db
+
+    web_context.open_db = traced
+    try:
+        yield
+    finally:
+        web_context.open_db = opened
+
+
 class Observer:
     """While active: the time of every store method the app calls (each repository's public methods, named
     `reports.rating_counts_of` after their module; per method, summed per request) and the SQL each one ran
@@ -486,27 +507,20 @@ class Observer:
 
     def __enter__(self) -> Observer:
         import server.store  # noqa: F401  (every repository class, imported by Store)
-        import server.web.context as web_db
         from server.store.base import StoreBase
 
-        self._web_db, self._open = web_db, web_db.open_db
         self._methods = [(cls, name, f) for cls in _subclasses(StoreBase) for name, f in vars(cls).items()
                          if inspect.isfunction(f) and not name.startswith("_")]
         for cls, name, f in self._methods:
             setattr(cls, name, self._timed(f"{cls.__module__.rsplit('.', 1)[-1]}.{name}", f))
-
-        def traced(*args, **kwargs):
-            db = self._open(*args, **kwargs)
-            db.conn.set_trace_callback(self._statement)
-            return db
-
-        web_db.open_db = traced
+        self._tracing = traced_connections(self._statement)
+        self._tracing.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         for cls, name, f in self._methods:
             setattr(cls, name, f)
-        self._web_db.open_db = self._open
+        self._tracing.__exit__(*exc)
 
     def _timed(self, name: str, f):
         @functools.wraps(f)
