@@ -13,6 +13,7 @@ from ceval import accounts, audit, devices, kiosk, maintenance, serve, sites
 from ceval.args import CommandError, DbPath, Parser, check_db_path
 from ceval.common import fail
 from ceval.demo import command
+from shared.logs import LOG_FORMAT
 from shared.version import PRODUCT_VERSION
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     import sqlite3
 
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
     prog = " ".join(["ceval", args.command, *(str(v) for k, v in vars(args).items()
                                               if k.endswith("_command") and v)])
     try:

@@ -251,7 +251,7 @@ def _load_json(payload: bytes, limit: int) -> dict[str, Any]:
     if text.count("[") + text.count("{") > MAX_DEPTH and _nesting(text) > MAX_DEPTH:
         raise ContractError(f"message nests arrays and objects more than {MAX_DEPTH} levels deep")
     try:
-        data = json.loads(text, parse_constant=_no_constant)
+        data = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise ContractError(f"message is not JSON: {exc.msg} at position {exc.pos}") from None
     except (ValueError, RecursionError) as exc:  # a number too long to convert, NaN, Infinity
@@ -295,6 +295,9 @@ _STRUCTURE = re.compile(r'\\.|["\[\]{}]', re.DOTALL)  # an escape (skipped whole
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)  # one for every message: json.loads would make one each
 
 
 def _is_int(value: Any) -> bool:

@@ -65,21 +65,22 @@ def open_cases(store: Store, seeds: Sequence[CaseSeed | tuple], now: int, defaul
     Runs in the caller's transaction. Returns how many were opened."""
     if not seeds:
         return 0
-    seeds = [CaseSeed(*s) for s in seeds]
+    seeds = [s if type(s) is CaseSeed else CaseSeed(*s) for s in seeds]
     rules = rules or case_rules(store)
     calendar = case_calendar(store)
     window_zone = store.cases.window_zones((s.window for s in seeds), default_zone)
     zones = {name: _zone(name, default_zone) for name in set(window_zone.values())}
-    dues: dict[tuple[str, date], date] = {}  # a batch's ratings mostly share their zone and day
+    dues: dict[tuple[str, date], tuple[str, str]] = {}  # a batch's ratings mostly share their zone and day
     rows, details = [], {}
     for s in seeds:
         zone = window_zone[s.window]
         day = datetime.fromtimestamp(s.at / 1000, zones[zone]).date()
         due = dues.get((zone, day))
-        if due is None:
-            due = dues[zone, day] = due_date(calendar, day, rules)
-        rows.append((s.rating_id, s.window, s.staff, s.score, s.scale, s.case_no, s.at, due.isoformat()))
-        details[s.rating_id] = json.dumps({"from": day.isoformat(), "days": rules.days, "due": due.isoformat()})
+        if due is None:  # the due date, and the log's detail of it
+            end = due_date(calendar, day, rules).isoformat()
+            due = dues[zone, day] = end, json.dumps({"from": day.isoformat(), "days": rules.days, "due": end})
+        rows.append((s.rating_id, s.window, s.staff, s.score, s.scale, s.case_no, s.at, due[0]))
+        details[s.rating_id] = due[1]
     return store.cases.insert_cases(rows, details, now)
 
 

@@ -7,14 +7,17 @@ Two threads make a pipeline, receive -> batch -> commit -> acknowledge:
   puts what it read in the inbox and answers the collectors' pings (collector_guard.py); between rounds
   it keeps the kiosks' retained configs up to date (config_push.py, every 1.5 seconds) and sends the
   API's invites for a case number to their kiosks (invite_push.py, every quarter of a second);
-- the store thread takes what waits in the inbox, at most `batch_max` messages, hands them to the
-  Ingestor in one transaction and, once that committed, hands the batch back to the MQTT thread, which
-  publishes the acks of the contract and acknowledges each message to the broker (PUBACK).
+- the store thread takes what waits in the inbox, at most `batch_max` messages, has the Ingestor store
+  them in one transaction and, once that committed, hands the batch back to the MQTT thread, which
+  publishes the acks of the contract and acknowledges each message to the broker (PUBACK). The Ingestor
+  runs in a process of its own (store_process.py), so that checking and writing the messages does not
+  take turns with reading and acknowledging them on one interpreter lock.
 
 Nothing is acknowledged before its batch committed. The session is persistent: what a collector
 received but never acknowledged, the broker sends again to the next one (or after a reconnect),
 and what was stored already comes again as a duplicate, which the Ingestor knows by its id. A batch
-that could not be stored (a locked or full disk) is tried again, and nothing after it is stored first.
+that could not be stored (a locked or full disk, or a store process that died and is started again) is
+tried again, and nothing after it is stored first.
 """
 from __future__ import annotations
 
@@ -38,16 +41,16 @@ from server.ingest.collector_guard import (
     presence_topic,
 )
 from server.ingest.config_push import ConfigPush
-from server.ingest.ingestor import BatchResult, Ingestor, Message
 from server.ingest.invite_push import InvitePush
 from server.ingest.mqtt_link import Delivery, MqttLink
+from server.ingest.store_process import IngestOptions, Stored, StoreFailed, StoreProcess
 from server.ops.secret import instance_secret
 from server.store import Store
 from server.store.db import open_db
 from shared.broker_url import TlsFiles, parse_broker_url
 from shared.clock import Clock, SystemClock
 from shared.timefmt import to_ms
-from shared.topics import PREFIX, topic
+from shared.topics import PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +108,7 @@ class Collector:
         self.inbox = Inbox()
         self._stop = threading.Event()   # the store thread ends after the batch it is storing
         self._halt = threading.Event()   # then the MQTT thread sends what it was handed and ends
-        self._ready = threading.Event()  # the store thread has opened the database (and migrated it)
+        self._ready = threading.Event()  # the store process has opened the database (and migrated it)
         # It subscribes to all of ceval/#, so its own acks come back: the Ingestor ignores them, and they are
         # acknowledged like the rest.
         self.client_id = check_client_id(client_id)
@@ -144,9 +147,10 @@ class Collector:
 
     # ------------------------------------------------------------ the store thread
     def _store_loop(self) -> None:
-        store = Store(open_db(self.db_path))
+        store = StoreProcess(IngestOptions(str(self.db_path), self.clock, self.strict, self.gap_timeout,
+                                           self.timezone, self.members))
         try:
-            ingestor = Ingestor(store, self.clock, self.strict, self.gap_timeout, self.timezone, self.members)
+            store.start()  # it opens the database first, and migrates it
             self._ready.set()
             batch: list[Delivery] = []
             backoff = 0.2
@@ -155,27 +159,27 @@ class Collector:
                     batch = self.inbox.take(self.batch_max, WAIT_SECONDS)
                     if not batch:
                         continue
-                if self._store(ingestor, batch):
+                if self._store(store, batch):
                     batch, backoff = [], 0.2
                 else:
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 5.0)
         finally:
-            store.db.close()
+            store.stop()
 
-    def _store(self, ingestor: Ingestor, batch: list[Delivery]) -> bool:
+    def _store(self, store: StoreProcess, batch: list[Delivery]) -> bool:
         """Store a batch in one transaction, then hand it back to be acknowledged; False if it was not stored."""
-        messages = [Message(d.topic, d.payload) for d in batch if not is_guard_topic(d.topic)]
+        messages = [(d.topic, d.payload) for d in batch if not is_guard_topic(d.topic)]
         try:
-            result = ingestor.handle(messages) if messages else BatchResult()
-        except Exception:
+            result = store.store(messages) if messages else Stored()
+        except StoreFailed as exc:
             # Nothing was committed and nothing is acknowledged: the batch is tried again.
-            log.exception("could not store a batch of %d messages", len(messages))
+            log.error("%s; the batch of %d messages goes again", exc, len(messages))
             return False
         self.stored += result.stored
         self.duplicates += result.duplicates
         self.rejected += result.rejected
-        self.link.send(batch, [(topic(device, "ack"), ack.to_json()) for device, ack in result.acks])
+        self.link.send(batch, result.acks)
         return True
 
     # ------------------------------------------------------------ the MQTT thread

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
+import signal
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
@@ -200,10 +203,13 @@ def test_a_batch_that_cannot_commit_is_not_acknowledged_and_its_copy_after_a_bro
     db = flood_allowed(tmp_path / "server.sqlite3")
     collector = Collector(db, own_broker.url, client_id="pipeline-restart")
     collector.start()
-    device = Device(own_broker, "k9")
     watcher = Device(own_broker, "watcher", presence_topic("pipeline-restart"))
+    device = Device(own_broker, "k9")
     lock = sqlite3.connect(db, isolation_level=None, timeout=30)
     try:
+        # Its presence follows its subscription: from then on the broker keeps what the kiosk sends for it.
+        wait_for(lambda: any(t == presence_topic("pipeline-restart") and p for t, p in watcher.received), 15,
+                 "the collector connected")
         device.publish([b'{"v":1,"online":true}'], kind="status")
         wait_for(lambda: query(db, "SELECT 1 FROM devices WHERE device = 'k9'"), 15, "the collector storing")
         events = _events("stream-k9", 300)
@@ -231,6 +237,56 @@ def test_a_batch_that_cannot_commit_is_not_acknowledged_and_its_copy_after_a_bro
     wait_for(lambda: (presence_topic("pipeline-restart"), b"") in watcher.received, 10, "the presence cleared")
     watcher.close()
     _nothing_left_for(own_broker, "pipeline-restart")
+
+
+def _store_processes(of: int | None = None) -> list[int]:
+    """The pids of the store processes (server/ingest/store_process.py) of process `of` (this one)."""
+    of, found = of or os.getpid(), []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                parent = int(Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent == of and b"spawn_main" in Path(entry.path, "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return False
+
+
+def test_a_store_process_killed_in_its_batch_is_started_again_and_the_batch_stored_once(tmp_path, own_broker):
+    db = flood_allowed(tmp_path / "server.sqlite3")
+    collector = Collector(db, own_broker.url, client_id="pipeline-store")
+    collector.start()
+    watcher = Device(own_broker, "watcher", presence_topic("pipeline-store"))
+    device = Device(own_broker, "k7")
+    lock = sqlite3.connect(db, isolation_level=None, timeout=30)
+    try:
+        wait_for(lambda: any(t == presence_topic("pipeline-store") and p for t, p in watcher.received), 15,
+                 "the collector connected")
+        [first] = _store_processes()
+        events = _events("stream-k7", 300)
+        lock.execute("BEGIN IMMEDIATE")  # the store process's next transaction waits for this one
+        before = collector.link.received
+        device.publish(events)
+        wait_for(lambda: collector.link.received >= before + len(events), 15, "the collector receiving them")
+        wait_for(lambda: len(collector.inbox) < len(events), 15, "the store process holding a batch of them")
+        os.kill(first, signal.SIGKILL)
+        lock.execute("ROLLBACK")
+        wait_for(lambda: device.acked("stream-k7") == len(events), 30, "every event stored and acknowledged")
+        assert query(db, "SELECT count(*), count(DISTINCT event_id) FROM ratings") == [(300, 300)]
+        assert (collector.stored, collector.duplicates) == (300, 0), "the killed batch committed nothing"
+        assert _store_processes() not in ([], [first]), "a new store process"
+        assert collector.link.not_acked == 0
+    finally:
+        lock.close()
+        device.close()
+        watcher.close()
+        collector.stop()
+    assert _store_processes() == [], "the store process ends with its collector"
 
 
 def _nothing_left_for(broker, client_id: str) -> None:
@@ -269,7 +325,10 @@ def test_a_collector_killed_between_receive_and_commit_loses_nothing(tmp_path, b
         # the pong says it has read every event before it.
         device.publish([nonce.encode()], name=ping_topic(client_id))
         wait_for(lambda: any(t == pong_topic(client_id, nonce) for t, _ in device.received), 15, "the pong")
+        [store] = _store_processes(server.process.pid)
         server.kill()
+        # Its store process, waiting for the lock with a batch, dies with it: it commits nothing no one acknowledges.
+        wait_for(lambda: not _alive(store), 10, "the store process gone with its collector")
         lock.execute("ROLLBACK")
         assert query(db, "SELECT count(*) FROM ratings") == [(0,)]
         server.start()
