@@ -1,9 +1,10 @@
 """The durable outbox: every event is committed here before the customer is thanked.
 
 One SQLite file per kiosk, `synchronous=FULL`, so a committed event survives
-power loss. The file also holds the stream id, the last `seq` and the last
-link of the stream's chain; a wiped or replaced file starts a new stream and a
-new chain (its first event names the stream's genesis as `prev`). With the
+power loss (an ack's delete is not flushed: see `ack`). The file also holds the
+stream id, the last `seq` and the last link of the stream's chain; a wiped or
+replaced file starts a new stream and a new chain (its first event names the
+stream's genesis as `prev`). With the
 kiosk's key each event is signed as it is committed, so what goes out again
 after a restart is byte for byte what went out before (shared/signing.py).
 Rows leave only when an ack covers them, and never for an ack beyond the last
@@ -136,11 +137,17 @@ class Outbox:
             last_seq = int(self._meta("last_seq"))
             if upto_seq > last_seq:
                 raise AckBeyond(upto_seq, last_seq)
+            # A delete need not reach the card before the kiosk goes on: should the power fail first, the rows
+            # come back and go again, and the server knows each copy by its id. So it is not flushed (the next
+            # append's flush takes it along); only appends wait for the card (synchronous=FULL).
+            self._db.execute("PRAGMA synchronous=NORMAL")
             try:
                 return self._db.execute("DELETE FROM outbox WHERE seq <= ?", (upto_seq,)).rowcount
             except (sqlite3.Error, OSError) as exc:
                 self._rollback()
                 raise _not_stored(exc) from exc
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
 
     def count(self) -> int:
         with self._lock:

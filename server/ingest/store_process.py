@@ -70,7 +70,6 @@ class StoreProcess:
         self._context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of the parent's threads
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: multiprocessing.connection.Connection | None = None
-        self.starts = 0  # how many times it was started
 
     def start(self) -> None:
         """Start it and wait until its database is open and migrated; StoreFailed if it is not."""
@@ -81,7 +80,6 @@ class StoreProcess:
         process.start()
         theirs.close()  # only the child holds its end: its death closes the pipe
         self._process, self._conn = process, ours
-        self.starts += 1
         if not ours.poll(START_SECONDS) or self._receive() != "ready":
             raise self._failed("could not open the database")
 

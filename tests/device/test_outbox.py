@@ -52,5 +52,8 @@ def test_outbox_is_synchronous_full_and_committed(tmp_path):
     outbox = Outbox(path)
     _append(outbox)
     assert outbox._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    _append(outbox)
+    assert outbox.ack(outbox.stream, 1) == 1  # its delete is not flushed (NORMAL) ...
+    assert outbox._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # ... and the next append is again
     other = sqlite3.connect(str(path))  # another process sees it committed at once
     assert other.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1

@@ -198,18 +198,29 @@ def test_the_inbox_hands_over_in_arrival_order_at_most_a_batch_at_a_time():
 
 
 # ---------------------------------------------------------------- the collector
+def _connected(db, broker, client_id: str) -> tuple[Collector, Device]:
+    """A collector started, and a watcher of its presence, once it is subscribed: its presence follows its
+    subscription, so from then on the broker keeps what a kiosk sends for it."""
+    collector = Collector(db, broker.url, client_id=client_id)
+    collector.start()
+    watcher = Device(broker, "watcher", presence_topic(client_id))
+    try:
+        wait_for(lambda: any(t == presence_topic(client_id) and p for t, p in watcher.received), 15,
+                 "the collector connected")
+    except BaseException:
+        watcher.close()
+        collector.stop()
+        raise
+    return collector, watcher
+
+
 def test_a_batch_that_cannot_commit_is_not_acknowledged_and_its_copy_after_a_broker_restart_is_stored_once(
         tmp_path, own_broker):
     db = flood_allowed(tmp_path / "server.sqlite3")
-    collector = Collector(db, own_broker.url, client_id="pipeline-restart")
-    collector.start()
-    watcher = Device(own_broker, "watcher", presence_topic("pipeline-restart"))
+    collector, watcher = _connected(db, own_broker, "pipeline-restart")
     device = Device(own_broker, "k9")
     lock = sqlite3.connect(db, isolation_level=None, timeout=30)
     try:
-        # Its presence follows its subscription: from then on the broker keeps what the kiosk sends for it.
-        wait_for(lambda: any(t == presence_topic("pipeline-restart") and p for t, p in watcher.received), 15,
-                 "the collector connected")
         device.publish([b'{"v":1,"online":true}'], kind="status")
         wait_for(lambda: query(db, "SELECT 1 FROM devices WHERE device = 'k9'"), 15, "the collector storing")
         events = _events("stream-k9", 300)
@@ -259,14 +270,10 @@ def _alive(pid: int) -> bool:
 
 def test_a_store_process_killed_in_its_batch_is_started_again_and_the_batch_stored_once(tmp_path, own_broker):
     db = flood_allowed(tmp_path / "server.sqlite3")
-    collector = Collector(db, own_broker.url, client_id="pipeline-store")
-    collector.start()
-    watcher = Device(own_broker, "watcher", presence_topic("pipeline-store"))
+    collector, watcher = _connected(db, own_broker, "pipeline-store")
     device = Device(own_broker, "k7")
     lock = sqlite3.connect(db, isolation_level=None, timeout=30)
     try:
-        wait_for(lambda: any(t == presence_topic("pipeline-store") and p for t, p in watcher.received), 15,
-                 "the collector connected")
         [first] = _store_processes()
         events = _events("stream-k7", 300)
         lock.execute("BEGIN IMMEDIATE")  # the store process's next transaction waits for this one
