@@ -53,7 +53,8 @@ class Stored:
 
 @dataclass(frozen=True)
 class IngestOptions:
-    """What the store process's Ingestor needs (see Ingestor)."""
+    """What the store process's Ingestor needs (see Ingestor). It is pickled to the process: a clock other than
+    the system's goes as a copy, and does not follow the collector's."""
     db_path: str
     clock: Clock
     strict: bool
