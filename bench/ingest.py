@@ -7,14 +7,19 @@ One private Mosquitto; in the same run:
   like the collector, receives them at QoS 1; the rate runs from the first
   publish until the last message arrived. The same with Mosquitto's own C
   clients (mosquitto_pub -> mosquitto_sub) shows what the broker itself does.
-  Raw rounds run on both sides of the ingest and their median is taken,
-  because this machine's speed drifts.
+  Raw rounds run on both sides of each ingest round and their median is
+  taken, because this machine's speed drifts.
 - ingest: K real kiosks (`KioskRuntime`: outbox and publisher), each a process
   of its own as each is a device of its own in a hall, send N rating events to
   the real server (`ceval server`, a process of its own, as in
   production); the rate runs from starting the publishers until every outbox is
   empty, that is until every event was stored in a committed transaction and
-  its ack came back. The server's `ratings` table must then hold exactly N rows.
+  its ack came back. The server's `ratings` table must then hold exactly N rows
+  per ingest round.
+
+Raw and ingest rounds alternate, raw first and last (the same kiosks send N
+events more in each ingest round, as a hall's kiosks do), and each side's median
+is taken: a single ingest round varies as much as a raw one does.
 
 The outboxes are filled before the clock starts: a kiosk's durable writes are
 fsync-bound and not what this measures. The target is ingest/raw (paho) >= 0.6.
@@ -358,11 +363,11 @@ def run(kiosks: int, events: int, rounds: int, timeout: float) -> dict:
     size = event_size()
     paho_s: list[float] = []
     clients_s: list[float | None] = []
+    ingests: list[tuple[float, dict[str, float]]] = []
 
-    def raw_rounds(count: int) -> None:
-        for _ in range(count):
-            paho_s.append(paho_seconds(broker, events, size, timeout))
-            clients_s.append(mosquitto_clients_seconds(broker, tmp, events, size, timeout))
+    def raw_round() -> None:
+        paho_s.append(paho_seconds(broker, events, size, timeout))
+        clients_s.append(mosquitto_clients_seconds(broker, tmp, events, size, timeout))
 
     with tempfile.TemporaryDirectory(prefix="ceval-bench-") as name, contextlib.ExitStack() as cleanup:
         tmp = Path(name)
@@ -373,26 +378,30 @@ def run(kiosks: int, events: int, rounds: int, timeout: float) -> dict:
             server = start_server(tmp, broker, db)
             stage.callback(_end, server)
             wait_collector(broker, db)
-            runtimes = [kiosk(tmp, broker, i) for i in range(kiosks)]
             shares = [events // kiosks + (i < events % kiosks) for i in range(kiosks)]
-            with ThreadPoolExecutor(kiosks) as pool:
-                list(pool.map(fill, runtimes, shares))  # the kiosks' fsyncs overlap; list() re-raises
-
-            # The machine's speed drifts: raw rounds on both sides of the ingest, the median taken.
-            raw_rounds((rounds + 1) // 2)
-            ingest_s, cores = ingest_seconds(runtimes, broker, server.pid, timeout)
+            # The machine's speed drifts: raw rounds on both sides of each ingest round, each side's median taken.
+            for _ in range(rounds):
+                runtimes = [kiosk(tmp, broker, i) for i in range(kiosks)]  # their outboxes go on where they were
+                with ThreadPoolExecutor(kiosks) as pool:
+                    list(pool.map(fill, runtimes, shares))  # the kiosks' fsyncs overlap; list() re-raises
+                raw_round()
+                ingests.append(ingest_seconds(runtimes, broker, server.pid, timeout))
             stored = read_db(db, "SELECT count(*) FROM ratings")[0][0]
-            if stored != events:
-                raise BenchError(f"ingest: {events} events acknowledged but {stored} ratings stored")
-        raw_rounds(rounds // 2)
+            if stored != events * rounds:
+                raise BenchError(f"ingest: {events * rounds} events acknowledged but {stored} ratings stored")
+        raw_round()
+    ingest_s = [seconds for seconds, _ in ingests]
     raw_per_s, clients_per_s, ingest_per_s = _median_rate(events, paho_s), _median_rate(events, clients_s), \
-        round(events / ingest_s)
+        _median_rate(events, ingest_s)
+    cores = {part: round(statistics.mean(used[part] for _, used in ingests), 2) for part in ingests[0][1]}
     return {"events": events, "kiosks": kiosks, "payload_bytes": size, "window": WINDOW,
             "raw_per_s": raw_per_s, "ingest_per_s": ingest_per_s, "ratio": round(ingest_per_s / raw_per_s, 3),
             "raw_rounds_per_s": [round(events / s) for s in paho_s],
+            "ingest_rounds_per_s": [round(events / s) for s in ingest_s],
             "mosquitto_clients_per_s": clients_per_s,
             "ratio_to_mosquitto_clients": round(ingest_per_s / clients_per_s, 3) if clients_per_s else None,
-            "ingest_s": round(ingest_s, 3), "ingest_cores": cores, "load_average": round(os.getloadavg()[0], 2)}
+            "ingest_s": round(statistics.median(ingest_s), 3), "ingest_cores": cores,
+            "load_average": round(os.getloadavg()[0], 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -400,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kiosks", type=int, default=6, help="simulated kiosks (default 6)")
     parser.add_argument("--events", type=int, default=20000, help="events in all, and raw messages (default 20000)")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="rounds of each raw baseline, around the ingest, median taken (default 3)")
+                        help="ingest rounds, each between raw rounds; the medians taken (default 3)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds each phase may take (default 60)")
     args = parser.parse_args(argv)
     if args.kiosks < 1 or args.events < args.kiosks or args.rounds < 1:
@@ -418,8 +427,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"raw, mosquitto_pub -> Mosquitto -> mosquitto_sub:      {figures['mosquitto_clients_per_s']:6d}/s "
               f"(ingest is {figures['ratio_to_mosquitto_clients']:.2f} of it)")
     print(f"ingest, {k} kiosks -> Mosquitto -> collector -> SQLite: {figures['ingest_per_s']:6d}/s "
-          f"({n} events, every one stored and acknowledged)")
-    print("cores used during the ingest: " + ", ".join(f"{part} {cores:.2f}"
+          f"(median of {figures['ingest_rounds_per_s']}; {n} events a round, every one stored and acknowledged)")
+    print("cores used during the ingest (mean of its rounds): " + ", ".join(f"{part} {cores:.2f}"
                                                       for part, cores in figures["ingest_cores"].items()))
     print(f"ratio ingest/raw (paho): {figures['ratio']:.2f}, target >= 0.6")
     print(json.dumps(figures))
