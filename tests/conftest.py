@@ -7,6 +7,7 @@ import pytest
 
 from ceval.demo.broker import Mosquitto
 
+from .helpers import clear_retained
 from .small_disk import small_disk_at
 
 HERE = Path(__file__).resolve().parent
@@ -21,11 +22,19 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory):
-    """The session's broker, shared by tests that do not break it."""
+def session_broker(tmp_path_factory):
     mosquitto = Mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
     yield mosquitto
     mosquitto.stop()
+
+
+@pytest.fixture
+def broker(session_broker):
+    """The session's broker, shared by tests that do not break it. What a test leaves retained on it (its
+    kiosks' last statuses, their configs) is cleared after it: the next test's collector would take those
+    kiosks for its own."""
+    yield session_broker
+    clear_retained(session_broker)
 
 
 @pytest.fixture
@@ -41,3 +50,4 @@ def small_disk(tmp_path):
     """A real tmpfs of 1 MiB that the test fills and frees (mounting needs root: a test fails without it)."""
     with small_disk_at(tmp_path / "disk") as disk:
         yield disk
+

@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import paho.mqtt.client as mqtt
 
 from ceval.demo.broker import free_port, port_open
 from device import screens
@@ -30,6 +34,38 @@ def wait_for(condition, timeout: float = 15.0, what: str = "the condition", inte
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+def clear_retained(broker, timeout: float = 10.0) -> None:
+    """Delete every retained message on the broker (an empty retained payload deletes one).
+
+    The broker sends a new subscription's retained messages before anything published after it, so once a
+    message of our own comes back, every retained one has arrived."""
+    marker = f"tests/cleared/{secrets.token_hex(8)}"
+    retained: list[str] = []
+    subscribed, back = threading.Event(), threading.Event()
+
+    def on_message(client, userdata, message):
+        if message.topic == marker:
+            back.set()
+        elif message.retain and message.payload:
+            retained.append(message.topic)
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"clear-{secrets.token_hex(4)}")
+    client.on_message = on_message
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        client.subscribe("#", qos=1)
+        wait_for(subscribed.is_set, timeout, "the subscription to every topic")
+        client.publish(marker, b"-", qos=1)
+        wait_for(back.is_set, timeout, "every retained message")
+        for info in [client.publish(name, b"", qos=1, retain=True) for name in retained]:
+            info.wait_for_publish(timeout)
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
 def ceval(*args: str, **kwargs) -> subprocess.CompletedProcess:

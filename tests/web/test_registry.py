@@ -63,7 +63,6 @@ def test_an_admin_registers_a_hall_a_kiosk_and_a_clerk(page, tmp_path, broker):
         waiting.locator("input[name=window]").fill("w62")  # typed, or picked from the site's windows
         waiting.locator("button").click()
         expect(page.locator('#confirmed tr[data-device="k-new"] td.window')).to_have_text("综合受理窗口（w62）")
-        # (kiosks of other tests on the session's broker may still wait: their retained statuses)
         expect(page.locator('#unconfirmed tr[data-device="k-new"]')).to_have_count(0)
 
         # a clerk with a PIN
