@@ -4,11 +4,10 @@ One SQLite file per kiosk, `synchronous=FULL`, so a committed event survives
 power loss (an ack's delete is not flushed: see `ack`). The file also holds the
 stream id, the last `seq` and the last link of the stream's chain; a wiped or
 replaced file starts a new stream and a new chain (its first event names the
-stream's genesis as `prev`). With the
-kiosk's key each event is signed as it is committed, so what goes out again
-after a restart is byte for byte what went out before (shared/signing.py).
-Rows leave only when an ack covers them, and never for an ack beyond the last
-`seq` (a forged one: see `ack`).
+stream's genesis as `prev`). With the kiosk's key each event is signed as it
+is committed, so what goes out again after a restart is byte for byte what went
+out before (shared/signing.py). Rows leave only when an ack covers them, and
+never for an ack beyond the last `seq` (a forged one: see `ack`).
 
 When an event cannot be written (a full disk, a failing card) `append` raises
 `NotStored` with the real cause and leaves the file as it was; the next append

@@ -50,4 +50,3 @@ def small_disk(tmp_path):
     """A real tmpfs of 1 MiB that the test fills and frees (mounting needs root: a test fails without it)."""
     with small_disk_at(tmp_path / "disk") as disk:
         yield disk
-

@@ -1,6 +1,7 @@
 """Helpers the tests share: waiting with a deadline, real server and kiosk processes."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -36,12 +37,12 @@ def wait_for(condition, timeout: float = 15.0, what: str = "the condition", inte
         time.sleep(interval)
 
 
-def clear_retained(broker, timeout: float = 10.0) -> None:
-    """Delete every retained message on the broker (an empty retained payload deletes one).
+def retained_topics(broker, timeout: float = 10.0) -> list[str]:
+    """The topics that hold a retained message on the broker.
 
     The broker sends a new subscription's retained messages before anything published after it, so once a
     message of our own comes back, every retained one has arrived."""
-    marker = f"tests/cleared/{secrets.token_hex(8)}"
+    marker = f"tests/retained/{secrets.token_hex(8)}"
     retained: list[str] = []
     subscribed, back = threading.Event(), threading.Event()
 
@@ -51,18 +52,32 @@ def clear_retained(broker, timeout: float = 10.0) -> None:
         elif message.retain and message.payload:
             retained.append(message.topic)
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"clear-{secrets.token_hex(4)}")
-    client.on_message = on_message
-    client.on_subscribe = lambda *_: subscribed.set()
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    try:
+    with _connected_client(broker) as client:
+        client.on_message = on_message
+        client.on_subscribe = lambda *_: subscribed.set()
         client.subscribe("#", qos=1)
         wait_for(subscribed.is_set, timeout, "the subscription to every topic")
         client.publish(marker, b"-", qos=1)
         wait_for(back.is_set, timeout, "every retained message")
-        for info in [client.publish(name, b"", qos=1, retain=True) for name in retained]:
+    return retained
+
+
+def clear_retained(broker, timeout: float = 10.0) -> None:
+    """Delete every retained message on the broker (an empty retained payload deletes one)."""
+    names = retained_topics(broker, timeout)
+    with _connected_client(broker) as client:
+        for info in [client.publish(name, b"", qos=1, retain=True) for name in names]:
             info.wait_for_publish(timeout)
+
+
+@contextlib.contextmanager
+def _connected_client(broker):
+    """A paho client on the broker, its network loop running, disconnected after."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"tests-{secrets.token_hex(4)}")
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        yield client
     finally:
         client.disconnect()
         client.loop_stop()

@@ -53,7 +53,7 @@ def test_outbox_is_synchronous_full_and_committed(tmp_path):
     _append(outbox)
     assert outbox._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     _append(outbox)
-    assert outbox.ack(outbox.stream, 1) == 1  # its delete is not flushed (NORMAL) ...
-    assert outbox._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # ... and the next append is again
+    assert outbox.ack(outbox.stream, 1) == 1  # an ack's delete runs unflushed (NORMAL) ...
+    assert outbox._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # ... and leaves appends FULL
     other = sqlite3.connect(str(path))  # another process sees it committed at once
     assert other.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1
