@@ -52,7 +52,7 @@ def retained_topics(broker, timeout: float = 10.0) -> list[str]:
         elif message.retain and message.payload:
             retained.append(message.topic)
 
-    with _connected_client(broker) as client:
+    with connected_client(broker) as client:
         client.on_message = on_message
         client.on_subscribe = lambda *_: subscribed.set()
         client.subscribe("#", qos=1)
@@ -65,15 +65,15 @@ def retained_topics(broker, timeout: float = 10.0) -> list[str]:
 def clear_retained(broker, timeout: float = 10.0) -> None:
     """Delete every retained message on the broker (an empty retained payload deletes one)."""
     names = retained_topics(broker, timeout)
-    with _connected_client(broker) as client:
+    with connected_client(broker) as client:
         for info in [client.publish(name, b"", qos=1, retain=True) for name in names]:
             info.wait_for_publish(timeout)
 
 
 @contextlib.contextmanager
-def _connected_client(broker):
-    """A paho client on the broker, its network loop running, disconnected after."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"tests-{secrets.token_hex(4)}")
+def connected_client(broker, client: mqtt.Client | None = None):
+    """`client` (or a new one) connected to the broker, its network loop running; disconnected after."""
+    client = client or mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"tests-{secrets.token_hex(4)}")
     client.connect(broker.host, broker.port)
     client.loop_start()
     try:

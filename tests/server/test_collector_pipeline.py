@@ -22,7 +22,7 @@ from server.ingest.collector_guard import ping_topic, pong_topic, presence_topic
 from server.ingest.mqtt_link import HOLD_SECONDS, Delivery, MqttLink
 from shared.topics import topic
 
-from ..helpers import ServerProcess, flood_allowed, query, wait_for
+from ..helpers import ServerProcess, connected_client, flood_allowed, query, wait_for
 from .events import event
 
 
@@ -94,17 +94,10 @@ def _link(broker, client_id: str, received: list[Delivery], **options):
         link.close()
 
 
-@contextlib.contextmanager
 def _writer(broker, name: str):
     writer = _client(name)
     writer.max_inflight_messages_set(1000)
-    writer.connect(broker.host, broker.port)
-    writer.loop_start()
-    try:
-        yield writer
-    finally:
-        writer.disconnect()
-        writer.loop_stop()
+    return connected_client(broker, writer)
 
 
 def _broker_has_read_all(link: MqttLink) -> None:
