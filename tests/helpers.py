@@ -71,10 +71,11 @@ def clear_retained(broker, timeout: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def connected_client(broker, client: mqtt.Client | None = None):
-    """`client` (or a new one) connected to the broker, its network loop running; disconnected after."""
+def connected_client(broker, client: mqtt.Client | None = None, **connect):
+    """`client` (or a new one) connected to the broker (`connect`: more of paho's connect() arguments), its
+    network loop running; disconnected after."""
     client = client or mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"tests-{secrets.token_hex(4)}")
-    client.connect(broker.host, broker.port)
+    client.connect(broker.host, broker.port, **connect)
     client.loop_start()
     try:
         yield client

@@ -17,7 +17,7 @@ from device.settings import SECONDS, SettingsError, load_settings
 from shared.clock import FakeClock
 from shared.contract import Config
 
-from ..helpers import ceval, kiosk_settings, wait_for
+from ..helpers import ceval, connected_client, kiosk_settings, wait_for
 
 BASE = 'device = "k-w03"\nwindow = "w03"\nbroker = "mqtt://10.0.0.2:1883"\ndata_dir = "data"\n'
 BAD_VALUES = ["nan", "inf", "-inf", '"5"', "true", "[1, 2]", "{ a = 1 }", "1979-05-27T07:32:00Z", "-1", "1e9"]
@@ -118,22 +118,19 @@ def test_a_bad_retained_config_is_refused_and_the_last_good_one_kept(tmp_path, b
     settings.config_path.write_bytes(good.to_json())
     runtime = KioskRuntime(settings, clock=FakeClock())
     server = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
-    server.connect(broker.host, broker.port)
-    server.loop_start()
-    try:
-        with caplog.at_level(logging.WARNING, logger="device.publisher"):
-            server.publish(f"ceval/v1/{device}/config", payload, qos=1, retain=True).wait_for_publish(5)
-            runtime.start()
-            wait_for(lambda: "ignored a bad config" in caplog.text, 10, "the bad config to be refused")
-        assert key in caplog.text
-        assert runtime.kiosk.config == good and settings.config_path.read_bytes() == good.to_json()
-        assert runtime.publisher.connected, "still connected and working"
+    with connected_client(broker, server):
+        try:
+            with caplog.at_level(logging.WARNING, logger="device.publisher"):
+                server.publish(f"ceval/v1/{device}/config", payload, qos=1, retain=True).wait_for_publish(5)
+                runtime.start()
+                wait_for(lambda: "ignored a bad config" in caplog.text, 10, "the bad config to be refused")
+            assert key in caplog.text
+            assert runtime.kiosk.config == good and settings.config_path.read_bytes() == good.to_json()
+            assert runtime.publisher.connected, "still connected and working"
 
-        better = Config(title="5号窗口", staff={"id": "2048", "name": "王磊"})
-        server.publish(f"ceval/v1/{device}/config", better.to_json(), qos=1, retain=True).wait_for_publish(5)
-        wait_for(lambda: runtime.kiosk.config == better, 10, "the next good config to apply")
-    finally:
-        server.publish(f"ceval/v1/{device}/config", b"", qos=1, retain=True).wait_for_publish(5)
-        server.loop_stop()
-        server.disconnect()
-        runtime.stop()
+            better = Config(title="5号窗口", staff={"id": "2048", "name": "王磊"})
+            server.publish(f"ceval/v1/{device}/config", better.to_json(), qos=1, retain=True).wait_for_publish(5)
+            wait_for(lambda: runtime.kiosk.config == better, 10, "the next good config to apply")
+        finally:
+            server.publish(f"ceval/v1/{device}/config", b"", qos=1, retain=True).wait_for_publish(5)
+            runtime.stop()

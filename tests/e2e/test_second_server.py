@@ -9,19 +9,14 @@ import pytest
 
 from ceval.demo.broker import free_port
 
-from ..helpers import ServerProcess, ceval, query, wait_for
+from ..helpers import ServerProcess, ceval, connected_client, query, wait_for
 from ..server.events import event
 
 
 def _send(broker, device: str, body: dict) -> None:
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{device}-sender", protocol=mqtt.MQTTv311)
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    try:
+    with connected_client(broker, client):
         client.publish(f"ceval/v1/{device}/event", json.dumps(body), qos=1).wait_for_publish(10)
-    finally:
-        client.loop_stop()
-        client.disconnect()
 
 
 def _still_ingesting(first: ServerProcess, broker, n: int) -> None:
@@ -71,21 +66,18 @@ def test_take_over_connects_and_a_stale_presence_does_not_block(tmp_path, broker
     first = ServerProcess(tmp_path / "first.sqlite3", broker.url).start()
     client_id = f"collector-{first.port}"
     stale = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"stale-{first.port}", protocol=mqtt.MQTTv311)
-    stale.connect(broker.host, broker.port)
-    stale.loop_start()
-    try:
-        second = ServerProcess(tmp_path / "second.sqlite3", broker.url, "--client-id", client_id, "--take-over")
-        second.start()  # it waits for "collector connected"
-        second.stop()
-        first.stop()
-        # a presence nobody answers for, as after a power cut of broker and server together
-        stale.publish(f"ceval/collector/{client_id}", b'{"pid": 1, "host": "gone"}', qos=1,
-                      retain=True).wait_for_publish(10)
-        third = ServerProcess(tmp_path / "third.sqlite3", broker.url, "--client-id", client_id).start()
-        third.stop()
-        assert "did not answer a ping" in third.log.read_text()
-    finally:
-        stale.publish(f"ceval/collector/{client_id}", b"", qos=1, retain=True).wait_for_publish(10)
-        stale.loop_stop()
-        stale.disconnect()
-        first.stop()
+    with connected_client(broker, stale):
+        try:
+            second = ServerProcess(tmp_path / "second.sqlite3", broker.url, "--client-id", client_id, "--take-over")
+            second.start()  # it waits for "collector connected"
+            second.stop()
+            first.stop()
+            # a presence nobody answers for, as after a power cut of broker and server together
+            stale.publish(f"ceval/collector/{client_id}", b'{"pid": 1, "host": "gone"}', qos=1,
+                          retain=True).wait_for_publish(10)
+            third = ServerProcess(tmp_path / "third.sqlite3", broker.url, "--client-id", client_id).start()
+            third.stop()
+            assert "did not answer a ping" in third.log.read_text()
+        finally:
+            stale.publish(f"ceval/collector/{client_id}", b"", qos=1, retain=True).wait_for_publish(10)
+            first.stop()

@@ -20,7 +20,7 @@ from server.ingest.members import retire
 from shared.broker_url import parse_broker_url
 from shared.timefmt import format_ts, to_ms
 
-from ..helpers import ServerProcess, flood_allowed, query, wait_for
+from ..helpers import ServerProcess, connected_client, flood_allowed, query, wait_for
 
 KIOSKS = {"k-a": "w-a", "k-b": "w-b", "k-c": "w-c", "k-d": "w-d"}
 EVENTS = 400  # per kiosk
@@ -124,16 +124,11 @@ def _session_present(broker, client_id: str) -> bool:
     client.on_subscribe = lambda c, u, mid, codes, p: answer.setdefault("subscribed", True)
     properties = Properties(PacketTypes.CONNECT)
     properties.SessionExpiryInterval = 3600
-    client.connect(broker.host, broker.port, clean_start=False, properties=properties)
-    client.loop_start()
-    try:
+    with connected_client(broker, client, clean_start=False, properties=properties):
         wait_for(lambda: "present" in answer, 10, f"the CONNACK of {client_id}")
         if not answer["present"]:
             client.subscribe("$share/ceval/ceval/v1/+/event", qos=1)
             wait_for(lambda: "subscribed" in answer, 10, f"the SUBACK of {client_id}")
-    finally:
-        client.disconnect()
-        client.loop_stop()
     return answer["present"]
 
 

@@ -296,17 +296,12 @@ def _nothing_left_for(broker, client_id: str) -> None:
     taker.on_message = lambda c, u, m: received.append(m.topic)
     connected = threading.Event()
     taker.on_connect = lambda *a: connected.set()
-    taker.connect(broker.host, broker.port)
-    taker.loop_start()
-    try:
+    with connected_client(broker, taker):
         wait_for(connected.is_set, 10, "the session taken over")
         with _writer(broker, f"{client_id}-marker") as writer:  # the session's subscription, ceval/#, gets it
             writer.publish(topic("marker", "status"), b'{"v":1,"online":false}', qos=1)
             wait_for(lambda: topic("marker", "status") in received, 15, "the marker")
         assert [t for t in received if t.endswith("/event")] == []
-    finally:
-        taker.disconnect()
-        taker.loop_stop()
 
 
 def test_a_collector_killed_between_receive_and_commit_loses_nothing(tmp_path, broker):
