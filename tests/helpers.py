@@ -38,7 +38,20 @@ def wait_for(condition, timeout: float = 15.0, what: str = "the condition", inte
 
 
 def retained_topics(broker, timeout: float = 10.0) -> list[str]:
-    """The topics that hold a retained message on the broker.
+    """The topics that hold a retained message on the broker."""
+    with connected_client(broker) as client:
+        return _retained(client, timeout)
+
+
+def clear_retained(broker, timeout: float = 10.0) -> None:
+    """Delete every retained message on the broker (an empty retained payload deletes one), on one connection."""
+    with connected_client(broker) as client:
+        for info in [client.publish(name, b"", qos=1, retain=True) for name in _retained(client, timeout)]:
+            info.wait_for_publish(timeout)
+
+
+def _retained(client: mqtt.Client, timeout: float) -> list[str]:
+    """The retained topics, read by a connected `client` (it stays subscribed to every topic).
 
     The broker sends a new subscription's retained messages before anything published after it, so once a
     message of our own comes back, every retained one has arrived."""
@@ -52,22 +65,13 @@ def retained_topics(broker, timeout: float = 10.0) -> list[str]:
         elif message.retain and message.payload:
             retained.append(message.topic)
 
-    with connected_client(broker) as client:
-        client.on_message = on_message
-        client.on_subscribe = lambda *_: subscribed.set()
-        client.subscribe("#", qos=1)
-        wait_for(subscribed.is_set, timeout, "the subscription to every topic")
-        client.publish(marker, b"-", qos=1)
-        wait_for(back.is_set, timeout, "every retained message")
+    client.on_message = on_message
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.subscribe("#", qos=1)
+    wait_for(subscribed.is_set, timeout, "the subscription to every topic")
+    client.publish(marker, b"-", qos=1)
+    wait_for(back.is_set, timeout, "every retained message")
     return retained
-
-
-def clear_retained(broker, timeout: float = 10.0) -> None:
-    """Delete every retained message on the broker (an empty retained payload deletes one)."""
-    names = retained_topics(broker, timeout)
-    with connected_client(broker) as client:
-        for info in [client.publish(name, b"", qos=1, retain=True) for name in names]:
-            info.wait_for_publish(timeout)
 
 
 @contextlib.contextmanager
