@@ -17,6 +17,7 @@ figures), and every report shows the figures with and without flagged ratings.
 """
 from __future__ import annotations
 
+import collections
 import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -117,18 +118,36 @@ def after_signin(ratings: Iterable[Rating], signins: Sequence[int], seconds: int
 
 
 def bursts(ratings: Sequence[Rating], count: int, seconds: int) -> list[Flag]:
-    """Every rating of a stretch of at least `count` ratings within `seconds` (ratings in time order)."""
-    flagged: dict[str, int] = {}
+    """Every rating of a stretch of at least `count` ratings within `seconds` (ratings in time order), with the
+    largest such stretch it is in.
+
+    Linear in the ratings: a kiosk pressed in a loop gives a day of thousands within a minute, and looking at
+    every stretch's ratings again would take the background jobs minutes of CPU for one such window-day."""
     span = seconds * 1000
+    firsts: list[int] = []  # firsts[last]: the first rating of the longest stretch that ends at `last`
     first = 0
-    for last, r in enumerate(ratings):
+    for r in ratings:
         while r.at - ratings[first].at > span:
             first += 1
-        n = last - first + 1
+        firsts.append(first)
+    # Rating i is in the stretches that end at i..L, where L is the last `last` with firsts[last] <= i; both ends
+    # only move forward, so the largest of those stretches is a sliding maximum (a deque of decreasing sizes).
+    flags = []
+    largest: collections.deque[int] = collections.deque()  # ends of stretches, their sizes decreasing
+    end = 0
+    for i, r in enumerate(ratings):
+        while end < len(ratings) and firsts[end] <= i:
+            size = end - firsts[end] + 1
+            while largest and largest[-1] - firsts[largest[-1]] + 1 <= size:
+                largest.pop()
+            largest.append(end)
+            end += 1
+        while largest[0] < i:
+            largest.popleft()
+        n = largest[0] - firsts[largest[0]] + 1
         if n >= count:
-            for i in range(first, last + 1):
-                flagged[ratings[i].id] = max(flagged.get(ratings[i].id, 0), n)
-    return [Flag(i, "burst", f"{n} ratings within {seconds} s") for i, n in flagged.items()]
+            flags.append(Flag(r.id, "burst", f"{n} ratings within {seconds} s"))
+    return flags
 
 
 def top_runs(ratings: Sequence[Rating], length: int, pace: float, usual_per_hour: float | None) -> list[Flag]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,27 @@ def test_bursts_and_a_normal_pace():
     assert sorted(f.id for f in bursts(five, 5, 60)) == ["r0", "r1", "r2", "r3", "r4"]
     spread = [r(i, at(10, 0, 0) + 20_000 * i) for i in range(5)]  # 5 over 80 s: 4 in any 60 s
     assert bursts(spread, 5, 60) == []
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_bursts_flag_each_rating_with_the_largest_stretch_it_is_in(seed):
+    """Against the rule written out the slow way: every stretch of ratings within the span, each rating with
+    the largest one that holds it (time order, same-moment ratings included)."""
+    rng = random.Random(seed)
+    moment = at(10)
+    ratings = []
+    for i in range(rng.randint(0, 60)):
+        moment += rng.choice([0, 1_000, 5_000, 20_000, 61_000, 300_000])
+        ratings.append(r(i, moment))
+    count, seconds = rng.randint(2, 8), rng.choice([10, 60, 120])
+    largest: dict[str, int] = {}
+    for first in range(len(ratings)):
+        for last in range(first, len(ratings)):
+            if ratings[last].at - ratings[first].at <= seconds * 1000 and last - first + 1 >= count:
+                for x in ratings[first:last + 1]:
+                    largest[x.id] = max(largest.get(x.id, 0), last - first + 1)
+    expected = [(x.id, f"{largest[x.id]} ratings within {seconds} s") for x in ratings if x.id in largest]
+    assert [(f.id, f.detail) for f in bursts(ratings, count, seconds)] == expected
 
 
 def test_runs_of_top_scores_far_above_the_usual_pace():
