@@ -17,6 +17,7 @@ figures), and every report shows the figures with and without flagged ratings.
 """
 from __future__ import annotations
 
+import bisect
 import collections
 import logging
 import math
@@ -108,12 +109,14 @@ def outside_hours(ratings: Iterable[Rating], is_open: Callable[[int], bool]) -> 
 
 
 def after_signin(ratings: Iterable[Rating], signins: Sequence[int], seconds: int) -> list[Flag]:
-    """Ratings within `seconds` after one of the `signins` (ms, any order)."""
+    """Ratings within `seconds` after one of the `signins` (ms, any order), with the time since the latest of them.
+    A kiosk may send as many sign-ins as ratings: each rating looks up its latest sign-in (log n), not every one."""
     flags = []
+    ordered = sorted(signins)
     for r in ratings:
-        since = [r.at - s for s in signins if 0 <= r.at - s <= seconds * 1000]
-        if since:
-            flags.append(Flag(r.id, "signin", f"{min(since) / 1000:.0f} s after a clerk signed in"))
+        latest = bisect.bisect_right(ordered, r.at) - 1  # the last sign-in at or before the rating
+        if latest >= 0 and r.at - ordered[latest] <= seconds * 1000:
+            flags.append(Flag(r.id, "signin", f"{(r.at - ordered[latest]) / 1000:.0f} s after a clerk signed in"))
     return flags
 
 

@@ -58,6 +58,24 @@ def test_right_after_a_sign_in():
     assert [(f.id, f.detail) for f in flags] == [("r1", "5 s after a clerk signed in")]
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_after_a_sign_in_each_rating_counts_from_the_latest_one(seed):
+    """Against the rule written out the slow way: every sign-in at or up to `seconds` before the rating, the
+    nearest of them (sign-ins in any order, some at the rating's very moment or exactly `seconds` before it)."""
+    rng = random.Random(seed)
+    ratings = [r(i, at(10) + rng.randrange(0, 600_000, 500)) for i in range(rng.randint(0, 40))]
+    ratings.sort(key=lambda x: x.at)
+    signins = [rng.choice([x.at for x in ratings] or [at(10)]) - rng.choice([0, 1_000, 5_000, 20_000, 60_000])
+               for _ in range(rng.randint(0, 12))]
+    seconds = rng.choice([5, 20, 60])
+    expected = []
+    for x in ratings:
+        since = [x.at - s for s in signins if 0 <= x.at - s <= seconds * 1000]
+        if since:
+            expected.append((x.id, f"{min(since) / 1000:.0f} s after a clerk signed in"))
+    assert [(f.id, f.detail) for f in after_signin(ratings, signins, seconds)] == expected
+
+
 def test_bursts_and_a_normal_pace():
     five = [r(i, at(10, 0, 10 * i)) for i in range(5)]        # 5 within 40 s
     assert sorted(f.id for f in bursts(five, 5, 60)) == ["r0", "r1", "r2", "r3", "r4"]
