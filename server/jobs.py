@@ -1,5 +1,8 @@
 """The server's background work besides collecting: tasks that run every so often on their own thread
-and their own database connection, so nothing they do (or fail at) can hold up ingestion or a page."""
+and their own database connection, so a task that fails, or waits (for the database, a mail server), holds up
+neither ingestion nor a page. They share this process's interpreter lock with the web app and a lone
+collector's MQTT thread, though: what a task computes must stay linear in what it reads, since a kiosk
+decides how much that is (server/domain/misuse.py's checks of a window-day, for one)."""
 from __future__ import annotations
 
 import logging
