@@ -176,7 +176,9 @@ class DeliveryTask:
                 store.alerts.delivery_failed(d["id"], "接收方已停用", None)
                 tally["failed"] += 1
                 continue
-            sent = recent.setdefault(target, store.alerts.sent_times(target, now_ms - 60_000))
+            sent = recent.get(target)
+            if sent is None:  # once a target in a run (setdefault would read it again for each delivery)
+                sent = recent[target] = store.alerts.sent_times(target, now_ms - 60_000)
             if len(sent) >= self.per_minute:
                 store.alerts.delivery_postponed(d["id"], sent[-self.per_minute] + 60_000)
                 tally["postponed"] += 1

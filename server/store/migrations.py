@@ -576,3 +576,14 @@ def m026_site_members(db: Database) -> None:
     CREATE INDEX windows_site ON windows (site);
     CREATE INDEX staff_site ON staff (site, active)
     """)
+
+
+@migrations()
+def m027_delivery_lookups(db: Database) -> None:
+    """Deliveries by their alert and a target's sent ones by index: merging an alert into one still open asks
+    when it was last sent (last_notice), and each run of the deliveries asks when a target was last sent to (its
+    rate limit, sent_times); both read every delivery ever, 150 to 400 ms each at a city-year's 3.6 million."""
+    _run(db, """
+    CREATE INDEX deliveries_alert ON deliveries (alert_id);
+    CREATE INDEX deliveries_sent ON deliveries (target_id, sent_at) WHERE status = 'sent'
+    """)

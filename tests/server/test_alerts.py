@@ -336,6 +336,26 @@ def test_a_target_gets_at_most_its_rate_and_the_rest_wait(store, clock):
     assert [a for _, _, a in send.sent] == [1, 2, 3, 4, 5], "every alert once, in order"
 
 
+def test_a_run_reads_each_targets_recent_sends_once_and_by_index(store, clock):
+    for address in ("http://a/", "http://b/"):
+        store.alerts.create_alert_target(None, "webhook", address)
+    _alerts(store, clock, 6)
+    statements = []
+    store.db.conn.set_trace_callback(statements.append)
+    assert DeliveryTask(Recorder(), per_minute=100).run(store, clock.now())["sent"] == 12
+    store.db.conn.set_trace_callback(None)
+    recent = [s for s in statements if s.startswith("SELECT sent_at FROM deliveries")]
+    assert len(recent) == 2, "one look at each target's last minute, not one for each of its 6 deliveries"
+    _uses_index(store, recent[0], "deliveries_sent")
+    _uses_index(store, "SELECT max(coalesce(sent_at, next_at)) FROM deliveries WHERE alert_id = 1",
+                "deliveries_alert")  # last_notice, when an alert is merged
+
+
+def _uses_index(store, sql, index):
+    plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
+    assert f"USING INDEX {index}" in plan or f"USING COVERING INDEX {index}" in plan, plan
+
+
 def test_a_failing_target_is_retried_with_backoff_and_does_not_stop_the_others(store, clock):
     bad = store.alerts.create_alert_target(None, "wecom", "http://down/")
     good = store.alerts.create_alert_target(None, "email", "ok@example.com")
