@@ -195,9 +195,13 @@ class AlertQueries(StoreBase):
         return dict(self.db.execute("SELECT window, site FROM windows").fetchall())
 
     def ratings_between(self, start: int, end: int) -> list[tuple[str, int, int, int]]:
-        """(window, at, score, scale) of the ratings with start <= at <= end."""
-        return self.db.execute("SELECT window, at, score, scale FROM ratings WHERE at >= ? AND at <= ? "
-                               "ORDER BY at", (start, end)).fetchall()
+        """(window, at, score, scale) of the ratings with start <= at <= end. Window by window through the figures'
+        index (CROSS JOIN keeps the windows outside): ratings are indexed by window and time, not by time alone, and
+        the alerts ask every 10 s, which read every rating ever (1.3 s at a city's 30 million) the other way round.
+        Every rating's window is in `windows`: one is removed only while nothing is stored under it."""
+        return self.db.execute("SELECT r.window, r.at, r.score, r.scale FROM windows w CROSS JOIN ratings r "
+                               "ON r.window = w.window WHERE r.at >= ? AND r.at <= ? ORDER BY r.at",
+                               (start, end)).fetchall()
 
     def open_absences(self) -> list[tuple[str, str | None, int]]:
         """(window, site, start) of every window away now."""

@@ -108,6 +108,19 @@ def test_half_of_at_least_four_ratings_unsatisfied_in_15_minutes_raises_one_aler
     assert alerts(store)[0]["count"] == 1, "the same ratings are not counted into the alert again"
 
 
+def test_the_recent_ratings_are_read_window_by_window_not_by_a_scan_of_every_rating(store, hall, clock):
+    hall.rate(1, window="w01")
+    hall.rate(5, window="w02", device="k2")
+    now = to_ms(clock.now())
+    statements = []
+    store.db.conn.set_trace_callback(statements.append)
+    assert sorted(store.alerts.ratings_between(now - 60_000, now)) == [("w01", now, 1, 5), ("w02", now, 5, 5)]
+    assert store.alerts.ratings_between(now + 1, now + 60_000) == []
+    store.db.conn.set_trace_callback(None)
+    plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + statements[0]).fetchall())
+    assert "SEARCH r USING COVERING INDEX ratings_window_at (window=? AND at>? AND at<?)" in plan, plan
+
+
 def test_a_mostly_satisfied_window_and_old_ratings_raise_nothing(store, hall, clock):
     store.alerts.create_alert_rule(None, "unsatisfied", {})
     for score in (5, 4, 5, 1):  # one in four
