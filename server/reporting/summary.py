@@ -111,8 +111,8 @@ def staff_summary(store: Store, staff: str, days: DayRange, now_ms: int, windows
         absences.setdefault(a["window"], []).append((a["start_at"], a["end_at"]))
     feedback = store.reports.staff_feedback_counts_by_window(staff, start, end, windows)
     served = store.served.staff_counts_by_window(staff, start, end, windows)
-    titles = store.reports.window_titles()
     seen = sorted(set(by_window) | set(absences) | set(feedback) | set(served))
+    titles = store.reports.window_titles(seen)  # not every window's: a monthly report asks for each of a city's clerks
     verified, at = at_windows(store, staff, seen)
     counts = store.reports.staff_rating_counts(staff, start, end, windows)
     ratings = rating_summary(counts)

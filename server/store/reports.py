@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from server.store.base import StoreBase, in_sites, marks, paged
+from server.store.base import StoreBase, chunks, in_sites, marks, paged
 
 
 class ReportQueries(StoreBase):
@@ -215,8 +215,12 @@ class ReportQueries(StoreBase):
             f"SELECT window, count(*) FROM feedback WHERE staff = ? AND at >= ? AND at < ?{where} GROUP BY window",
             [staff, start, end, *params]).fetchall())
 
-    def window_titles(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT window, title FROM windows").fetchall())
+    def window_titles(self, windows: list[str] | None = None) -> dict[str, str]:
+        """window -> title, of `windows` (every window for None)."""
+        if windows is None:
+            return dict(self.db.execute("SELECT window, title FROM windows").fetchall())
+        return {window: title for chunk in chunks(windows) for window, title in self.db.execute(
+            f"SELECT window, title FROM windows WHERE window IN ({marks(len(chunk))})", chunk)}
 
     # ------------------------------------------------------------ opening hours and staffed time
     def site_hours(self) -> dict[str, tuple[str, str]]:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from server.domain.figures import parse_range
 from server.domain.participation import ON_DUTY_MS, participation
 from server.domain.passwords import hash_password
 from server.ingest.ingestor import Ingestor
+from server.reporting.summary import staff_summary
 from server.store import Served
 from server.web.views import api
 from shared.contract import Status
@@ -286,6 +290,19 @@ def test_a_clerk_who_served_where_nobody_rated_shows_that_window_at_0_percent(cl
     assert [(w["window"], w["participation"]) for w in clerk["windows"]] == [
         ("w02", {"served": 0, "ratings": 3, "rate": None, "over": False}),
         ("w03", {"served": 4, "ratings": 0, "rate": 0.0, "over": False})]
+
+
+def test_a_clerks_summary_reads_the_titles_of_the_clerks_windows_only(store, posted):
+    """A monthly report asks for each clerk of a city: each one's summary read all 5,000 windows' titles."""
+    store.db.execute("UPDATE windows SET title = '社保窗口' WHERE window = 'w02'")
+    statements = []
+    store.db.conn.set_trace_callback(statements.append)
+    days = parse_range("2026-11-23", "2026-11-23", ZoneInfo("Asia/Shanghai"), date(2026, 11, 23))
+    clerk = staff_summary(store, "2048", days, to_ms(NOW))
+    store.db.conn.set_trace_callback(None)
+    assert [(w["window"], w["title"]) for w in clerk["windows"]] == [("w02", "社保窗口")]
+    titles = [s for s in statements if s.startswith("SELECT window, title FROM windows")]
+    assert titles == ["SELECT window, title FROM windows WHERE window IN ('w02')"]
 
 
 def test_the_window_report_shows_ratings_served_and_the_rate_flagged_above_100_percent(app, posted):
