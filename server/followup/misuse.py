@@ -112,7 +112,7 @@ class MisuseTask:
         rules = site_settings(store, site)
         if not rules.outlier:
             return {}
-        windows = [w["window"] for w in store.reports.windows() if w.get("site") == site]
+        windows = [w["window"] for w in store.reports.windows([site])]  # by the site's index, not every window
         start = now_ms - OUTLIER_DAYS * DAY_MS
         tops = store.misuse.clerk_tops(windows, start, now_ms)
         new: dict[str, int] = {}
