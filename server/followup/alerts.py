@@ -482,7 +482,10 @@ class AlertTask:
         if "unsatisfied" in kinds:
             longest = max(params_of(r)["minutes"] for r in rules if r["kind"] == "unsatisfied")
             facts.ratings = store.alerts.ratings_between(now - longest * MINUTE, now)
-            facts.last_fired = store.alerts.last_fired("unsatisfied:")
+            rated = {window for window, *_ in facts.ratings}
+            facts.last_fired = store.alerts.last_fired([  # of the windows just rated, not every alert ever
+                key_of("unsatisfied", r["id"], window) for r in rules if r["kind"] == "unsatisfied"
+                for window in rated if _applies(r, facts.window_site.get(window))])
             facts.bad = followup_cases.case_rules(store)
         if "absence" in kinds:
             facts.absences = store.alerts.open_absences()

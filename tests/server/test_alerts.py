@@ -121,6 +121,22 @@ def test_the_recent_ratings_are_read_window_by_window_not_by_a_scan_of_every_rat
     assert "SEARCH r USING COVERING INDEX ratings_window_at (window=? AND at>? AND at<?)" in plan, plan
 
 
+def test_when_a_window_last_fired_is_looked_up_by_its_key_not_by_reading_every_alert(store, clock):
+    now = to_ms(clock.now())
+    for key, at in [("unsatisfied:1:w01", now - 5), ("unsatisfied:1:w01", now - 9), ("unsatisfied:2:w01", now - 7),
+                    ("absence:0:w01", now)]:
+        store.alerts.insert_alert(None, key.split(":")[0], None, "w01", None, key, "x", at)
+    assert store.alerts.last_fired(["unsatisfied:1:w01", "unsatisfied:1:w02", "unsatisfied:2:w01"]) == {
+        "unsatisfied:1:w01": now - 5, "unsatisfied:2:w01": now - 7}
+    assert store.alerts.last_fired([]) == {}
+    statements = []
+    store.db.conn.set_trace_callback(statements.append)
+    store.alerts.last_fired(["unsatisfied:1:w01"])
+    store.db.conn.set_trace_callback(None)
+    plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + statements[0]).fetchall())
+    assert "SEARCH alerts USING COVERING INDEX alerts_key (key=?)" in plan and "SCAN alerts" not in plan, plan
+
+
 def test_a_mostly_satisfied_window_and_old_ratings_raise_nothing(store, hall, clock):
     store.alerts.create_alert_rule(None, "unsatisfied", {})
     for score in (5, 4, 5, 1):  # one in four
