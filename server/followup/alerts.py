@@ -28,6 +28,7 @@ The rules are pure functions of `Facts` read from the store; `AlertTask` reads, 
 """
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -191,7 +192,8 @@ class Facts:
     titles: dict[str, str] = field(default_factory=dict)
     window_site: dict[str, str | None] = field(default_factory=dict)
     sites: dict[str, tuple[str, str]] = field(default_factory=dict)      # site -> (time zone, hours JSON)
-    ratings: list[tuple[str, int, int, int]] = field(default_factory=list)  # (window, at, score, scale)
+    # window -> [(at, score, scale), ...] up to `now`, in time order; the windows in the order of their first rating
+    ratings: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
     absences: list[tuple[str, str | None, int]] = field(default_factory=list)  # (window, site, start)
     states: list[dict] = field(default_factory=list)                      # store.alerts.window_states()
     no_clerk_since: dict[str, int] = field(default_factory=dict)          # window -> first seen with no clerk
@@ -241,16 +243,16 @@ def _condition(rule: Mapping, site, window, device, since: int, message: Text) -
 def unsatisfied(rule: Mapping, facts: Facts) -> list[Condition]:
     p = params_of(rule)
     start = facts.now - p["minutes"] * MINUTE
-    by_window: dict[str, list[tuple[int, int, int]]] = {}
-    for window, at, score, scale in facts.ratings:
-        site = facts.window_site.get(window)
-        if not (start <= at <= facts.now) or not _applies(rule, site):
+    by_window: list[tuple[int, str, list[tuple[int, int, int]]]] = []  # (first rating's at, window, its ratings)
+    for window, rated in facts.ratings.items():  # each rule its windows' ratings of its span, not every rating
+        if not _applies(rule, facts.window_site.get(window)):
             continue
-        if at <= facts.last_fired.get(key_of("unsatisfied", rule["id"], window), -1):
-            continue  # counted into an alert already
-        by_window.setdefault(window, []).append((at, score, scale))
+        fired = facts.last_fired.get(key_of("unsatisfied", rule["id"], window), -1)  # counted into an alert already
+        ratings = rated[bisect.bisect_left(rated, (max(start, fired + 1),)):]  # read up to now (AlertTask.facts)
+        if ratings:
+            by_window.append((ratings[0][0], window, ratings))
     out = []
-    for window, ratings in by_window.items():
+    for _, window, ratings in sorted(by_window, key=lambda found: found[0]):  # stable: ties keep the windows' order
         n = len(ratings)
         bad = sum(1 for _, score, scale in ratings if is_bad(score, scale, facts.bad))
         if n >= p["min_ratings"] and bad >= p["share"] * n - 1e-9:
@@ -481,11 +483,11 @@ class AlertTask:
         facts = Facts(now, titles=store.reports.window_titles(), window_site=store.alerts.window_sites_all())
         if "unsatisfied" in kinds:
             longest = max(params_of(r)["minutes"] for r in rules if r["kind"] == "unsatisfied")
-            facts.ratings = store.alerts.ratings_between(now - longest * MINUTE, now)
-            rated = {window for window, *_ in facts.ratings}
+            for window, at, score, scale in store.alerts.ratings_between(now - longest * MINUTE, now):
+                facts.ratings.setdefault(window, []).append((at, score, scale))
             facts.last_fired = store.alerts.last_fired([  # of the windows just rated, not every alert ever
                 key_of("unsatisfied", r["id"], window) for r in rules if r["kind"] == "unsatisfied"
-                for window in rated if _applies(r, facts.window_site.get(window))])
+                for window in facts.ratings if _applies(r, facts.window_site.get(window))])
             facts.bad = followup_cases.case_rules(store)
         if "absence" in kinds:
             facts.absences = store.alerts.open_absences()

@@ -137,6 +137,21 @@ def test_when_a_window_last_fired_is_looked_up_by_its_key_not_by_reading_every_a
     assert "SEARCH alerts USING COVERING INDEX alerts_key (key=?)" in plan and "SCAN alerts" not in plan, plan
 
 
+def test_each_rule_counts_its_sites_windows_ratings_of_its_span_after_its_last_alert():
+    now = 1_000 * MINUTE
+    rated = {"w01": [(now - 20 * MINUTE, 1, 5), (now - 10 * MINUTE, 1, 5), (now - 5 * MINUTE, 2, 5), (now, 1, 5)],
+             "w02": [(now - 16 * MINUTE, 1, 5), (now - 14 * MINUTE, 1, 5), (now - 13 * MINUTE, 1, 5)],
+             "w03": [(now - 12 * MINUTE, 1, 5), (now - 1, 2, 5)]}
+    facts = Facts(now, window_site={"w01": "east", "w02": "east", "w03": "west"}, ratings=rated,
+                  last_fired={"unsatisfied:1:w01": now - 5 * MINUTE})
+    rule = {"id": 1, "kind": "unsatisfied", "site": "east", "params": {"minutes": 15, "min_ratings": 1, "share": 1}}
+    conditions = evaluate([rule], facts)
+    # w02 first (its first rating counted is the earliest); w01 only its rating after the alert at now - 5 min
+    # (the one at that very moment was counted into it); w02 not its rating of 16 minutes ago; w03 is another site's
+    assert [(c.window, c.since) for c in conditions] == [("w02", now - 14 * MINUTE), ("w01", now)]
+    assert "2 条评价中 2 条差评" in str(conditions[0].message) and "1 条评价中 1 条差评" in str(conditions[1].message)
+
+
 def test_a_mostly_satisfied_window_and_old_ratings_raise_nothing(store, hall, clock):
     store.alerts.create_alert_rule(None, "unsatisfied", {})
     for score in (5, 4, 5, 1):  # one in four
