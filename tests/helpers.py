@@ -113,6 +113,22 @@ def write(db: Path, *statements) -> None:
         conn.close()
 
 
+@contextlib.contextmanager
+def traced(store):
+    """The SQL statements `store` runs inside the block, each with its values written in."""
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    try:
+        yield statements
+    finally:
+        store.db.conn.set_trace_callback(None)
+
+
+def query_plan(store, sql: str) -> str:
+    """What SQLite does for `sql` on `store`'s database (EXPLAIN QUERY PLAN, its steps in one line)."""
+    return " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
+
+
 class ServerProcess:
     """`ceval server` as a real process that tests can kill."""
 

@@ -26,6 +26,7 @@ from server.store.db import open_db
 from shared.clock import FakeClock
 from shared.timefmt import format_ts, to_ms
 
+from ..helpers import query_plan, traced
 from ..receivers import WebhookReceiver
 from .events import event, msg
 from .web import session
@@ -112,12 +113,10 @@ def test_the_recent_ratings_are_read_window_by_window_not_by_a_scan_of_every_rat
     hall.rate(1, window="w01")
     hall.rate(5, window="w02", device="k2")
     now = to_ms(clock.now())
-    statements = []
-    store.db.conn.set_trace_callback(statements.append)
-    assert sorted(store.alerts.ratings_between(now - 60_000, now)) == [("w01", now, 1, 5), ("w02", now, 5, 5)]
-    assert store.alerts.ratings_between(now + 1, now + 60_000) == []
-    store.db.conn.set_trace_callback(None)
-    plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + statements[0]).fetchall())
+    with traced(store) as statements:
+        assert sorted(store.alerts.ratings_between(now - 60_000, now)) == [("w01", now, 1, 5), ("w02", now, 5, 5)]
+        assert store.alerts.ratings_between(now + 1, now + 60_000) == []
+    plan = query_plan(store, statements[0])
     assert "SEARCH r USING COVERING INDEX ratings_window_at (window=? AND at>? AND at<?)" in plan, plan
 
 
@@ -129,11 +128,9 @@ def test_when_a_window_last_fired_is_looked_up_by_its_key_not_by_reading_every_a
     assert store.alerts.last_fired(["unsatisfied:1:w01", "unsatisfied:1:w02", "unsatisfied:2:w01"]) == {
         "unsatisfied:1:w01": now - 5, "unsatisfied:2:w01": now - 7}
     assert store.alerts.last_fired([]) == {}
-    statements = []
-    store.db.conn.set_trace_callback(statements.append)
-    store.alerts.last_fired(["unsatisfied:1:w01"])
-    store.db.conn.set_trace_callback(None)
-    plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + statements[0]).fetchall())
+    with traced(store) as statements:
+        store.alerts.last_fired(["unsatisfied:1:w01"])
+    plan = query_plan(store, statements[0])
     assert "SEARCH alerts USING COVERING INDEX alerts_key (key=?)" in plan and "SCAN alerts" not in plan, plan
 
 
@@ -384,10 +381,8 @@ def test_a_run_reads_each_targets_recent_sends_once_and_by_index(store, clock):
     for address in ("http://a/", "http://b/"):
         store.alerts.create_alert_target(None, "webhook", address)
     _alerts(store, clock, 6)
-    statements = []
-    store.db.conn.set_trace_callback(statements.append)
-    assert DeliveryTask(Recorder(), per_minute=100).run(store, clock.now())["sent"] == 12
-    store.db.conn.set_trace_callback(None)
+    with traced(store) as statements:
+        assert DeliveryTask(Recorder(), per_minute=100).run(store, clock.now())["sent"] == 12
     recent = [s for s in statements if s.startswith("SELECT sent_at FROM deliveries")]
     assert len(recent) == 2, "one look at each target's last minute, not one for each of its 6 deliveries"
     _uses_index(store, recent[0], "deliveries_sent")
@@ -396,7 +391,7 @@ def test_a_run_reads_each_targets_recent_sends_once_and_by_index(store, clock):
 
 
 def _uses_index(store, sql, index):
-    plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
+    plan = query_plan(store, sql)
     assert f"USING INDEX {index}" in plan or f"USING COVERING INDEX {index}" in plan, plan
 
 

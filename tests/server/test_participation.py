@@ -20,7 +20,7 @@ from server.web.views import api
 from shared.contract import Status
 from shared.timefmt import parse_ts, to_ms
 
-from ..helpers import csv_sections
+from ..helpers import csv_sections, query_plan, traced
 from .conftest import NOW
 from .events import event, msg
 from .web import PASSWORD, As
@@ -241,22 +241,18 @@ def test_a_sign_in_or_rating_older_than_half_a_day_names_no_clerk(store):
 
 
 def test_the_last_sign_in_is_found_by_its_index_not_a_scan_of_every_event(store):
-    statements = []
-    store.db.conn.set_trace_callback(statements.append)
-    store.served.clerk_at("w01", to_ms(NOW), to_ms(NOW) - ON_DUTY_MS)
-    store.db.conn.set_trace_callback(None)
+    with traced(store) as statements:
+        store.served.clerk_at("w01", to_ms(NOW), to_ms(NOW) - ON_DUTY_MS)
     sign_ins = [s for s in statements if "type = 'staff'" in s]
     assert len(sign_ins) == 1
-    plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + sign_ins[0]).fetchall())
+    plan = query_plan(store, sign_ins[0])
     assert "USING INDEX events_staff_changes" in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_many_case_numbers_at_one_moment_look_the_clerk_up_once(store):
-    statements = []
-    store.db.conn.set_trace_callback(statements.append)
     at = ms("2026-11-23T10:00:00+08:00")
-    assert store.served.add("w01", [Served(at, 1, f"D-{i}") for i in range(50)], "test", at, ON_DUTY_MS) == (50, 0)
-    store.db.conn.set_trace_callback(None)
+    with traced(store) as statements:
+        assert store.served.add("w01", [Served(at, 1, f"D-{i}") for i in range(50)], "test", at, ON_DUTY_MS) == (50, 0)
     assert sum("FROM ratings" in s for s in statements) == 1
 
 
@@ -295,11 +291,9 @@ def test_a_clerk_who_served_where_nobody_rated_shows_that_window_at_0_percent(cl
 def test_a_clerks_summary_reads_the_titles_of_the_clerks_windows_only(store, posted):
     """A monthly report asks for each clerk of a city: each one's summary read all 5,000 windows' titles."""
     store.db.execute("UPDATE windows SET title = '社保窗口' WHERE window = 'w02'")
-    statements = []
-    store.db.conn.set_trace_callback(statements.append)
     days = parse_range("2026-11-23", "2026-11-23", ZoneInfo("Asia/Shanghai"), date(2026, 11, 23))
-    clerk = staff_summary(store, "2048", days, to_ms(NOW))
-    store.db.conn.set_trace_callback(None)
+    with traced(store) as statements:
+        clerk = staff_summary(store, "2048", days, to_ms(NOW))
     assert [(w["window"], w["title"]) for w in clerk["windows"]] == [("w02", "社保窗口")]
     titles = [s for s in statements if s.startswith("SELECT window, title FROM windows")]
     assert titles == ["SELECT window, title FROM windows WHERE window IN ('w02')"]
