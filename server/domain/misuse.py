@@ -128,11 +128,13 @@ def bursts(ratings: Sequence[Rating], count: int, seconds: int) -> list[Flag]:
     every stretch's ratings again would take the background jobs minutes of CPU for one such window-day."""
     span = seconds * 1000
     firsts: list[int] = []  # firsts[last]: the first rating of the longest stretch that ends at `last`
+    sizes: list[int] = []   # sizes[last]: how many ratings that stretch holds
     first = 0
-    for r in ratings:
+    for last, r in enumerate(ratings):
         while r.at - ratings[first].at > span:
             first += 1
         firsts.append(first)
+        sizes.append(last - first + 1)
     # Rating i is in the stretches that end at i..L, where L is the last `last` with firsts[last] <= i; both ends
     # only move forward, so the largest of those stretches is a sliding maximum (a deque of decreasing sizes).
     flags = []
@@ -140,14 +142,13 @@ def bursts(ratings: Sequence[Rating], count: int, seconds: int) -> list[Flag]:
     end = 0
     for i, r in enumerate(ratings):
         while end < len(ratings) and firsts[end] <= i:
-            size = end - firsts[end] + 1
-            while largest and largest[-1] - firsts[largest[-1]] + 1 <= size:
+            while largest and sizes[largest[-1]] <= sizes[end]:
                 largest.pop()
             largest.append(end)
             end += 1
         while largest[0] < i:
             largest.popleft()
-        n = largest[0] - firsts[largest[0]] + 1
+        n = sizes[largest[0]]
         if n >= count:
             flags.append(Flag(r.id, "burst", f"{n} ratings within {seconds} s"))
     return flags

@@ -196,10 +196,10 @@ class AlertQueries(StoreBase):
         return dict(self.db.execute("SELECT window, site FROM windows").fetchall())
 
     def ratings_between(self, start: int, end: int) -> list[tuple[str, int, int, int]]:
-        """(window, at, score, scale) of the ratings with start <= at <= end. Window by window through the figures'
-        index (CROSS JOIN keeps the windows outside): ratings are indexed by window and time, not by time alone, and
-        the alerts ask every 10 s, which read every rating ever (1.3 s at a city's 30 million) the other way round.
-        Every rating's window is in `windows`: one is removed only while nothing is stored under it."""
+        """(window, at, score, scale) of the ratings with start <= at <= end, read window by window through the
+        figures' index (CROSS JOIN keeps `windows` the outer loop). Ratings have no index on the time alone: asked
+        the other way round, this read every rating ever (1.3 s at a city's 30 million), and the alerts ask every
+        10 s. Every rating's window is in `windows`: one is removed only while nothing is stored under it."""
         return self.db.execute("SELECT r.window, r.at, r.score, r.scale FROM windows w CROSS JOIN ratings r "
                                "ON r.window = w.window WHERE r.at >= ? AND r.at <= ? ORDER BY r.at",
                                (start, end)).fetchall()
