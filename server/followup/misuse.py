@@ -3,8 +3,8 @@
 Each run takes the ratings stored since the last one (by rowid, a mark kept in the settings), and for each window
 and local day they fall on checks that whole day against its site's rules: closed hours, sign-ins, bursts, runs
 of top scores, served customers; then, for each site touched, every clerk's share of top scores over the 30
-days before. Flags are kept once per rating and rule, so a day checked again adds nothing twice; new flags raise
-one alert (kind `misuse`) per window.
+days before. Flags are kept once per rating and rule, so a day checked again adds nothing twice and writes only
+the flags it did not have; new flags raise one alert (kind `misuse`) per window.
 """
 from __future__ import annotations
 

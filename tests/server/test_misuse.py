@@ -31,6 +31,7 @@ from server.ingest.ingestor import Ingestor
 from server.store import Served
 from shared.timefmt import to_ms
 
+from ..helpers import traced
 from .events import event, msg
 from .web import PASSWORD, As, api_reader
 
@@ -184,6 +185,31 @@ def test_the_task_flags_each_case_leaves_the_rest_and_raises_an_alert(store, clo
     assert [(k, w) for k, w, _ in alerts] == [("misuse", "w01")] and "7 条评价疑似违规" in alerts[0][2]
     MisuseTask().run(store, clock.now())  # nothing new: nothing twice
     assert sum(len(v) for v in _flags(store).values()) == 7
+
+
+def test_a_day_checked_again_writes_only_its_new_flags(store, clock):
+    """A new rating has its day checked again; the flags that day had are not written again (a kiosk at its quota
+    gives a day of thousands of flagged ratings, every one of them rewritten on every run before)."""
+    MisuseTask().run(store, clock.now())
+
+    def written(statements: list[str]) -> list[str]:
+        return [s for s in statements if s.startswith(("INSERT INTO rating_flags", "UPDATE ratings"))]
+
+    ts = DAY.replace(hour=15).isoformat(timespec="milliseconds")
+    Ingestor(store, clock).handle([msg(event(11, score=4, staff="1024", ts=ts))])  # an ordinary one: no flag
+    with traced(store) as statements:
+        MisuseTask().run(store, clock.now())
+    assert written(statements) == []
+    ts = DAY.replace(hour=11, minute=0, second=45).isoformat(timespec="milliseconds")
+    Ingestor(store, clock).handle([msg(event(12, score=5, staff="1024", ts=ts))])  # the burst's sixth
+    with traced(store) as statements:
+        MisuseTask().run(store, clock.now())
+    assert [s.split(" VALUES")[0].split(" WHERE")[0] for s in written(statements)] == [
+        "INSERT INTO rating_flags (event_id, rule, detail, flagged_at)", "UPDATE ratings SET flagged = 1, counted = 1"]
+    assert "'stream-0001-000012', 'burst', '6 ratings within 60 s'" in written(statements)[0]
+    assert sorted(_flags(store)["burst"]) == [f"stream-0001-00000{i}" for i in range(4, 9)] + ["stream-0001-000012"]
+    assert store.db.execute("SELECT detail FROM rating_flags WHERE event_id = 'stream-0001-000004' "
+                            "AND rule = 'burst'").fetchone() == ("5 ratings within 60 s",), "a flag stays as it was"
 
 
 def _flags(store) -> dict[str, list[str]]:
