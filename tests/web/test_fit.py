@@ -1,5 +1,6 @@
-"""Every main page fits a 1280 px screen in Chinese and in English: nothing wider than the window, and the
-navigation on one line (issue 12). One browser session over a seeded hall, as a manager sees it (alerts too)."""
+"""Every main page fits a 1280 px screen in Chinese and in English: nothing wider than the window, the navigation
+on one line (issue 12), no button's label on two. One browser session over a seeded hall, as a manager sees it
+(alerts too)."""
 from __future__ import annotations
 
 import pytest
@@ -42,5 +43,11 @@ def test_the_main_pages_fit_1280_px_in_both_languages(page, tmp_path, broker):
                 assert width <= 1280, (lang, path, width)
                 assert header < 2 * line + 16, (lang, path, header, line)  # one line of links and its padding
                 assert badge == "6", (lang, path, badge)
+                wrapped = page.evaluate("""() => [...document.querySelectorAll('button')].filter(b => {
+                    const words = document.createRange();
+                    words.selectNodeContents(b);
+                    return words.getClientRects().length > 1;  // a line box for each line its label takes
+                }).map(b => b.textContent.trim())""")
+                assert wrapped == [], (lang, path, wrapped)  # 确认 in the alerts' last column took two once
     finally:
         server.stop()
