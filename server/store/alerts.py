@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 
 from server.store.base import StoreBase, marks
-
-# A window's kiosk: the device assigned to it, else the one its row names (as in the registry).
-_KIOSK_WINDOW = "coalesce(d.window, (SELECT min(n.window) FROM windows n WHERE n.device = d.device))"
+from server.store.registry import DEVICE_WINDOW
 
 
 class AlertQueries(StoreBase):
@@ -183,8 +181,8 @@ class AlertQueries(StoreBase):
     # ------------------------------------------------------------ what the rules read
     def device_place(self, device: str) -> tuple[str | None, str | None, str | None]:
         """(window, its title, its site) of a device's window, as the registry shows it; Nones for none."""
-        row = self.db.execute(f"SELECT {_KIOSK_WINDOW}, w.title, w.site FROM devices d LEFT JOIN windows w "
-                              f"ON w.window = {_KIOSK_WINDOW} WHERE d.device = ?", (device,)).fetchone()
+        row = self.db.execute(f"SELECT {DEVICE_WINDOW}, w.title, w.site FROM devices d LEFT JOIN windows w "
+                              f"ON w.window = {DEVICE_WINDOW} WHERE d.device = ?", (device,)).fetchone()
         return (row[0], row[1], row[2]) if row else (None, None, None)
 
     def window_place(self, window: str) -> tuple[str | None, str | None]:
@@ -221,17 +219,17 @@ class AlertQueries(StoreBase):
     def offline_kiosks(self) -> list[tuple[str, str | None, str | None, int]]:
         """(device, window, site, last heard) of every window's kiosk that is offline now."""
         return self.db.execute(
-            f"SELECT d.device, {_KIOSK_WINDOW} AS win, w.site, d.last_seen FROM devices d "
-            f"LEFT JOIN windows w ON w.window = {_KIOSK_WINDOW} WHERE d.online = 0 AND (d.confirmed = 1 OR "
+            f"SELECT d.device, {DEVICE_WINDOW} AS win, w.site, d.last_seen FROM devices d "
+            f"LEFT JOIN windows w ON w.window = {DEVICE_WINDOW} WHERE d.online = 0 AND (d.confirmed = 1 OR "
             "EXISTS (SELECT 1 FROM windows n WHERE n.device = d.device)) ORDER BY d.device").fetchall()
 
     def stream_gaps(self, declared_since: int) -> list[tuple[str, str | None, str | None, str, int, bool, str]]:
         """(device, window, site, stream, since, lost, seqs): streams waiting on missing events now (since when),
         and gaps declared lost at or after `declared_since` (lost = True, since = when declared)."""
-        sql = (f"SELECT x.device, {_KIOSK_WINDOW} AS win, w.site, x.stream, x.since, x.lost, x.seqs FROM ("
+        sql = (f"SELECT x.device, {DEVICE_WINDOW} AS win, w.site, x.stream, x.since, x.lost, x.seqs FROM ("
                "SELECT s.device, s.stream, s.gap_since AS since, 0 AS lost, (s.upto_seq + 1) || '' AS seqs "
                "FROM streams s WHERE s.gap_since IS NOT NULL UNION ALL "
                "SELECT g.device, g.stream, g.declared_at, 1, g.from_seq || '-' || g.to_seq FROM gaps g "
                "WHERE g.declared_at >= ?) x LEFT JOIN devices d ON d.device = x.device "
-               f"LEFT JOIN windows w ON w.window = {_KIOSK_WINDOW} ORDER BY x.device, x.since")
+               f"LEFT JOIN windows w ON w.window = {DEVICE_WINDOW} ORDER BY x.device, x.since")
         return [(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in self.db.execute(sql, (declared_since,))]

@@ -587,3 +587,12 @@ def m027_delivery_lookups(db: Database) -> None:
     CREATE INDEX deliveries_alert ON deliveries (alert_id);
     CREATE INDEX deliveries_sent ON deliveries (target_id, sent_at) WHERE status = 'sent'
     """)
+
+
+@migrations()
+def m028_windows_by_device(db: Database) -> None:
+    """A window by the kiosk it names: an unconfirmed kiosk's window is the one whose `device` it is (DEVICE_WINDOW,
+    server/store/registry.py), asked for each such kiosk by the devices pages and the offline alerts, and giving a
+    window's kiosk to another clears it from every window that named it; each read all of a city's 5,000 windows
+    (10 ms a run of the alerts with 500 kiosks not yet confirmed, 2 ms by this index)."""
+    db.execute("CREATE INDEX windows_device ON windows (device)")

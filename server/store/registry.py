@@ -13,6 +13,10 @@ from server.store.ingest import IngestQueries
 from shared.contract import default_title
 from shared.pins import is_strong_pin_hash
 
+# A device's window (SQL over `devices d`): the one it was assigned to or named in its status, else the lowest
+# window whose row names it as its kiosk (windows_device, migration m028, finds those).
+DEVICE_WINDOW = "coalesce(d.window, (SELECT min(n.window) FROM windows n WHERE n.device = d.device))"
+
 
 class RegistryQueries(StoreBase):
     def __init__(self, db: Database, ingest: IngestQueries):
@@ -55,18 +59,16 @@ class RegistryQueries(StoreBase):
                                (title, site, clerk, window)).rowcount == 1
 
     # ------------------------------------------------------------ devices
-    _DEVICE_WINDOW = ("coalesce(d.window, (SELECT min(n.window) FROM windows n WHERE n.device = d.device))")
-
     def devices(self, sites: list[str | None] | None = None, confirmed: bool | None = None,
                 limit: int | None = None, offset: int = 0) -> list[dict]:
         """Every device, unconfirmed first, with its window and that window's title. Its window is the one
         it was assigned to or reported in its status, else the one its events named. Only those whose window
         is in `sites` when given (None in it: a window in no site, or no window), only the `confirmed` or
         unconfirmed ones when given, and `limit` of them from `offset` on when given."""
-        sql = (f"SELECT d.device, {self._DEVICE_WINDOW} AS window, w.title, d.confirmed, d.online, d.version, "
+        sql = (f"SELECT d.device, {DEVICE_WINDOW} AS window, w.title, d.confirmed, d.online, d.version, "
                f"d.first_seen, d.last_seen, d.heard, d.rejected, d.storage, d.storage_since, d.ignored_acks, "
                f"d.ignored_upto_seq, d.ignored_ack_at, d.key, p.fingerprint AS pinned, p.pinned_at, p.pinned_by "
-               f"FROM devices d LEFT JOIN windows w ON w.window = {self._DEVICE_WINDOW} "
+               f"FROM devices d LEFT JOIN windows w ON w.window = {DEVICE_WINDOW} "
                "LEFT JOIN device_pins p ON p.device = d.device AND p.unpinned_at IS NULL")
         where, params = in_sites(sites, "w.site", *flag("d.confirmed", confirmed))
         return list(self.db.query(*paged(sql + where + " ORDER BY d.confirmed, d.device", params, limit, offset)))
@@ -75,7 +77,7 @@ class RegistryQueries(StoreBase):
         """How many devices `devices(sites, confirmed)` lists."""
         where, params = in_sites(sites, "w.site", *flag("d.confirmed", confirmed))
         return self.db.execute(f"SELECT count(*) FROM devices d LEFT JOIN windows w ON w.window = "
-                               f"{self._DEVICE_WINDOW}{where}", params).fetchone()[0]
+                               f"{DEVICE_WINDOW}{where}", params).fetchone()[0]
 
     def device(self, device: str) -> dict | None:
         return next(iter(self.db.query("SELECT * FROM devices WHERE device = ?", [device])), None)
@@ -89,7 +91,7 @@ class RegistryQueries(StoreBase):
         """
         with self.writing():
             if window is None:
-                window = self.db.execute(f"SELECT {self._DEVICE_WINDOW} FROM devices d WHERE d.device = ?",
+                window = self.db.execute(f"SELECT {DEVICE_WINDOW} FROM devices d WHERE d.device = ?",
                                          (device,)).fetchone()[0]
             if window:
                 self.db.execute("UPDATE windows SET device = NULL WHERE device = ? AND window != ?",

@@ -134,6 +134,15 @@ def test_when_a_window_last_fired_is_looked_up_by_its_key_not_by_reading_every_a
     assert "SEARCH alerts USING COVERING INDEX alerts_key (key=?)" in plan and "SCAN alerts" not in plan, plan
 
 
+def test_an_unconfirmed_kiosk_offline_is_found_at_the_window_naming_it_by_index(store):
+    store.ingest.seen_device("k-new", 1_000)  # heard from once, never confirmed: no window of its own
+    store.ingest.ensure_window("w07", "k-new")
+    with traced(store) as statements:
+        assert ("k-new", "w07", None, 1_000) in store.alerts.offline_kiosks()
+    plan = query_plan(store, statements[0])
+    assert "USING COVERING INDEX windows_device (device=?)" in plan and "SCAN n" not in plan, plan
+
+
 def test_each_rule_counts_its_sites_windows_ratings_of_its_span_after_its_last_alert():
     now = 1_000 * MINUTE
     rated = {"w01": [(now - 20 * MINUTE, 1, 5), (now - 10 * MINUTE, 1, 5), (now - 5 * MINUTE, 2, 5), (now, 1, 5)],
