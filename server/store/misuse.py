@@ -93,9 +93,9 @@ class MisuseQueries(StoreBase):
         """Keep each (rating id, rule, detail) once; mark the ratings flagged, and out of the official figures
         when their site counts only unflagged ones. Returns how many flags were new.
 
-        A day is checked again whenever a rating comes: the flags it had are looked up and only the new ones
-        written, so a run costs a read of that day, not a write of every flag again (a rating already flagged
-        counts as its site's choice says: `set_official`)."""
+        The rules look at a whole day again (an outlier clerk's 30 days) whenever a rating comes: the flags already
+        kept are looked up and only the new ones written, so a run costs a read, not a write of every flag again
+        (a rating already flagged counts as its site's choice says: `set_official`)."""
         if not flags:
             return 0
         conn = self.db.conn
