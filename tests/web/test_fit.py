@@ -49,5 +49,11 @@ def test_the_main_pages_fit_1280_px_in_both_languages(page, tmp_path, broker):
                     return words.getClientRects().length > 1;  // a line box for each line its label takes
                 }).map(b => b.textContent.trim())""")
                 assert wrapped == [], (lang, path, wrapped)  # 确认 in the alerts' last column took two once
+                spill = page.evaluate("""() => {
+                    const main = document.querySelector('main');
+                    const edge = main.getBoundingClientRect().right - parseFloat(getComputedStyle(main).paddingRight);
+                    return Math.max(0, ...[...main.querySelectorAll('table')].map(t => t.getBoundingClientRect().right - edge));
+                }""")
+                assert spill <= 1, (lang, path, spill)  # no table past the page's margin (the alerts' was, in English)
     finally:
         server.stop()
