@@ -100,10 +100,7 @@ class MisuseQueries(StoreBase):
             return 0
         conn = self.db.conn
         with self.writing():
-            kept: set[tuple[str, str]] = set()
-            for chunk in chunks(sorted({f[0] for f in flags})):
-                kept.update(conn.execute(f"SELECT event_id, rule FROM rating_flags WHERE event_id IN "
-                                         f"({marks(len(chunk))})", chunk).fetchall())
+            kept = {(i, rule) for i, found in self.flags_of(sorted({f[0] for f in flags})).items() for rule, _ in found}
             new: dict[tuple[str, str], str] = {}
             for i, rule, detail in flags:  # the first of a rating's flags by one rule, as before
                 if (i, rule) not in kept:
