@@ -1,6 +1,6 @@
 """Every main page fits a 1280 px screen in Chinese and in English: nothing wider than the window, the navigation
-on one line (issue 12), no button's label on two. One browser session over a seeded hall, as a manager sees it
-(alerts too)."""
+on one line (issue 12), no button's label on two lines, no table past the page's margin. One browser session over
+a seeded hall, as a manager sees it (alerts too)."""
 from __future__ import annotations
 
 import pytest
