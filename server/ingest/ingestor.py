@@ -42,8 +42,7 @@ CACHED_TOPICS = 20_000   # topic -> (device, kind) remembered
 EARLIEST_MS = to_ms(datetime(2024, 1, 1, tzinfo=UTC))
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     topic: str
     payload: bytes
 
