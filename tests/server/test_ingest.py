@@ -12,6 +12,7 @@ from server.store.db import open_db
 from shared.contract import Ack
 from shared.timefmt import to_ms
 
+from ..helpers import query_plan, traced
 from .events import STREAM, event, msg
 
 NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # 09:30 in the hall
@@ -156,6 +157,16 @@ def test_presence_follows_seq_order_not_arrival_order(ingest, store):
     assert _absences(store) == []
     ingest.handle([_presence(1, "away", "08:10:00")])
     assert _absences(store) == [("w01", "1024", 600)]
+
+
+def test_a_batch_finds_its_streams_presences_by_index_not_among_its_ratings(ingest, store):
+    ratings = [event(seq, score=5) for seq in range(1, 4)]
+    with traced(store) as statements:
+        ingest.handle([*map(msg, ratings), _presence(4, "away", "08:10:00")])
+    assert _absences(store) == [("w01", "1024", None)]
+    lookup = next(s for s in statements if "type = 'presence'" in s)
+    plan = query_plan(store, lookup)
+    assert "USING INDEX events_presences (stream=? AND seq>? AND seq<?)" in plan, plan
 
 
 def test_an_absence_open_across_a_kiosk_restart_still_closes(ingest, store):
