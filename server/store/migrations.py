@@ -602,5 +602,6 @@ def m028_windows_by_device(db: Database) -> None:
 def m029_presences_by_stream(db: Database) -> None:
     """A stream's presence events by index: each batch applies the away sign's changes it made contiguous in seq
     order (presences_between), and looked for them among all of the batch's events of each stream, reading every
-    row for its type (2,000 rows a batch of ratings for none; 2 % of storing an event, bench/ingest.py)."""
+    row for its type (2,000 rows a batch of ratings for none: 0.7 µs of the 39 µs an event took to store, timed
+    alone; docs/scaling.md)."""
     db.execute("CREATE INDEX events_presences ON events (stream, seq) WHERE type = 'presence'")
