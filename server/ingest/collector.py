@@ -55,6 +55,9 @@ from shared.topics import PREFIX
 log = logging.getLogger(__name__)
 
 WAIT_SECONDS = 0.1  # how long the store thread waits for a message before it looks at `stop` again
+# The MQTT thread hands what it read to the store thread, and sends the acks handed back, every READ_MAX messages:
+# reading a whole batch's worth first (2000) kept both waiting for as long as that took (bench/ingest.py).
+READ_MAX = 250
 
 
 class Inbox:
@@ -116,7 +119,7 @@ class Collector:
         # The MQTT thread reads ahead while a batch is stored, up to one more batch: what waits unread stays
         # with the broker (its session holds it), not in this process's memory.
         self.link = MqttLink(client_id, self.broker.host, self.broker.port, self._on_delivery,
-                             may_read=lambda: len(self.inbox) < batch_max, read_max=batch_max,
+                             may_read=lambda: len(self.inbox) < batch_max, read_max=READ_MAX,
                              session_expiry=SESSION_EXPIRY_SECONDS if members > 1 else None)
         client = self.link.client
         if username:
