@@ -113,7 +113,7 @@ class Publisher:
                     continue
                 socket_open = True
             try:
-                if self._loop(0.05) != mqtt.MQTT_ERR_SUCCESS:
+                if loop_once(self.client, 0.05) != mqtt.MQTT_ERR_SUCCESS:
                     if not self.connected:  # refused, or closed before the CONNACK (a certificate refused)
                         self._stop.wait(backoff)
                         backoff = min(backoff * 2, 5.0)
@@ -126,31 +126,6 @@ class Publisher:
                 log.exception("publisher fault; retrying")
                 self._stop.wait(1.0)
         self._say_offline()
-
-    def _loop(self, timeout: float) -> mqtt.MQTTErrorCode:
-        """One round of paho's loop, made of its calls for an external event loop (as the collector's link is):
-        wait up to `timeout` s for the socket, read what came, write what waits, keep alive.
-
-        Not `client.loop()`: its first call opens a wake-up socket pair, and from then on every publish()
-        writes a byte to it, to end a select() that in this client, which one thread drives, that thread
-        itself is about to make. That write and the wake-up it causes were a tenth to a fifth of the CPU a
-        kiosk spends on an event (docs/scaling.md)."""
-        client = self.client
-        sock = client.socket()
-        if sock is None:
-            return mqtt.MQTT_ERR_NO_CONN
-        pending = getattr(sock, "pending", None)  # a TLS socket may hold decrypted bytes that select() cannot see
-        buffered = bool(pending and pending())
-        readable, _, _ = select.select([sock], [sock] if client.want_write() else [], [], 0.0 if buffered else timeout)
-        if readable or buffered:
-            rc = client.loop_read()
-            if rc != mqtt.MQTT_ERR_SUCCESS:
-                return rc
-        if client.want_write():
-            rc = client.loop_write()
-            if rc != mqtt.MQTT_ERR_SUCCESS:
-                return rc
-        return client.loop_misc()
 
     def _pump(self) -> None:
         now = self.clock.monotonic()
@@ -183,7 +158,7 @@ class Publisher:
             info = self.client.publish(topic(self.device, "status"), OFFLINE_STATUS.to_json(), qos=1, retain=True)
             deadline = self.clock.monotonic() + 2.0
             while not info.is_published() and self.clock.monotonic() < deadline:
-                if self._loop(0.05) != mqtt.MQTT_ERR_SUCCESS:
+                if loop_once(self.client, 0.05) != mqtt.MQTT_ERR_SUCCESS:
                     break
             self.client.disconnect()
         self.connected = False
@@ -251,3 +226,30 @@ class Publisher:
         invite = self._parsed(parse_invite, message.payload, "invite")
         if invite is not None:
             self.on_invite(invite)
+
+
+def loop_once(client: mqtt.Client, timeout: float) -> mqtt.MQTTErrorCode:
+    """One round of paho's loop made of its calls for an external event loop (`socket()`, `want_write()`,
+    `loop_read()`, `loop_write()`, `loop_misc()`), as the collector's link drives its client: wait up to `timeout`
+    s for the socket, read what came, write what waits, keep alive. MQTT_ERR_SUCCESS, or why the connection is
+    lost (paho has closed it then).
+
+    Not `client.loop()`: its first call opens a wake-up socket pair, and from then on every publish() writes a
+    byte to it, to end a select() that, in a client one thread drives, that thread itself is about to make. That
+    write and the wake-up it causes were a tenth to a fifth of the CPU a kiosk spent on an event (docs/scaling.md).
+    """
+    sock = client.socket()
+    if sock is None:
+        return mqtt.MQTT_ERR_NO_CONN
+    pending = getattr(sock, "pending", None)  # a TLS socket may hold decrypted bytes that select() cannot see
+    buffered = bool(pending and pending())
+    readable, _, _ = select.select([sock], [sock] if client.want_write() else [], [], 0.0 if buffered else timeout)
+    if readable or buffered:
+        rc = client.loop_read()
+        if rc != mqtt.MQTT_ERR_SUCCESS:
+            return rc
+    if client.want_write():
+        rc = client.loop_write()
+        if rc != mqtt.MQTT_ERR_SUCCESS:
+            return rc
+    return client.loop_misc()
